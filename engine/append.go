@@ -1,0 +1,81 @@
+package engine
+
+import (
+	"context"
+)
+
+// Append appends events to one stream if its version matches expected.
+// It returns after the events are durable (fsynced) and readable.
+//
+// Events without an ID get a random one, written into the slice, so that
+// retrying with the same slice is idempotent. Retrying an append whose
+// events were already written (same ids, same stream, same place) returns
+// the original positions and writes nothing.
+func (s *Store) Append(ctx context.Context, stream string, expected ExpectedVersion, events ...EventData) (Result, error) {
+	return s.AppendMulti(ctx, []StreamAppend{{Stream: stream, Expected: expected, Events: events}})
+}
+
+// AppendMulti appends to several streams atomically: every part's
+// expected version must match, or nothing is written. The same stream may
+// appear in several parts; each sees the parts before it. This is also
+// the bulk-import path: one call can carry many streams' events (up to
+// Options.MaxAppendSize bytes).
+func (s *Store) AppendMulti(ctx context.Context, parts []StreamAppend) (Result, error) {
+	return s.Apply(ctx, Command{Appends: parts})
+}
+
+// SetStreamMetadata replaces a stream's metadata ($maxCount, $maxAge, $tb
+// and custom properties). Reads honour it at once. The stream need not
+// exist yet.
+func (s *Store) SetStreamMetadata(ctx context.Context, stream string, meta StreamMetadata) error {
+	_, err := s.Apply(ctx, Command{Metadata: &MetadataChange{Stream: stream, Metadata: meta}})
+	return err
+}
+
+// DeleteStream soft-deletes a stream (hard = false): its events are hidden
+// and a later append starts it again with the next version. A hard delete
+// tombstones it: reads and appends fail with ErrStreamDeleted forever.
+func (s *Store) DeleteStream(ctx context.Context, stream string, expected ExpectedVersion, hard bool) error {
+	_, err := s.Apply(ctx, Command{Delete: &StreamDelete{Stream: stream, Expected: expected, Hard: hard}})
+	return err
+}
+
+// Apply validates and applies one command. A zero cmd.Time is stamped
+// with the store's clock. Apply is what a replicated log feeds: given the
+// same commands in the same order, stores end identical.
+func (s *Store) Apply(ctx context.Context, cmd Command) (Result, error) {
+	if cmd.Time.IsZero() {
+		cmd.Time = s.opts.Clock()
+	}
+	if err := cmd.prepare(&s.opts); err != nil {
+		return Result{}, err
+	}
+	req := &request{cmd: cmd, done: make(chan struct{})}
+	s.closeMu.RLock()
+	if s.closed.Load() {
+		s.closeMu.RUnlock()
+		return Result{}, ErrClosed
+	}
+	select {
+	case s.queue <- req:
+	case <-ctx.Done():
+		s.closeMu.RUnlock()
+		return Result{}, ctx.Err()
+	}
+	s.closeMu.RUnlock()
+	select {
+	case <-req.done:
+	case <-ctx.Done():
+		// The command may still be applied; a retry with the same event
+		// ids is idempotent.
+		return Result{}, ctx.Err()
+	}
+	if req.err != nil {
+		return Result{}, req.err
+	}
+	s.stats.appends.Add(1)
+	if !req.res.Idempotent && req.res.LastPosition > 0 {
+		s.stats.events.Add(req.res.LastPosition - req.res.FirstPosition + 1)
+	}
+	return req.res, nil
+}

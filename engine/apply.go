@@ -1,0 +1,377 @@
+package engine
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/google/uuid"
+)
+
+// applier decides commands: positions, versions, expected-version checks
+// and idempotency, from the command and the current state only. It runs
+// in the committer goroutine and stages the command's records in the log.
+//
+// Its state is the index plus what it applied since (groups written but
+// not yet indexed): cachedState entries and recent event ids, each tagged
+// with the group that last changed it. Entries of groups the index has
+// covered may be dropped; the index then answers.
+type applier struct {
+	db  *pebble.DB
+	log *eventLog
+
+	nextPosition uint64
+	lastTime     int64 // µs; stamps never go backwards
+	group        uint64
+
+	states    map[string]*cachedState
+	recentIDs map[uuid.UUID]recentID
+	recent    []recentGroup // ids per unindexed group, oldest first
+
+	buf  []byte // the command's frames
+	rec  []byte // one record's payload
+	locs []idLoc
+}
+
+type cachedState struct {
+	s     streamState
+	group uint64 // last group that changed it
+}
+
+type recentID struct {
+	pos     uint64
+	off     uint64
+	stream  string
+	version int64
+}
+
+type recentGroup struct {
+	seq uint64
+	ids []uuid.UUID
+}
+
+const maxCommitterStates = 100_000
+
+func newApplier(db *pebble.DB, log *eventLog, cp checkpoint) *applier {
+	return &applier{
+		db:           db,
+		log:          log,
+		nextPosition: cp.LastPosition + 1,
+		lastTime:     cp.LastTime,
+		states:       make(map[string]*cachedState),
+		recentIDs:    make(map[uuid.UUID]recentID),
+	}
+}
+
+// forget drops state the index now covers (groups up to indexed).
+func (a *applier) forget(indexed uint64) {
+	for len(a.recent) > 0 && a.recent[0].seq <= indexed {
+		for _, id := range a.recent[0].ids {
+			delete(a.recentIDs, id)
+		}
+		a.recent = a.recent[1:]
+	}
+	if len(a.states) > maxCommitterStates {
+		for name, c := range a.states {
+			if c.group <= indexed {
+				delete(a.states, name)
+			}
+		}
+	}
+}
+
+func (a *applier) state(stream string) (streamState, error) {
+	if c, ok := a.states[stream]; ok {
+		return c.s, nil
+	}
+	s, _, err := loadStreamState(a.db, stream)
+	return s, err
+}
+
+// lookupID finds an event id among recent groups, then in the index.
+func (a *applier) lookupID(id uuid.UUID) (recentID, bool, error) {
+	if r, ok := a.recentIDs[id]; ok {
+		return r, true, nil
+	}
+	v, ok, err := getValue(a.db, eventIDKey(nil, id), nil)
+	if err != nil || !ok {
+		return recentID{}, false, err
+	}
+	if len(v) != 16 {
+		return recentID{}, false, errors.New("engine: malformed event id entry in the index")
+	}
+	r := recentID{pos: binary.BigEndian.Uint64(v), off: binary.BigEndian.Uint64(v[8:])}
+	payload, err := a.log.readFrame(r.off, ^uint64(0))
+	if err != nil {
+		return recentID{}, false, err
+	}
+	var rec record
+	if err := decodeRecord(payload, &rec); err != nil {
+		return recentID{}, false, err
+	}
+	r.stream, r.version = string(rec.Stream), rec.Version
+	return r, true, nil
+}
+
+// beginGroup starts a new group commit.
+func (a *applier) beginGroup() uint64 {
+	a.group++
+	a.recent = append(a.recent, recentGroup{seq: a.group})
+	return a.group
+}
+
+// apply decides cmd and stages its records. On error nothing is staged
+// and the state is unchanged.
+func (a *applier) apply(cmd *Command) (Result, error) {
+	at := max(cmd.Time.UnixMicro(), a.lastTime)
+	switch {
+	case cmd.Metadata != nil:
+		return a.applyMetadata(cmd.Metadata, at)
+	case cmd.Delete != nil:
+		return a.applyDelete(cmd.Delete, at)
+	}
+	return a.applyAppend(cmd.Appends, at)
+}
+
+func (a *applier) applyAppend(parts []StreamAppend, at int64) (Result, error) {
+	// Work on copies; commit them to the caches only on success.
+	work := make(map[string]*streamState, len(parts))
+	stateOf := func(stream string) (*streamState, error) {
+		if s, ok := work[stream]; ok {
+			return s, nil
+		}
+		st, err := a.state(stream)
+		if err != nil {
+			return nil, err
+		}
+		work[stream] = &st
+		return &st, nil
+	}
+
+	// Pass 1: is this a retry of an append already written?
+	res := Result{Streams: make([]StreamResult, len(parts))}
+	replayed := 0
+	var replayErr error
+	for i := range parts {
+		p := &parts[i]
+		s, err := stateOf(p.Stream)
+		if err != nil {
+			return Result{}, err
+		}
+		if s.Deleted == hardDeleted {
+			return Result{}, &StreamError{Stream: p.Stream, Err: ErrStreamDeleted}
+		}
+		r, isReplay, err := a.checkReplay(p)
+		if err != nil {
+			return Result{}, err
+		}
+		if isReplay {
+			res.Streams[i] = r
+			replayed++
+			if replayErr == nil {
+				replayErr = &DuplicateEventIDError{ID: p.Events[0].ID, Stream: p.Stream,
+					Version: r.NextExpectedVersion - int64(len(p.Events)) + 1}
+			}
+		}
+	}
+	if replayed == len(parts) {
+		res.Idempotent = true
+		res.FirstPosition, res.LastPosition = res.Streams[0].FirstPosition, res.Streams[len(parts)-1].LastPosition
+		return res, nil
+	}
+	if replayed > 0 {
+		// A real retry repeats the whole (atomic) append; a mix of written
+		// and new events reuses ids.
+		return Result{}, replayErr
+	}
+
+	// Pass 2: check expected versions and assign versions and positions.
+	firstPosition := a.nextPosition
+	next := firstPosition
+	for i := range parts {
+		p := &parts[i]
+		s := work[p.Stream]
+		if err := checkExpected(p.Stream, p.Expected, s); err != nil {
+			return Result{}, err
+		}
+		first := next
+		for range p.Events {
+			s.applyEvent(next, s.Version+1, at)
+			next++
+		}
+		res.Streams[i] = StreamResult{Stream: p.Stream, FirstPosition: first, LastPosition: next - 1, NextExpectedVersion: s.Version}
+	}
+
+	// Encode the records.
+	a.buf = a.buf[:0]
+	a.locs = a.locs[:0]
+	for i := range parts {
+		p := &parts[i]
+		sr := res.Streams[i]
+		version := sr.NextExpectedVersion - int64(len(p.Events)) + 1
+		for j := range p.Events {
+			e := &p.Events[j]
+			flags := uint8(0)
+			if e.DataIsJSON {
+				flags |= flagDataJSON
+			}
+			if e.MetadataIsJSON {
+				flags |= flagMetadataJSON
+			}
+			if i == len(parts)-1 && j == len(p.Events)-1 {
+				flags |= flagCommit
+			}
+			pos := sr.FirstPosition + uint64(j)
+			a.locs = append(a.locs, idLoc{id: e.ID, rel: len(a.buf), stream: p.Stream, version: version + int64(j), pos: pos})
+			a.rec = appendEventRecord(a.rec[:0], flags, pos, version+int64(j), at, e.ID, p.Stream, e.Type, e.Data, e.Metadata)
+			a.buf = appendFrame(a.buf, a.rec)
+		}
+	}
+	base, err := a.log.reserve(len(a.buf), firstPosition)
+	if err != nil {
+		return Result{}, err
+	}
+	a.log.stage(a.buf)
+
+	// Commit the decision to the caches.
+	g := &a.recent[len(a.recent)-1]
+	for _, l := range a.locs {
+		a.recentIDs[l.id] = recentID{pos: l.pos, off: base + uint64(l.rel), stream: l.stream, version: l.version}
+		g.ids = append(g.ids, l.id)
+	}
+	for name, s := range work {
+		a.states[name] = &cachedState{s: *s, group: a.group}
+	}
+	a.nextPosition = next
+	a.lastTime = at
+	res.FirstPosition, res.LastPosition = firstPosition, next-1
+	return res, nil
+}
+
+type idLoc struct {
+	id      uuid.UUID
+	rel     int
+	stream  string
+	version int64
+	pos     uint64
+}
+
+func countEvents(parts []StreamAppend) int {
+	n := 0
+	for i := range parts {
+		n += len(parts[i].Events)
+	}
+	return n
+}
+
+// checkReplay reports whether p repeats events already written: all its
+// ids exist, in p's stream, at consecutive versions, in order, where p's
+// expected version put them. Some but not all ids existing, or existing
+// elsewhere, is a DuplicateEventIDError.
+func (a *applier) checkReplay(p *StreamAppend) (StreamResult, bool, error) {
+	var first recentID
+	found := 0
+	for j := range p.Events {
+		r, ok, err := a.lookupID(p.Events[j].ID)
+		if err != nil {
+			return StreamResult{}, false, err
+		}
+		if !ok {
+			if found > 0 {
+				return StreamResult{}, false, &DuplicateEventIDError{ID: p.Events[0].ID, Stream: first.stream, Version: first.version}
+			}
+			continue
+		}
+		if found != j {
+			return StreamResult{}, false, &DuplicateEventIDError{ID: p.Events[j].ID, Stream: r.stream, Version: r.version}
+		}
+		if j == 0 {
+			first = r
+		}
+		if r.stream != p.Stream || r.version != first.version+int64(j) || r.pos != first.pos+uint64(j) {
+			return StreamResult{}, false, &DuplicateEventIDError{ID: p.Events[j].ID, Stream: r.stream, Version: r.version}
+		}
+		found++
+	}
+	if found == 0 {
+		return StreamResult{}, false, nil
+	}
+	switch {
+	case p.Expected >= 0 && int64(p.Expected) != first.version-1,
+		p.Expected == ExpectNoStream && first.version != 0,
+		p.Expected == ExpectStreamExists && first.version == 0:
+		return StreamResult{}, false, &DuplicateEventIDError{ID: p.Events[0].ID, Stream: first.stream, Version: first.version}
+	}
+	n := int64(len(p.Events))
+	return StreamResult{Stream: p.Stream, FirstPosition: first.pos, LastPosition: first.pos + uint64(n) - 1,
+		NextExpectedVersion: first.version + n - 1}, true, nil
+}
+
+func checkExpected(stream string, ev ExpectedVersion, s *streamState) error {
+	ok := true
+	switch {
+	case ev == ExpectAny:
+	case ev == ExpectNoStream:
+		ok = !s.exists()
+	case ev == ExpectStreamExists:
+		ok = s.exists()
+	default:
+		ok = s.Version == int64(ev)
+	}
+	if !ok {
+		return &WrongExpectedVersionError{Stream: stream, Expected: ev, Current: s.currentVersion()}
+	}
+	return nil
+}
+
+func (a *applier) applyMetadata(m *MetadataChange, at int64) (Result, error) {
+	s, err := a.state(m.Stream)
+	if err != nil {
+		return Result{}, err
+	}
+	if s.Deleted == hardDeleted {
+		return Result{}, &StreamError{Stream: m.Stream, Err: ErrStreamDeleted}
+	}
+	a.rec = appendMetadataRecord(a.rec[:0], a.nextPosition-1, at, m.Stream, m.Metadata)
+	if err := a.stageOne(); err != nil {
+		return Result{}, err
+	}
+	s.applyMetadata(m.Metadata, at)
+	a.states[m.Stream] = &cachedState{s: s, group: a.group}
+	a.lastTime = at
+	return Result{}, nil
+}
+
+func (a *applier) applyDelete(d *StreamDelete, at int64) (Result, error) {
+	s, err := a.state(d.Stream)
+	if err != nil {
+		return Result{}, err
+	}
+	if s.Deleted == hardDeleted {
+		return Result{}, &StreamError{Stream: d.Stream, Err: ErrStreamDeleted}
+	}
+	if !d.Hard && !s.exists() {
+		return Result{}, &StreamError{Stream: d.Stream, Err: ErrStreamNotFound}
+	}
+	if err := checkExpected(d.Stream, d.Expected, &s); err != nil {
+		return Result{}, err
+	}
+	a.rec = appendDeleteRecord(a.rec[:0], a.nextPosition-1, at, d.Stream, d.Hard)
+	if err := a.stageOne(); err != nil {
+		return Result{}, err
+	}
+	s.applyDelete(d.Hard, at)
+	a.states[d.Stream] = &cachedState{s: s, group: a.group}
+	a.lastTime = at
+	return Result{}, nil
+}
+
+func (a *applier) stageOne() error {
+	a.buf = appendFrame(a.buf[:0], a.rec)
+	if _, err := a.log.reserve(len(a.buf), a.nextPosition); err != nil {
+		return fmt.Errorf("reserve log space: %w", err)
+	}
+	a.log.stage(a.buf)
+	return nil
+}

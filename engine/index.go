@@ -1,0 +1,97 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
+)
+
+// openIndex opens the Pebble database holding the indexes.
+//
+// The index runs without Pebble's own WAL: the event log is the write-ahead
+// log. A crash loses at most the memtable, and the checkpoint key written
+// in every batch says how far the surviving index reaches; Open re-indexes
+// the log from there. Batches are atomic and memtables flush in order, so
+// what survives is always a prefix of the batches.
+func openIndex(dir string, opts Options) (*pebble.DB, error) {
+	cache := pebble.NewCache(opts.IndexCacheSize)
+	defer cache.Unref()
+	po := &pebble.Options{
+		Cache:                       cache,
+		DisableWAL:                  true,
+		MemTableSize:                opts.IndexMemtableSize,
+		MemTableStopWritesThreshold: 4,
+		L0CompactionThreshold:       4,
+		L0StopWritesThreshold:       32,
+		LBaseMaxBytes:               256 << 20,
+		FormatMajorVersion:          pebble.FormatNewest,
+		Logger:                      pebbleLogger{opts.Logger},
+	}
+	for i := range po.Levels {
+		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+		po.Levels[i].BlockSize = 16 << 10
+	}
+	po.EnsureDefaults()
+	db, err := pebble.Open(dir, po)
+	if err != nil {
+		return nil, fmt.Errorf("open index %s: %w", dir, err)
+	}
+	return db, nil
+}
+
+// pebbleLogger routes Pebble's messages to slog at debug level (fatal ones
+// at error).
+type pebbleLogger struct{ l *slog.Logger }
+
+func (p pebbleLogger) Infof(format string, args ...any) {
+	p.l.Debug(fmt.Sprintf(format, args...), "component", "index")
+}
+func (p pebbleLogger) Errorf(format string, args ...any) {
+	p.l.Error(fmt.Sprintf(format, args...), "component", "index")
+}
+func (p pebbleLogger) Fatalf(format string, args ...any) {
+	p.l.Error(fmt.Sprintf(format, args...), "component", "index")
+	panic(fmt.Sprintf(format, args...))
+}
+
+// getValue copies the value of key, reporting false when absent.
+func getValue(db *pebble.DB, key []byte, dst []byte) ([]byte, bool, error) {
+	v, closer, err := db.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return dst, false, nil
+	}
+	if err != nil {
+		return dst, false, fmt.Errorf("index get: %w", err)
+	}
+	dst = append(dst[:0], v...)
+	return dst, true, closer.Close()
+}
+
+func readCheckpoint(db *pebble.DB) (checkpoint, bool, error) {
+	v, ok, err := getValue(db, checkpointKey, nil)
+	if err != nil || !ok {
+		return checkpoint{}, false, err
+	}
+	cp, err := decodeCheckpoint(v)
+	return cp, err == nil, err
+}
+
+func loadStreamState(db *pebble.DB, stream string) (streamState, bool, error) {
+	v, ok, err := getValue(db, nameKey(prefixStreamState, stream), nil)
+	if err != nil || !ok {
+		return newStreamState(), false, err
+	}
+	s, err := decodeStreamState(v)
+	return s, err == nil, err
+}
+
+// closeAll closes c, keeping the first error.
+func closeAll(err *error, c io.Closer) {
+	if cerr := c.Close(); *err == nil {
+		*err = cerr
+	}
+}

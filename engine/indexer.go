@@ -1,0 +1,317 @@
+package engine
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// indexer turns records, in log order, into index entries. The same code
+// indexes live appends (one batch per group commit), the tail of the log
+// on open and a full rebuild, so the three cannot disagree.
+//
+// Its caches are authoritative: the indexer is the only writer of the
+// index. They are bounded and cleared after a commit when too large.
+type indexer struct {
+	db *pebble.DB
+	cp checkpoint
+
+	states   map[string]*streamState // cache of stream states
+	typeInfo map[string]*nameInfo
+	catInfo  map[string]*nameInfo
+
+	// Per batch.
+	batch        *pebble.Batch
+	touched      map[string]*streamState
+	touchedTypes map[string]*nameInfo
+	touchedCats  map[string]*nameInfo
+	streamRuns   map[string]*postingRun
+	typeRuns     map[string]*postingRun
+	catRuns      map[string]*postingRun
+	lastPosEntry uint64 // position of the last 'p' entry written
+	events       int    // events added to this batch
+	// restrictedChanged lists streams whose restriction state changed or
+	// whose visible window moved, with their new state, for the store's
+	// in-memory view used by $all/type/category reads.
+	restrictedChanged map[string]streamState
+
+	key []byte
+	val []byte
+}
+
+// nameInfo summarises an event type or a category (keys 'E' and 'C').
+type nameInfo struct {
+	Count         uint64
+	FirstPosition uint64
+	LastPosition  uint64
+}
+
+func (n *nameInfo) encode(dst []byte) []byte {
+	dst = binary.LittleEndian.AppendUint64(dst, n.Count)
+	dst = binary.LittleEndian.AppendUint64(dst, n.FirstPosition)
+	return binary.LittleEndian.AppendUint64(dst, n.LastPosition)
+}
+
+func decodeNameInfo(b []byte) (nameInfo, error) {
+	if len(b) != 24 {
+		return nameInfo{}, fmt.Errorf("engine: malformed type or category summary in the index")
+	}
+	return nameInfo{
+		Count:         binary.LittleEndian.Uint64(b),
+		FirstPosition: binary.LittleEndian.Uint64(b[8:]),
+		LastPosition:  binary.LittleEndian.Uint64(b[16:]),
+	}, nil
+}
+
+// postingRun is a posting block being built. For stream blocks First is
+// the version of the first entry (versions are consecutive); for type and
+// category blocks it is the first position.
+type postingRun struct {
+	First uint64
+	Ps    []posting
+}
+
+const maxCachedStates = 200_000
+
+func newIndexer(db *pebble.DB, cp checkpoint) *indexer {
+	ix := &indexer{
+		db:       db,
+		cp:       cp,
+		states:   make(map[string]*streamState),
+		typeInfo: make(map[string]*nameInfo),
+		catInfo:  make(map[string]*nameInfo),
+	}
+	ix.resetBatch()
+	return ix
+}
+
+func (ix *indexer) resetBatch() {
+	ix.batch = ix.db.NewBatch()
+	ix.touched = make(map[string]*streamState)
+	ix.touchedTypes = make(map[string]*nameInfo)
+	ix.touchedCats = make(map[string]*nameInfo)
+	ix.streamRuns = make(map[string]*postingRun)
+	ix.typeRuns = make(map[string]*postingRun)
+	ix.catRuns = make(map[string]*postingRun)
+	ix.restrictedChanged = make(map[string]streamState)
+	ix.events = 0
+}
+
+func (ix *indexer) state(stream []byte) (*streamState, error) {
+	if s, ok := ix.states[string(stream)]; ok {
+		return s, nil
+	}
+	name := string(stream)
+	s, found, err := loadStreamState(ix.db, name)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		ix.cp.Streams++
+	}
+	ix.states[name] = &s
+	return &s, nil
+}
+
+func (ix *indexer) info(cache map[string]*nameInfo, prefix byte, name []byte) (*nameInfo, error) {
+	if n, ok := cache[string(name)]; ok {
+		return n, nil
+	}
+	n := &nameInfo{}
+	v, ok, err := getValue(ix.db, nameKey(prefix, string(name)), nil)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		if *n, err = decodeNameInfo(v); err != nil {
+			return nil, err
+		}
+	}
+	cache[string(name)] = n
+	return n, nil
+}
+
+// add indexes one record found at global log offset off; end is the
+// offset just past it.
+func (ix *indexer) add(r *record, off, end uint64) error {
+	switch r.Kind {
+	case kindEvent:
+		if err := ix.addEvent(r, off); err != nil {
+			return err
+		}
+	case kindMetadata, kindDelete:
+		s, err := ix.state(r.Stream)
+		if err != nil {
+			return err
+		}
+		was := s.restricted()
+		if r.Kind == kindMetadata {
+			s.applyMetadata(r.Meta, r.CreatedAt)
+		} else {
+			s.applyDelete(r.hard(), r.CreatedAt)
+		}
+		ix.touched[string(r.Stream)] = s
+		ix.noteRestriction(string(r.Stream), s, was)
+	default:
+		return fmt.Errorf("engine: cannot index record kind %d", r.Kind)
+	}
+	ix.cp.LogEnd = end
+	return nil
+}
+
+func (ix *indexer) addEvent(r *record, off uint64) error {
+	s, err := ix.state(r.Stream)
+	if err != nil {
+		return err
+	}
+	if r.Version != s.Version+1 || (ix.cp.LastPosition != 0 && r.Position != ix.cp.LastPosition+1) {
+		return fmt.Errorf("engine: log record at offset %d has position %d version %d, expected position %d version %d",
+			off, r.Position, r.Version, ix.cp.LastPosition+1, s.Version+1)
+	}
+	was := s.restricted()
+	s.applyEvent(r.Position, r.Version, r.CreatedAt)
+	stream := string(r.Stream)
+	ix.touched[stream] = s
+	if was || s.restricted() {
+		ix.noteRestriction(stream, s, was)
+	}
+	p := posting{Pos: r.Position, Off: off}
+
+	// Stream block: consecutive versions.
+	run := ix.streamRuns[stream]
+	if run != nil && (run.First+uint64(len(run.Ps)) != uint64(r.Version) || len(run.Ps) == maxPostingsPerBlock) {
+		ix.flushRun(prefixStreamPost, stream, run)
+		run = nil
+	}
+	if run == nil {
+		run = &postingRun{First: uint64(r.Version)}
+		ix.streamRuns[stream] = run
+	}
+	run.Ps = append(run.Ps, p)
+
+	if err := ix.addToName(ix.typeRuns, ix.typeInfo, ix.touchedTypes, prefixTypePost, prefixTypeInfo, r.Type, p); err != nil {
+		return err
+	}
+	if err := ix.addToName(ix.catRuns, ix.catInfo, ix.touchedCats, prefixCategoryPost, prefixCategoryInfo,
+		[]byte(Category(stream)), p); err != nil {
+		return err
+	}
+
+	ix.key = eventIDKey(ix.key[:0], r.ID)
+	ix.val = binary.BigEndian.AppendUint64(ix.val[:0], r.Position)
+	ix.val = binary.BigEndian.AppendUint64(ix.val, off)
+	if err := ix.batch.Set(ix.key, ix.val, nil); err != nil {
+		return err
+	}
+	if ix.events == 0 || r.Position-ix.lastPosEntry >= positionIndexEvery {
+		ix.key = positionKey(ix.key[:0], r.Position)
+		ix.val = binary.BigEndian.AppendUint64(ix.val[:0], off)
+		ix.val = binary.BigEndian.AppendUint64(ix.val, uint64(r.CreatedAt))
+		if err := ix.batch.Set(ix.key, ix.val, nil); err != nil {
+			return err
+		}
+		ix.key = timeKey(ix.key[:0], r.CreatedAt, r.Position)
+		if err := ix.batch.Set(ix.key, nil, nil); err != nil {
+			return err
+		}
+		ix.lastPosEntry = r.Position
+	}
+	ix.events++
+	ix.cp.LastPosition = r.Position
+	ix.cp.LastTime = r.CreatedAt
+	ix.cp.Bytes += uint64(len(r.Data) + len(r.Metadata))
+	return nil
+}
+
+func (ix *indexer) addToName(runs map[string]*postingRun, infos, touched map[string]*nameInfo,
+	postPrefix, infoPrefix byte, name []byte, p posting) error {
+	run := runs[string(name)]
+	if run != nil && len(run.Ps) == maxPostingsPerBlock {
+		ix.flushRun(postPrefix, string(name), run)
+		run = nil
+	}
+	if run == nil {
+		run = &postingRun{First: p.Pos}
+		runs[string(name)] = run
+	}
+	run.Ps = append(run.Ps, p)
+	info, err := ix.info(infos, infoPrefix, name)
+	if err != nil {
+		return err
+	}
+	if info.Count == 0 {
+		info.FirstPosition = p.Pos
+	}
+	info.Count++
+	info.LastPosition = p.Pos
+	touched[string(name)] = info
+	return nil
+}
+
+func (ix *indexer) noteRestriction(stream string, s *streamState, was bool) {
+	now := s.restricted()
+	if now != was {
+		ix.key = nameKey(prefixRestricted, stream)
+		if now {
+			ix.batch.Set(ix.key, nil, nil)
+		} else {
+			ix.batch.Delete(ix.key, nil)
+		}
+	}
+	if now || was {
+		ix.restrictedChanged[stream] = *s
+	}
+}
+
+// flushRun writes a posting block into the batch and empties the run.
+func (ix *indexer) flushRun(prefix byte, name string, run *postingRun) {
+	if len(run.Ps) == 0 {
+		return
+	}
+	ix.key = postingKey(ix.key[:0], prefix, name, run.First)
+	ix.val = appendPostingBlock(ix.val[:0], run.Ps)
+	ix.batch.Set(ix.key, ix.val, nil)
+	run.Ps = run.Ps[:0]
+}
+
+// pending reports whether the batch holds anything to commit.
+func (ix *indexer) pending() bool { return ix.batch.Count() > 0 || len(ix.touched) > 0 }
+
+// finishBatch writes the remaining runs, summaries and the checkpoint into
+// the batch and returns it (uncommitted) with the restriction changes;
+// the indexer starts a new batch.
+func (ix *indexer) finishBatch() (*pebble.Batch, map[string]streamState) {
+	for name, run := range ix.streamRuns {
+		ix.flushRun(prefixStreamPost, name, run)
+	}
+	for name, run := range ix.typeRuns {
+		ix.flushRun(prefixTypePost, name, run)
+	}
+	for name, run := range ix.catRuns {
+		ix.flushRun(prefixCategoryPost, name, run)
+	}
+	for name, s := range ix.touched {
+		ix.val = s.encode(ix.val[:0])
+		ix.batch.Set(nameKey(prefixStreamState, name), ix.val, nil)
+	}
+	for name, n := range ix.touchedTypes {
+		ix.batch.Set(nameKey(prefixTypeInfo, name), n.encode(ix.val[:0]), nil)
+	}
+	for name, n := range ix.touchedCats {
+		ix.batch.Set(nameKey(prefixCategoryInfo, name), n.encode(ix.val[:0]), nil)
+	}
+	ix.batch.Set(checkpointKey, ix.cp.encode(), nil)
+	b, restricted := ix.batch, ix.restrictedChanged
+	ix.resetBatch()
+	if len(ix.states) > maxCachedStates {
+		clear(ix.states)
+	}
+	if len(ix.catInfo) > maxCachedStates {
+		clear(ix.catInfo)
+	}
+	if len(ix.typeInfo) > maxCachedStates {
+		clear(ix.typeInfo)
+	}
+	return b, restricted
+}

@@ -1,0 +1,300 @@
+package engine
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"sync/atomic"
+)
+
+// eventLog is the append-only sequence of segments.
+//
+// Readers load the segment list atomically and read mapped bytes below
+// the published head; the write side (reserve, stage, flush) belongs to
+// the committer goroutine alone.
+type eventLog struct {
+	dir         string
+	fs          FS
+	logger      *slog.Logger
+	segmentSize int64
+
+	segs atomic.Pointer[[]*segment] // sorted by base offset
+
+	// Write side, committer goroutine only.
+	active  *segment
+	written int64  // file offset in active just past the bytes written
+	pending []byte // frames staged for the next flush
+}
+
+// recovery describes what openLog found at the tail of the log.
+type recovery struct {
+	End           uint64 // global offset just past the last committed record
+	DroppedBytes  int64  // torn or uncommitted bytes truncated
+	DroppedReason string
+}
+
+// openLog opens (or creates) the log in dir. verifyFrom is a global offset
+// known to be a durable frame boundary (the index checkpoint); the tail of
+// the last segment from there on is verified and a torn tail truncated.
+func openLog(ctx context.Context, dir string, fs FS, segmentSize int64, logger *slog.Logger, verifyFrom uint64) (*eventLog, recovery, error) {
+	if err := fs.MkdirAll(dir, 0o755); err != nil {
+		return nil, recovery{}, fmt.Errorf("create log directory: %w", err)
+	}
+	entries, err := fs.ReadDir(dir)
+	if err != nil {
+		return nil, recovery{}, fmt.Errorf("list log directory: %w", err)
+	}
+	var bases []uint64
+	for _, e := range entries {
+		if base, ok := parseSegmentName(e.Name()); ok && e.Type().IsRegular() {
+			bases = append(bases, base)
+		}
+	}
+	slices.Sort(bases)
+	l := &eventLog{dir: dir, fs: fs, logger: logger, segmentSize: segmentSize}
+	if len(bases) == 0 {
+		s, err := createSegment(fs, dir, segmentHeader{BaseOffset: 0, FirstPosition: 1}, segmentSize)
+		if err != nil {
+			return nil, recovery{}, err
+		}
+		l.publish([]*segment{s})
+		l.active, l.written = s, segmentHeaderSize
+		return l, recovery{End: segmentHeaderSize}, nil
+	}
+	segs := make([]*segment, 0, len(bases))
+	closeAll := func() {
+		for _, s := range segs {
+			s.close()
+		}
+	}
+	for i, base := range bases {
+		path := filepath.Join(dir, segmentName(base))
+		last := i == len(bases)-1
+		flag, capacity := osOpenRead, int64(0)
+		if last {
+			flag, capacity = osOpenAppend, segmentSize
+		}
+		s, err := openSegment(fs, path, flag, capacity)
+		if err != nil {
+			closeAll()
+			return nil, recovery{}, err
+		}
+		if i > 0 {
+			prev := segs[i-1]
+			if prev.endOffset() != base {
+				closeAll()
+				s.close()
+				return nil, recovery{}, &CorruptionError{File: prev.path, Offset: prev.size.Load(),
+					Reason: fmt.Sprintf("segment ends at log offset %d but the next segment starts at %d (missing or truncated data)", prev.endOffset(), base)}
+			}
+		}
+		segs = append(segs, s)
+		if err := ctx.Err(); err != nil {
+			closeAll()
+			return nil, recovery{}, err
+		}
+	}
+	last := segs[len(segs)-1]
+	rec, err := recoverTail(last, verifyFrom)
+	if err != nil {
+		closeAll()
+		return nil, recovery{}, err
+	}
+	if rec.DroppedBytes > 0 {
+		size := int64(rec.End - last.header.BaseOffset)
+		if err := last.file.Truncate(size); err != nil {
+			closeAll()
+			return nil, recovery{}, fmt.Errorf("truncate torn tail of %s: %w", last.path, err)
+		}
+		if err := last.file.Sync(); err != nil {
+			closeAll()
+			return nil, recovery{}, fmt.Errorf("sync %s after truncating: %w", last.path, err)
+		}
+		last.size.Store(size)
+		logger.Warn("truncated torn tail of the log",
+			"file", last.path, "offset", size, "dropped_bytes", rec.DroppedBytes, "reason", rec.DroppedReason)
+	}
+	l.publish(segs)
+	l.active, l.written = last, last.size.Load()
+	return l, rec, nil
+}
+
+// recoverTail scans the last segment from verifyFrom (or its start) and
+// returns where its committed records end.
+func recoverTail(s *segment, verifyFrom uint64) (recovery, error) {
+	size := s.size.Load()
+	start := int64(segmentHeaderSize)
+	if verifyFrom > s.header.BaseOffset && int64(verifyFrom-s.header.BaseOffset) <= size {
+		start = int64(verifyFrom - s.header.BaseOffset)
+	}
+	buf := s.bytes(0, size)
+	off := start
+	committedEnd := start
+	var rec record
+	for off < size {
+		payload, n, status := checkFrame(buf[off:])
+		if status != frameOK {
+			if findCommittedFrameAfter(buf, off+1) >= 0 {
+				return recovery{}, &CorruptionError{File: s.path, Offset: off,
+					Reason: status.String() + " followed by valid records (damage inside the log, not a torn tail)"}
+			}
+			return recovery{
+				End:           s.header.BaseOffset + uint64(committedEnd),
+				DroppedBytes:  size - committedEnd,
+				DroppedReason: fmt.Sprintf("%s at offset %d", status, off),
+			}, nil
+		}
+		if err := decodeRecord(payload, &rec); err != nil {
+			return recovery{}, &CorruptionError{File: s.path, Offset: off, Reason: err.Error()}
+		}
+		off += frameHeaderSize + int64(n)
+		if rec.commit() {
+			committedEnd = off
+		}
+	}
+	if committedEnd < size {
+		return recovery{
+			End:           s.header.BaseOffset + uint64(committedEnd),
+			DroppedBytes:  size - committedEnd,
+			DroppedReason: "records of a command whose last record was never written",
+		}, nil
+	}
+	return recovery{End: s.header.BaseOffset + uint64(size)}, nil
+}
+
+// findCommittedFrameAfter returns the first offset at or after from where
+// a complete frame with a matching checksum holds a decodable record that
+// ends a command, or -1. It is only used on damage, to tell a torn tail
+// (no committed command after it, so nothing acknowledged is lost) from
+// damage in the middle of the log. Frames of an unfinished command after
+// the damage do not count: a crash can persist pages out of order, and
+// such a command was never acknowledged.
+func findCommittedFrameAfter(buf []byte, from int64) int64 {
+	var rec record
+	for off := from; off+frameHeaderSize < int64(len(buf)); off++ {
+		payload, _, status := checkFrame(buf[off:])
+		if status == frameOK && decodeRecord(payload, &rec) == nil && rec.commit() {
+			return off
+		}
+	}
+	return -1
+}
+
+func (l *eventLog) publish(segs []*segment) { l.segs.Store(&segs) }
+
+func (l *eventLog) segments() []*segment { return *l.segs.Load() }
+
+// segmentAt returns the segment holding global offset off.
+func (l *eventLog) segmentAt(off uint64) *segment {
+	segs := l.segments()
+	i, found := slices.BinarySearchFunc(segs, off, func(s *segment, off uint64) int {
+		return cmp.Compare(s.header.BaseOffset, off)
+	})
+	if !found {
+		i--
+	}
+	if i < 0 {
+		return nil
+	}
+	return segs[i]
+}
+
+// readFrame returns the payload of the frame at global offset off, which
+// must lie below limit (the published end of the log).
+func (l *eventLog) readFrame(off, limit uint64) ([]byte, error) {
+	s := l.segmentAt(off)
+	if s == nil || off < s.header.BaseOffset+segmentHeaderSize {
+		return nil, fmt.Errorf("engine: log offset %d is not in any segment", off)
+	}
+	end := min(s.endOffset(), limit)
+	if off+frameHeaderSize > end {
+		return nil, fmt.Errorf("engine: log offset %d is past the end of the log (%d)", off, end)
+	}
+	rel := int64(off - s.header.BaseOffset)
+	payload, _, status := checkFrame(s.bytes(rel, int64(end-off)))
+	if status != frameOK {
+		return nil, &CorruptionError{File: s.path, Offset: rel, Reason: status.String()}
+	}
+	return payload, nil
+}
+
+// reserve returns the global offset at which a command of n bytes of
+// frames will be written. A command never spans segments: when it would
+// not fit, the staged bytes are flushed, the active segment is synced and
+// sealed, and a new one started. nextPosition goes into the new header.
+func (l *eventLog) reserve(n int, nextPosition uint64) (uint64, error) {
+	used := l.written + int64(len(l.pending))
+	if used+int64(n) > l.segmentSize && used > segmentHeaderSize {
+		if err := l.roll(nextPosition, n); err != nil {
+			return 0, err
+		}
+		used = l.written
+	}
+	return l.active.header.BaseOffset + uint64(used), nil
+}
+
+// stage appends frames to the pending write.
+func (l *eventLog) stage(frames []byte) { l.pending = append(l.pending, frames...) }
+
+// unstage drops the staged bytes past mark (a command that failed to apply).
+func (l *eventLog) stagedLen() int   { return len(l.pending) }
+func (l *eventLog) unstage(mark int) { l.pending = l.pending[:mark] }
+
+// flush writes the staged frames to the active segment (without syncing)
+// and returns the segment and the global offset just past them. On error
+// the file is cut back to its previous size.
+func (l *eventLog) flush() (*segment, uint64, error) {
+	if len(l.pending) > 0 {
+		if _, err := l.active.file.Write(l.pending); err != nil {
+			// Best effort: do not leave a partial write behind.
+			l.active.file.Truncate(l.written)
+			l.pending = l.pending[:0]
+			return nil, 0, fmt.Errorf("write %s: %w", l.active.path, err)
+		}
+		l.written += int64(len(l.pending))
+		l.pending = l.pending[:0]
+	}
+	return l.active, l.active.header.BaseOffset + uint64(l.written), nil
+}
+
+func (l *eventLog) roll(nextPosition uint64, firstCommand int) error {
+	old := l.active
+	if _, _, err := l.flush(); err != nil {
+		return err
+	}
+	if err := old.file.Sync(); err != nil {
+		return fmt.Errorf("sync %s before sealing: %w", old.path, err)
+	}
+	old.size.Store(l.written)
+	h := segmentHeader{BaseOffset: old.header.BaseOffset + uint64(l.written), FirstPosition: nextPosition}
+	s, err := createSegment(l.fs, l.dir, h, max(l.segmentSize, int64(segmentHeaderSize+firstCommand)))
+	if err != nil {
+		return err
+	}
+	l.logger.Debug("log rolled to a new segment", "file", s.path, "first_position", nextPosition)
+	segs := append(slices.Clone(l.segments()), s)
+	l.publish(segs)
+	l.active, l.written = s, segmentHeaderSize
+	return nil
+}
+
+// markDurable records that the active segment s is synced up to end.
+func (l *eventLog) markDurable(s *segment, end uint64) {
+	rel := int64(end - s.header.BaseOffset)
+	if rel > s.size.Load() {
+		s.size.Store(rel)
+	}
+}
+
+func (l *eventLog) close() error {
+	var first error
+	for _, s := range l.segments() {
+		if err := s.close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}

@@ -1,0 +1,94 @@
+package engine
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Options configure a store. Start from DefaultOptions.
+type Options struct {
+	// SegmentSize is the size at which the log rolls to a new segment file.
+	// A single record larger than it gets a segment of its own.
+	SegmentSize int64
+	// MaxEventSize bounds len(Data)+len(Metadata) of one event.
+	MaxEventSize int
+	// MaxAppendSize bounds the encoded size of one append command (all its
+	// events). Bulk imports split their input into appends below it.
+	MaxAppendSize int
+	// IndexCacheSize is the block cache of the on-disk index, in bytes.
+	IndexCacheSize int64
+	// IndexMemtableSize is the index's write buffer. On a crash at most this
+	// much index data is lost and re-derived from the log on open.
+	IndexMemtableSize uint64
+	// Clock stamps appends. Tests set it; the default is time.Now.
+	Clock func() time.Time
+	// Logger receives operational messages (torn tails truncated, index
+	// rebuilds). The default discards nothing: slog.Default().
+	Logger *slog.Logger
+	// FS is the filesystem seam used for the log. The default is the OS.
+	FS FS
+}
+
+// DefaultOptions returns the options used by `eventsql serve`.
+func DefaultOptions() Options {
+	return Options{
+		SegmentSize:       256 << 20,
+		MaxEventSize:      16 << 20,
+		MaxAppendSize:     64 << 20,
+		IndexCacheSize:    128 << 20,
+		IndexMemtableSize: 64 << 20,
+		Clock:             time.Now,
+		Logger:            slog.Default(),
+		FS:                OSFS{},
+	}
+}
+
+// withDefaults fills zero fields from DefaultOptions.
+func (o Options) withDefaults() Options {
+	d := DefaultOptions()
+	if o.SegmentSize == 0 {
+		o.SegmentSize = d.SegmentSize
+	}
+	if o.MaxEventSize == 0 {
+		o.MaxEventSize = d.MaxEventSize
+	}
+	if o.MaxAppendSize == 0 {
+		o.MaxAppendSize = d.MaxAppendSize
+	}
+	if o.IndexCacheSize == 0 {
+		o.IndexCacheSize = d.IndexCacheSize
+	}
+	if o.IndexMemtableSize == 0 {
+		o.IndexMemtableSize = d.IndexMemtableSize
+	}
+	if o.Clock == nil {
+		o.Clock = d.Clock
+	}
+	if o.Logger == nil {
+		o.Logger = d.Logger
+	}
+	if o.FS == nil {
+		o.FS = d.FS
+	}
+	return o
+}
+
+// Validate reports options that cannot work.
+func (o Options) Validate() error {
+	switch {
+	case o.SegmentSize < 4096:
+		return fmt.Errorf("engine: SegmentSize %d is below the minimum of 4096 bytes", o.SegmentSize)
+	case o.SegmentSize > 1<<32-1:
+		return fmt.Errorf("engine: SegmentSize %d is above the maximum of 4 GiB", o.SegmentSize)
+	case o.MaxEventSize < 1024:
+		return fmt.Errorf("engine: MaxEventSize %d is below the minimum of 1024 bytes", o.MaxEventSize)
+	case o.MaxEventSize > maxRecordPayload-recordHeaderSize-2*255:
+		return fmt.Errorf("engine: MaxEventSize %d is above the maximum of %d bytes", o.MaxEventSize, maxRecordPayload-recordHeaderSize-2*255)
+	case o.MaxAppendSize < o.MaxEventSize:
+		return fmt.Errorf("engine: MaxAppendSize %d is below MaxEventSize %d", o.MaxAppendSize, o.MaxEventSize)
+	case o.IndexMemtableSize < 1<<20:
+		return fmt.Errorf("engine: IndexMemtableSize %d is below the minimum of 1 MiB", o.IndexMemtableSize)
+	}
+	return nil
+}

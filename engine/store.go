@@ -1,0 +1,321 @@
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"golang.org/x/sys/unix"
+)
+
+// Store is an open event store: the log, its indexes and the write
+// pipeline. It is safe for concurrent use.
+type Store struct {
+	dir    string
+	opts   Options
+	logger *slog.Logger
+	id     string
+	lock   *os.File
+
+	log *eventLog
+	db  *pebble.DB
+
+	// Owned by the syncer goroutine after Open.
+	indexer *indexer
+	// Owned by the committer goroutine after Open.
+	applier *applier
+
+	queue        chan *request
+	groups       chan *group
+	syncerDone   chan struct{}
+	indexedGroup atomic.Uint64
+
+	closeMu sync.RWMutex // held shared by submitters while they enqueue
+	closed  atomic.Bool
+	closing chan struct{}
+	// readers is held shared by every open iterator and point read, so
+	// Close waits for them before unmapping the log.
+	readers sync.RWMutex
+
+	head   atomic.Pointer[head]
+	notify atomic.Pointer[chan struct{}]
+
+	restricted *restrictedView
+	stats      storeStats
+	opened     time.Time
+
+	failMu  sync.Mutex
+	failErr error
+}
+
+// head is the published, durable and indexed end of the store.
+type head struct {
+	LastPosition uint64
+	LogEnd       uint64
+	Streams      uint64
+	Bytes        uint64
+}
+
+// storeMeta is DIR/STORE.
+type storeMeta struct {
+	StoreID string `json:"storeId"`
+	Format  int    `json:"format"`
+}
+
+const storeFormat = 1
+
+// Open opens the store in dir, creating it when empty. Only one process
+// may have a store open; a second Open fails with ErrLocked.
+//
+// On open the tail of the log is verified (a torn or uncommitted tail is
+// truncated and logged) and the records after the index checkpoint are
+// re-indexed. A missing or unusable index is rebuilt from the log.
+func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
+	opts = opts.withDefaults()
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{
+		dir:        dir,
+		opts:       opts,
+		logger:     opts.Logger.With("component", "engine"),
+		lock:       lock,
+		queue:      make(chan *request, 1024),
+		groups:     make(chan *group, 2),
+		syncerDone: make(chan struct{}),
+		closing:    make(chan struct{}),
+		restricted: newRestrictedView(),
+		opened:     time.Now(),
+	}
+	if err := s.open(ctx); err != nil {
+		s.closeFiles()
+		return nil, err
+	}
+	ch := make(chan struct{})
+	s.notify.Store(&ch)
+	s.publish()
+	go s.runCommitter()
+	go s.runSyncer()
+	return s, nil
+}
+
+func (s *Store) open(ctx context.Context) error {
+	var err error
+	if s.id, err = loadOrCreateMeta(s.dir); err != nil {
+		return err
+	}
+	indexDir := filepath.Join(s.dir, "index")
+	s.db, err = openIndex(indexDir, s.opts)
+	if err != nil {
+		return err
+	}
+	cp, found, err := readCheckpoint(s.db)
+	if err != nil {
+		s.logger.Warn("index checkpoint unreadable; rebuilding the index", "err", err)
+		if err := s.resetIndex(indexDir); err != nil {
+			return err
+		}
+		cp, found = checkpoint{}, false
+	}
+	var rec recovery
+	s.log, rec, err = openLog(ctx, filepath.Join(s.dir, "log"), s.opts.FS, s.opts.SegmentSize, s.logger, cp.LogEnd)
+	if err != nil {
+		return err
+	}
+	if cp.LogEnd > rec.End {
+		s.logger.Warn("index is ahead of the log; rebuilding the index", "index_end", cp.LogEnd, "log_end", rec.End)
+		if err := s.resetIndex(indexDir); err != nil {
+			return err
+		}
+		cp, found = checkpoint{}, false
+	}
+	if err := s.restricted.load(s.db); err != nil {
+		return err
+	}
+	s.indexer = newIndexer(s.db, cp)
+	start := time.Now()
+	from := cp.LogEnd
+	if err := indexRange(s.log, s.indexer, from, rec.End, 1<<16, s.restricted.apply); err != nil {
+		return fmt.Errorf("index the log from offset %d: %w", from, err)
+	}
+	if n := s.indexer.cp.LastPosition - cp.LastPosition; !found || n > 0 {
+		el := time.Since(start)
+		s.logger.Info("indexed the log", "full_rebuild", !found, "events", n,
+			"seconds", el.Seconds(), "events_per_sec", int(float64(n)/max(el.Seconds(), 1e-9)))
+	}
+	s.applier = newApplier(s.db, s.log, s.indexer.cp)
+	return nil
+}
+
+// resetIndex deletes the index and opens an empty one.
+func (s *Store) resetIndex(indexDir string) error {
+	if err := s.db.Close(); err != nil {
+		s.logger.Warn("closing the old index", "err", err)
+	}
+	s.db = nil
+	if err := os.RemoveAll(indexDir); err != nil {
+		return fmt.Errorf("remove index: %w", err)
+	}
+	db, err := openIndex(indexDir, s.opts)
+	if err != nil {
+		return err
+	}
+	s.db = db
+	return nil
+}
+
+// publish makes everything indexed so far visible to readers and wakes
+// live-tail waiters.
+func (s *Store) publish() {
+	cp := s.indexer.cp
+	s.head.Store(&head{LastPosition: cp.LastPosition, LogEnd: cp.LogEnd, Streams: cp.Streams, Bytes: cp.Bytes})
+	ch := make(chan struct{})
+	old := s.notify.Swap(&ch)
+	close(*old)
+}
+
+// Close stops accepting writes, waits for queued ones and for open
+// iterators, persists the index and closes the files.
+func (s *Store) Close() error {
+	s.closeMu.Lock()
+	if s.closed.Load() {
+		s.closeMu.Unlock()
+		return nil
+	}
+	s.closed.Store(true)
+	close(s.closing)
+	close(s.queue)
+	s.closeMu.Unlock()
+	<-s.syncerDone
+	s.readers.Lock() // wait for open iterators
+	defer s.readers.Unlock()
+	var err error
+	if s.failure() == nil {
+		// Persist the index so the next Open re-indexes nothing.
+		if ferr := s.db.Flush(); ferr != nil {
+			err = fmt.Errorf("flush index: %w", ferr)
+		}
+	}
+	if cerr := s.closeFiles(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func (s *Store) closeFiles() error {
+	var err error
+	if s.db != nil {
+		err = s.db.Close()
+		s.db = nil
+	}
+	if s.log != nil {
+		if cerr := s.log.close(); err == nil {
+			err = cerr
+		}
+	}
+	if s.lock != nil {
+		unix.Flock(int(s.lock.Fd()), unix.LOCK_UN)
+		s.lock.Close()
+		s.lock = nil
+	}
+	return err
+}
+
+// ID returns the store's unique id, chosen when it was created.
+func (s *Store) ID() string { return s.id }
+
+// Dir returns the data directory.
+func (s *Store) Dir() string { return s.dir }
+
+// Head returns the position of the last durable event (0 when empty).
+func (s *Store) Head() uint64 { return s.head.Load().LastPosition }
+
+// WaitForEvents blocks until an event after position after is durable
+// and readable, then returns the new head. It returns at once when there
+// is one already, and with ctx's error or ErrClosed otherwise.
+func (s *Store) WaitForEvents(ctx context.Context, after uint64) (uint64, error) {
+	for {
+		ch := *s.notify.Load()
+		if h := s.head.Load().LastPosition; h > after {
+			return h, nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-s.closing:
+			return 0, ErrClosed
+		}
+	}
+}
+
+func lockDir(dir string) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, "LOCK"), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open lock file: %w", err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return nil, fmt.Errorf("%w: %s", ErrLocked, dir)
+		}
+		return nil, fmt.Errorf("lock data directory: %w", err)
+	}
+	return f, nil
+}
+
+func loadOrCreateMeta(dir string) (string, error) {
+	path := filepath.Join(dir, "STORE")
+	b, err := os.ReadFile(path)
+	if err == nil {
+		var m storeMeta
+		if err := json.Unmarshal(b, &m); err != nil || m.StoreID == "" {
+			return "", fmt.Errorf("read %s: not a valid store file", path)
+		}
+		if m.Format != storeFormat {
+			return "", fmt.Errorf("%s: store format %d is not supported by this version (want %d)", path, m.Format, storeFormat)
+		}
+		return m.StoreID, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("read store file: %w", err)
+	}
+	var raw [16]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return "", err
+	}
+	m := storeMeta{StoreID: hex.EncodeToString(raw[:]), Format: storeFormat}
+	b, _ = json.MarshalIndent(m, "", "  ")
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return "", fmt.Errorf("write store file: %w", err)
+	}
+	if f, err := os.Open(tmp); err == nil {
+		f.Sync()
+		f.Close()
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return "", fmt.Errorf("write store file: %w", err)
+	}
+	if err := (OSFS{}).SyncDir(dir); err != nil {
+		return "", fmt.Errorf("sync data directory: %w", err)
+	}
+	return m.StoreID, nil
+}
