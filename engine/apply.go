@@ -29,9 +29,18 @@ type applier struct {
 	recentIDs map[uuid.UUID]recentID
 	recent    []recentGroup // ids per unindexed group, oldest first
 
+	// filter answers "certainly absent" for ids and stream names without
+	// an index lookup; next is its larger successor while it is built.
+	filter    *existenceFilter
+	next      *existenceFilter
+	startFill func(f *existenceFilter, afterGroup uint64)
+	key       []byte
+
 	buf  []byte // the command's frames
 	rec  []byte // one record's payload
 	locs []idLoc
+	// created lists streams first written in the current group.
+	created []string
 }
 
 type cachedState struct {
@@ -53,8 +62,9 @@ type recentGroup struct {
 
 const maxCommitterStates = 100_000
 
-func newApplier(db *pebble.DB, log *eventLog, cp checkpoint) *applier {
+func newApplier(db *pebble.DB, log *eventLog, cp checkpoint, filter *existenceFilter) *applier {
 	return &applier{
+		filter:       filter,
 		db:           db,
 		log:          log,
 		nextPosition: cp.LastPosition + 1,
@@ -81,12 +91,41 @@ func (a *applier) forget(indexed uint64) {
 	}
 }
 
-func (a *applier) state(stream string) (streamState, error) {
+// state returns a stream's state; found is false for a stream never written.
+func (a *applier) state(stream string) (s streamState, found bool, err error) {
 	if c, ok := a.states[stream]; ok {
-		return c.s, nil
+		return c.s, true, nil
 	}
-	s, _, err := loadStreamState(a.db, stream)
-	return s, err
+	a.key = append(append(a.key[:0], prefixStreamState), stream...)
+	if !a.mayExist(a.key) {
+		return newStreamState(), false, nil
+	}
+	return loadStreamState(a.db, stream)
+}
+
+// mayExist asks the existence filter about an index key.
+func (a *applier) mayExist(key []byte) bool {
+	return !a.filter.ready.Load() || a.filter.mayContain(key)
+}
+
+// remember adds a key applied now to the existence filters.
+func (a *applier) remember(key []byte) {
+	a.filter.add(key)
+	if a.next != nil {
+		a.next.add(key)
+	}
+}
+
+// maintainFilter swaps in a rebuilt filter and starts a bigger one when
+// the current one is full. It runs at the start of each group.
+func (a *applier) maintainFilter() {
+	if a.next != nil && a.next.ready.Load() {
+		a.filter, a.next = a.next, nil
+	}
+	if a.next == nil && a.filter.full() && a.startFill != nil {
+		a.next = newExistenceFilter(2 * a.filter.count.Load())
+		a.startFill(a.next, a.group)
+	}
 }
 
 // lookupID finds an event id among recent groups, then in the index.
@@ -94,7 +133,11 @@ func (a *applier) lookupID(id uuid.UUID) (recentID, bool, error) {
 	if r, ok := a.recentIDs[id]; ok {
 		return r, true, nil
 	}
-	v, ok, err := getValue(a.db, eventIDKey(nil, id), nil)
+	a.key = eventIDKey(a.key[:0], id)
+	if !a.mayExist(a.key) {
+		return recentID{}, false, nil
+	}
+	v, ok, err := getValue(a.db, a.key, nil)
 	if err != nil || !ok {
 		return recentID{}, false, err
 	}
@@ -116,6 +159,7 @@ func (a *applier) lookupID(id uuid.UUID) (recentID, bool, error) {
 
 // beginGroup starts a new group commit.
 func (a *applier) beginGroup() uint64 {
+	a.maintainFilter()
 	a.group++
 	a.recent = append(a.recent, recentGroup{seq: a.group})
 	return a.group
@@ -137,13 +181,17 @@ func (a *applier) apply(cmd *Command) (Result, error) {
 func (a *applier) applyAppend(parts []StreamAppend, at int64) (Result, error) {
 	// Work on copies; commit them to the caches only on success.
 	work := make(map[string]*streamState, len(parts))
+	var created []string
 	stateOf := func(stream string) (*streamState, error) {
 		if s, ok := work[stream]; ok {
 			return s, nil
 		}
-		st, err := a.state(stream)
+		st, found, err := a.state(stream)
 		if err != nil {
 			return nil, err
+		}
+		if !found {
+			created = append(created, stream)
 		}
 		work[stream] = &st
 		return &st, nil
@@ -239,6 +287,11 @@ func (a *applier) applyAppend(parts []StreamAppend, at int64) (Result, error) {
 	for _, l := range a.locs {
 		a.recentIDs[l.id] = recentID{pos: l.pos, off: base + uint64(l.rel), stream: l.stream, version: l.version}
 		g.ids = append(g.ids, l.id)
+		a.key = eventIDKey(a.key[:0], l.id)
+		a.remember(a.key)
+	}
+	for _, name := range created {
+		a.rememberStream(name, false)
 	}
 	for name, s := range work {
 		a.states[name] = &cachedState{s: *s, group: a.group}
@@ -326,7 +379,7 @@ func checkExpected(stream string, ev ExpectedVersion, s *streamState) error {
 }
 
 func (a *applier) applyMetadata(m *MetadataChange, at int64) (Result, error) {
-	s, err := a.state(m.Stream)
+	s, found, err := a.state(m.Stream)
 	if err != nil {
 		return Result{}, err
 	}
@@ -339,12 +392,13 @@ func (a *applier) applyMetadata(m *MetadataChange, at int64) (Result, error) {
 	}
 	s.applyMetadata(m.Metadata, at)
 	a.states[m.Stream] = &cachedState{s: s, group: a.group}
+	a.rememberStream(m.Stream, found)
 	a.lastTime = at
 	return Result{}, nil
 }
 
 func (a *applier) applyDelete(d *StreamDelete, at int64) (Result, error) {
-	s, err := a.state(d.Stream)
+	s, found, err := a.state(d.Stream)
 	if err != nil {
 		return Result{}, err
 	}
@@ -363,8 +417,24 @@ func (a *applier) applyDelete(d *StreamDelete, at int64) (Result, error) {
 	}
 	s.applyDelete(d.Hard, at)
 	a.states[d.Stream] = &cachedState{s: s, group: a.group}
+	a.rememberStream(d.Stream, found)
 	a.lastTime = at
 	return Result{}, nil
+}
+
+func (a *applier) rememberStream(name string, found bool) {
+	if !found {
+		a.key = append(append(a.key[:0], prefixStreamState), name...)
+		a.remember(a.key)
+		a.created = append(a.created, name)
+	}
+}
+
+// takeCreated returns the streams created since the last call.
+func (a *applier) takeCreated() []string {
+	c := a.created
+	a.created = nil
+	return c
 }
 
 func (a *applier) stageOne() error {

@@ -31,6 +31,8 @@ type group struct {
 	reqs []*request
 	seg  *segment // active segment after the write
 	end  uint64   // global log offset just past the group
+	// created lists the streams this group writes first.
+	created []string
 }
 
 // maxGroupRequests bounds one group so acknowledgements keep flowing
@@ -96,6 +98,7 @@ func (s *Store) commitGroup(batch []*request) {
 		return
 	}
 	g.seg, g.end = seg, end
+	g.created = a.takeCreated()
 	s.groups <- g
 }
 
@@ -142,6 +145,12 @@ func (s *Store) syncGroups(gs []*group) error {
 		}
 		s.stats.observeFsync(time.Since(start))
 		s.log.markDurable(last.seg, last.end)
+		clear(s.indexer.created)
+		for _, g := range gs {
+			for _, name := range g.created {
+				s.indexer.created[name] = struct{}{}
+			}
+		}
 		if err := indexRange(s.log, s.indexer, s.indexer.cp.LogEnd, last.end, 0, s.restricted.apply); err != nil {
 			s.fail(fmt.Errorf("index appended records: %w", err))
 			return s.failure()

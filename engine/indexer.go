@@ -36,6 +36,12 @@ type indexer struct {
 	// in-memory view used by $all/type/category reads.
 	restrictedChanged map[string]streamState
 
+	// created lists streams the applier created in the groups being
+	// indexed; seen is set during a full rebuild. Both spare an index
+	// probe for a stream that cannot be there yet.
+	created map[string]struct{}
+	seen    *existenceFilter
+
 	key []byte
 	val []byte
 }
@@ -81,6 +87,7 @@ func newIndexer(db *pebble.DB, cp checkpoint) *indexer {
 		states:   make(map[string]*streamState),
 		typeInfo: make(map[string]*nameInfo),
 		catInfo:  make(map[string]*nameInfo),
+		created:  make(map[string]struct{}),
 	}
 	ix.resetBatch()
 	return ix
@@ -103,9 +110,23 @@ func (ix *indexer) state(stream []byte) (*streamState, error) {
 		return s, nil
 	}
 	name := string(stream)
-	s, found, err := loadStreamState(ix.db, name)
-	if err != nil {
-		return nil, err
+	var s streamState
+	var found bool
+	_, isNew := ix.created[name]
+	if ix.seen != nil {
+		ix.key = append(append(ix.key[:0], prefixStreamState), stream...)
+		if !ix.seen.mayContain(ix.key) {
+			isNew = true
+		}
+		ix.seen.add(ix.key)
+	}
+	if isNew {
+		s = newStreamState()
+	} else {
+		var err error
+		if s, found, err = loadStreamState(ix.db, name); err != nil {
+			return nil, err
+		}
 	}
 	if !found {
 		ix.cp.Streams++

@@ -21,7 +21,8 @@ type Options struct {
 	// IndexMemtableSize is the index's write buffer. On a crash at most this
 	// much index data is lost and re-derived from the log on open.
 	IndexMemtableSize uint64
-	// Clock stamps appends. Tests set it; the default is time.Now.
+	// Clock stamps appends; it is called concurrently. Tests set it; the
+	// default is time.Now.
 	Clock func() time.Time
 	// Logger receives operational messages (torn tails truncated, index
 	// rebuilds). The default discards nothing: slog.Default().

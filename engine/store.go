@@ -50,6 +50,8 @@ type Store struct {
 	head   atomic.Pointer[head]
 	notify atomic.Pointer[chan struct{}]
 
+	background sync.WaitGroup
+
 	restricted *restrictedView
 	stats      storeStats
 	opened     time.Time
@@ -113,6 +115,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	s.publish()
 	go s.runCommitter()
 	go s.runSyncer()
+	s.fillFilter(s.applier.filter, 0)
 	return s, nil
 }
 
@@ -150,6 +153,11 @@ func (s *Store) open(ctx context.Context) error {
 		return err
 	}
 	s.indexer = newIndexer(s.db, cp)
+	if !found {
+		// Rebuilding from nothing: the indexer has seen every stream there
+		// is, so a stream missing from its filter is new (no index probe).
+		s.indexer.seen = newExistenceFilter(rec.End / 256)
+	}
 	start := time.Now()
 	from := cp.LogEnd
 	if err := indexRange(s.log, s.indexer, from, rec.End, 1<<16, s.restricted.apply); err != nil {
@@ -160,8 +168,43 @@ func (s *Store) open(ctx context.Context) error {
 		s.logger.Info("indexed the log", "full_rebuild", !found, "events", n,
 			"seconds", el.Seconds(), "events_per_sec", int(float64(n)/max(el.Seconds(), 1e-9)))
 	}
-	s.applier = newApplier(s.db, s.log, s.indexer.cp)
+	filter := newExistenceFilter(2 * (s.indexer.cp.LastPosition + s.indexer.cp.Streams))
+	s.indexer.seen = nil
+	s.applier = newApplier(s.db, s.log, s.indexer.cp, filter)
+	s.applier.startFill = s.fillFilter
 	return nil
+}
+
+// fillFilter fills an existence filter from the index in the background,
+// once the index covers group afterGroup (keys applied before the filter
+// existed must be in the index before it is scanned).
+func (s *Store) fillFilter(f *existenceFilter, afterGroup uint64) {
+	s.background.Add(1)
+	go func() {
+		defer s.background.Done()
+		for {
+			ch := *s.notify.Load()
+			if s.indexedGroup.Load() >= afterGroup {
+				break
+			}
+			select {
+			case <-ch:
+			case <-s.closing:
+				return
+			}
+		}
+		s.readers.RLock()
+		defer s.readers.RUnlock()
+		if s.closed.Load() && s.syncerStopped() {
+			return
+		}
+		start := time.Now()
+		if err := f.fill(s.db, s.closing); err != nil {
+			s.logger.Warn("building the event id filter failed; appends probe the index instead", "err", err)
+			return
+		}
+		s.logger.Debug("event id filter ready", "keys", f.count.Load(), "seconds", time.Since(start).Seconds())
+	}()
 }
 
 // resetIndex deletes the index and opens an empty one.
@@ -204,6 +247,7 @@ func (s *Store) Close() error {
 	close(s.queue)
 	s.closeMu.Unlock()
 	<-s.syncerDone
+	s.background.Wait()
 	s.readers.Lock() // wait for open iterators
 	defer s.readers.Unlock()
 	var err error

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,8 +16,11 @@ import (
 // testClock returns a clock that advances one millisecond per call from
 // a fixed instant, so tests are deterministic.
 func testClock() func() time.Time {
+	var mu sync.Mutex
 	t := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	return func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
 		t = t.Add(time.Millisecond)
 		return t
 	}
