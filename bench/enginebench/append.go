@@ -8,6 +8,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -61,10 +63,39 @@ func fillEvent(e *engine.EventData, payloads [][]byte, k int) {
 
 type appendCase struct{ writers, batch int }
 
-var appendCases = []appendCase{
+var defaultAppendCases = []appendCase{
 	{1, 1}, {1, 100},
 	{16, 1}, {16, 100},
 	{256, 1}, {256, 100},
+}
+
+// parseCases parses "1x1,16x100".
+func parseCases(s string) ([]appendCase, error) {
+	var out []appendCase
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		var c appendCase
+		w, b, ok := strings.Cut(f, "x")
+		var err1, err2 error
+		c.writers, err1 = strconv.Atoi(w)
+		c.batch, err2 = strconv.Atoi(b)
+		if !ok || err1 != nil || err2 != nil || c.writers <= 0 || c.batch <= 0 {
+			return nil, fmt.Errorf("append case %q: want WRITERSxBATCH, e.g. 16x100", f)
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+func formatCases(cs []appendCase) string {
+	parts := make([]string, len(cs))
+	for i, c := range cs {
+		parts[i] = fmt.Sprintf("%dx%d", c.writers, c.batch)
+	}
+	return strings.Join(parts, ",")
 }
 
 // streamsPerWriter is how many streams each writer rotates over.

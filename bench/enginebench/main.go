@@ -4,7 +4,11 @@
 // runs on, next to the raw disk bound measured in the same process and run.
 //
 //	go run ./bench/enginebench [-dir ./bench-data] [-duration 5s] [-raw-duration 3s]
-//	    [-events 2000000] [-scenarios raw,append,read,open] [-json FILE] [-cpuprofile FILE]
+//	    [-events 2000000] [-scenarios raw,append,read,open] [-json FILE]
+//	    [-append-cases 1x1,16x100] [-cpuprofile FILE] [-trace FILE] [-v]
+//
+// The report goes to stdout, one line per scenario; progress and engine
+// warnings go to stderr.
 //
 // Scenarios:
 //
@@ -30,6 +34,8 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
+	"runtime/trace"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -47,13 +53,22 @@ type config struct {
 	streamReads int
 	loadWriters int
 	chunk       int
+	appendCases []appendCase
 	scenarios   map[string]bool
 	jsonPath    string
 	cpuProfile  string
+	tracePath   string
 }
+
+// engineLogLevel is the level of the engine's log messages shown on
+// stderr (-v lowers it to Info: index rebuild timings and the like).
+var engineLogLevel = slog.LevelWarn
 
 func main() {
 	cfg, err := parseFlags(os.Args[1:])
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "enginebench:", err)
 		os.Exit(2)
@@ -66,7 +81,7 @@ func main() {
 
 func parseFlags(args []string) (config, error) {
 	var cfg config
-	var scenarios string
+	var scenarios, cases string
 	fs := flag.NewFlagSet("enginebench", flag.ContinueOnError)
 	fs.StringVar(&cfg.dir, "dir", "./bench-data", "directory for the stores (a fresh subdirectory per run, removed afterwards); must be on the disk to measure")
 	fs.DurationVar(&cfg.duration, "duration", 5*time.Second, "duration of each append case")
@@ -75,14 +90,24 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&cfg.streamReads, "stream-reads", 10_000, "random full stream reads to time")
 	fs.IntVar(&cfg.loadWriters, "load-writers", 2, "concurrent AppendMulti callers during the bulk load")
 	fs.IntVar(&cfg.chunk, "chunk", 10, "events per stream per bulk batch (a stream of 100 events lands in 100/chunk places of the log)")
+	fs.StringVar(&cases, "append-cases", formatCases(defaultAppendCases), "append cases as WRITERSxBATCH, comma-separated")
 	fs.StringVar(&scenarios, "scenarios", strings.Join(allScenarios, ","), "comma-separated scenarios to run: "+strings.Join(allScenarios, ","))
 	fs.StringVar(&cfg.jsonPath, "json", "", "also write the results as JSON to this file")
 	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
+	fs.StringVar(&cfg.tracePath, "trace", "", "write a runtime execution trace of the whole run to this file (large: use with few scenarios)")
+	verbose := fs.Bool("v", false, "show the engine's informational log messages on stderr")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
+	if *verbose {
+		engineLogLevel = slog.LevelInfo
+	}
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	var err error
+	if cfg.appendCases, err = parseCases(cases); err != nil {
+		return cfg, err
 	}
 	cfg.scenarios = map[string]bool{}
 	for _, s := range strings.Split(scenarios, ",") {
@@ -90,7 +115,7 @@ func parseFlags(args []string) (config, error) {
 		if s == "" {
 			continue
 		}
-		if !isScenario(s) {
+		if !slices.Contains(allScenarios, s) {
 			return cfg, fmt.Errorf("unknown scenario %q (want some of %s)", s, strings.Join(allScenarios, ","))
 		}
 		cfg.scenarios[s] = true
@@ -108,15 +133,6 @@ func parseFlags(args []string) (config, error) {
 		return cfg, fmt.Errorf("-chunk must divide %d and %d", streamLen, loadBatch)
 	}
 	return cfg, nil
-}
-
-func isScenario(s string) bool {
-	for _, a := range allScenarios {
-		if a == s {
-			return true
-		}
-	}
-	return false
 }
 
 func run(cfg config) error {
@@ -159,6 +175,18 @@ func run(cfg config) error {
 		defer pprof.StopCPUProfile()
 	}
 
+	if cfg.tracePath != "" {
+		f, err := os.Create(cfg.tracePath)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := trace.Start(f); err != nil {
+			return err
+		}
+		defer trace.Stop()
+	}
+
 	rep := &Report{Env: environment(cfg, runDir), Started: time.Now()}
 	tab := newTable(os.Stdout)
 	tab.header(rep.Env)
@@ -175,7 +203,7 @@ func run(cfg config) error {
 		}
 	}
 	if cfg.scenarios["append"] {
-		for _, c := range appendCases {
+		for _, c := range cfg.appendCases {
 			progress("append, %d writers x batch %d, %v", c.writers, c.batch, cfg.duration)
 			r, err := runAppend(ctx, runDir, c, cfg.duration)
 			if err != nil {
@@ -209,10 +237,10 @@ func progress(format string, args ...any) {
 }
 
 // storeOptions are the engine defaults with a quieter logger: warnings
-// (torn tails, unexpected rebuilds) still reach stderr.
+// (torn tails, unexpected rebuilds) still reach stderr, and more with -v.
 func storeOptions() engine.Options {
 	o := engine.DefaultOptions()
-	o.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	o.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: engineLogLevel}))
 	return o
 }
 

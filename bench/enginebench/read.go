@@ -54,7 +54,10 @@ type LoadResult struct {
 
 // MemoryResult is the process memory after the load and after the reads.
 type MemoryResult struct {
-	PeakResetWorked bool `json:"peakResetWorked"` // VmHWM was reset before the load
+	// VmHWM before the load (the raw and append scenarios, if run), then
+	// reset so the figures below cover this store only.
+	PeakRSSBefore   int64 `json:"peakRssBeforeLoadBytes"`
+	PeakResetWorked bool  `json:"peakResetWorked"`
 	// After the load, after a GC:
 	HeapInuseBytes int64 `json:"heapInuseBytes"`
 	RSSBytes       int64 `json:"rssBytes"`
@@ -107,6 +110,7 @@ func runStoreScenarios(ctx context.Context, cfg config, runDir string, rep *Repo
 
 	runtime.GC()
 	debug.FreeOSMemory()
+	sr.Memory.PeakRSSBefore = procStatus("VmHWM")
 	sr.Memory.PeakResetWorked = resetPeakRSS()
 
 	streams := cfg.events / streamLen
