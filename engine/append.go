@@ -56,9 +56,11 @@ func (s *Store) Apply(ctx context.Context, cmd Command) (Result, error) {
 		s.closeMu.RUnlock()
 		return Result{}, ErrClosed
 	}
+	s.unsynced.Add(1)
 	select {
 	case s.queue <- req:
 	case <-ctx.Done():
+		s.unsynced.Add(-1)
 		s.closeMu.RUnlock()
 		return Result{}, ctx.Err()
 	}

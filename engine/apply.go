@@ -1,8 +1,6 @@
 package engine
 
 import (
-	"encoding/binary"
-	"errors"
 	"fmt"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -20,6 +18,7 @@ import (
 type applier struct {
 	db  *pebble.DB
 	log *eventLog
+	ids *idIndex
 
 	nextPosition uint64
 	lastTime     int64 // µs; stamps never go backwards
@@ -62,8 +61,9 @@ type recentGroup struct {
 
 const maxCommitterStates = 100_000
 
-func newApplier(db *pebble.DB, log *eventLog, cp checkpoint, filter *existenceFilter) *applier {
+func newApplier(db *pebble.DB, log *eventLog, ids *idIndex, cp checkpoint, filter *existenceFilter) *applier {
 	return &applier{
+		ids:          ids,
 		filter:       filter,
 		db:           db,
 		log:          log,
@@ -137,14 +137,11 @@ func (a *applier) lookupID(id uuid.UUID) (recentID, bool, error) {
 	if !a.mayExist(a.key) {
 		return recentID{}, false, nil
 	}
-	v, ok, err := getValue(a.db, a.key, nil)
+	e, ok, err := a.ids.lookup(id)
 	if err != nil || !ok {
 		return recentID{}, false, err
 	}
-	if len(v) != 16 {
-		return recentID{}, false, errors.New("engine: malformed event id entry in the index")
-	}
-	r := recentID{pos: binary.BigEndian.Uint64(v), off: binary.BigEndian.Uint64(v[8:])}
+	r := recentID{pos: e.pos, off: e.off}
 	payload, err := a.log.readFrame(r.off, ^uint64(0))
 	if err != nil {
 		return recentID{}, false, err

@@ -5,17 +5,18 @@ import (
 	"time"
 )
 
-// The write path is a two-stage pipeline:
+// The write path is a three-stage pipeline, one goroutine per stage:
 //
-//	callers --queue--> committer --groups--> syncer --> callers acknowledged
+//	callers --queue--> committer --groups--> syncer --synced--> indexer --> callers acknowledged
 //
 // The committer takes every queued command, applies each (deciding
 // positions and versions and staging records), writes the group with one
 // write call and hands it on. The syncer fsyncs (one fsync covers every
-// group written meanwhile), indexes the new records from the mapped log,
-// publishes the new head and only then acknowledges. While the syncer
-// waits on the disk, the committer builds the next group: that is group
-// commit, so throughput grows with the number of concurrent writers.
+// group written meanwhile). The indexer indexes the durable records from
+// the mapped log, publishes the new head and only then acknowledges.
+// While the syncer waits on the disk, the committer builds the next group
+// and the indexer indexes the previous one: that is group commit, so
+// throughput grows with the number of concurrent writers.
 
 // request is a command waiting for its outcome.
 type request struct {
@@ -66,6 +67,7 @@ func (s *Store) runCommitter() {
 
 func (s *Store) commitGroup(batch []*request) {
 	if err := s.failure(); err != nil {
+		s.unsynced.Add(-int64(len(batch)))
 		for _, r := range batch {
 			r.err = err
 			close(r.done)
@@ -80,6 +82,7 @@ func (s *Store) commitGroup(batch []*request) {
 		// Rejections need no fsync, nor do replays of events already
 		// durable; a replay of events still in flight waits for them.
 		if r.err != nil || r.res.Idempotent && r.res.LastPosition <= s.head.Load().LastPosition {
+			s.unsynced.Add(-1)
 			close(r.done)
 			continue
 		}
@@ -88,6 +91,7 @@ func (s *Store) commitGroup(batch []*request) {
 	seg, end, err := s.log.flush()
 	if err != nil {
 		s.fail(fmt.Errorf("write log: %w", err))
+		s.unsynced.Add(-int64(len(g.reqs)))
 		for _, r := range g.reqs {
 			r.err = s.failure()
 			close(r.done)
@@ -102,9 +106,29 @@ func (s *Store) commitGroup(batch []*request) {
 	s.groups <- g
 }
 
+// drainGroups appends to gs whatever else is queued on ch without blocking.
+func drainGroups(ch <-chan []*group, gs []*group) []*group {
+	for {
+		select {
+		case more, ok := <-ch:
+			if !ok {
+				return gs
+			}
+			gs = append(gs, more...)
+		default:
+			return gs
+		}
+	}
+}
+
+// runSyncer makes groups durable: one fsync covers every group written
+// since the last one. Durable groups go on to the indexer, so the next
+// fsync overlaps with indexing the previous groups.
 func (s *Store) runSyncer() {
-	defer close(s.syncerDone)
+	defer close(s.synced)
+	var syncedEnd uint64
 	var gs []*group
+	var recent recentMax
 	for g := range s.groups {
 		gs = append(gs[:0], g)
 	drain:
@@ -119,39 +143,122 @@ func (s *Store) runSyncer() {
 				break drain
 			}
 		}
-		err := s.syncGroups(gs)
-		for _, g := range gs {
-			for _, r := range g.reqs {
-				if err != nil && r.err == nil {
-					r.err = err
-				}
-				close(r.done)
+		gs = s.waitForStragglers(gs, recent.max())
+		last := gs[len(gs)-1]
+		n := countRequests(gs)
+		recent.add(n)
+		if err := s.failure(); err != nil {
+			s.unsynced.Add(-n)
+			ackGroups(gs, err)
+			continue
+		}
+		if last.end > syncedEnd {
+			start := time.Now()
+			if err := last.seg.file.Sync(); err != nil {
+				s.fail(fmt.Errorf("fsync log: %w", err))
+				s.unsynced.Add(-n)
+				ackGroups(gs, s.failure())
+				continue
 			}
+			s.stats.observeFsync(time.Since(start))
+			s.log.markDurable(last.seg, last.end)
+			syncedEnd = last.end
+		}
+		s.unsynced.Add(-n)
+		s.synced <- append([]*group(nil), gs...)
+	}
+}
+
+// waitForStragglers delays an fsync briefly (Postgres's commit_delay)
+// while more appends are expected: ones already submitted but not in gs,
+// or as many as recent fsyncs carried. Writers acknowledged together come
+// back together, but not at the same instant, and without the wait the
+// first of them gets an fsync alone and the rest wait for the next one.
+// A lone writer never waits; the window bounds the cost when load drops.
+func (s *Store) waitForStragglers(gs []*group, expected int64) []*group {
+	window := s.opts.GroupCommitWindow
+	more := func() bool {
+		n := countRequests(gs)
+		return s.unsynced.Load() > n || n < expected
+	}
+	if window <= 0 || !more() {
+		return gs
+	}
+	timer := time.NewTimer(window)
+	defer timer.Stop()
+	for more() {
+		select {
+		case g, ok := <-s.groups:
+			if !ok {
+				return gs
+			}
+			gs = append(gs, g)
+		case <-timer.C:
+			return gs
+		}
+	}
+	return gs
+}
+
+// recentMax remembers how many appends recent fsyncs carried.
+type recentMax struct {
+	counts [8]int64
+	i      int
+}
+
+func (r *recentMax) add(n int64) { r.counts[r.i%len(r.counts)] = n; r.i++ }
+
+func (r *recentMax) max() int64 {
+	m := int64(0)
+	for _, c := range r.counts {
+		m = max(m, c)
+	}
+	return m
+}
+
+func countRequests(gs []*group) int64 {
+	n := 0
+	for _, g := range gs {
+		n += len(g.reqs)
+	}
+	return int64(n)
+}
+
+// runIndexer indexes durable groups from the mapped log, publishes the
+// new head and acknowledges the groups' requests.
+func (s *Store) runIndexer() {
+	defer close(s.syncerDone)
+	for gs := range s.synced {
+		gs = drainGroups(s.synced, gs)
+		ackGroups(gs, s.indexGroups(gs))
+	}
+}
+
+func ackGroups(gs []*group, err error) {
+	for _, g := range gs {
+		for _, r := range g.reqs {
+			if err != nil && r.err == nil {
+				r.err = err
+			}
+			close(r.done)
 		}
 	}
 }
 
-// syncGroups makes the groups durable, indexes them and publishes them.
-func (s *Store) syncGroups(gs []*group) error {
+// indexGroups indexes durable groups and publishes them.
+func (s *Store) indexGroups(gs []*group) error {
 	if err := s.failure(); err != nil {
 		return err
 	}
 	last := gs[len(gs)-1]
-	if last.end > s.head.Load().LogEnd {
-		start := time.Now()
-		if err := last.seg.file.Sync(); err != nil {
-			s.fail(fmt.Errorf("fsync log: %w", err))
-			return s.failure()
-		}
-		s.stats.observeFsync(time.Since(start))
-		s.log.markDurable(last.seg, last.end)
+	if last.end > s.indexer.cp.LogEnd {
 		clear(s.indexer.created)
 		for _, g := range gs {
 			for _, name := range g.created {
 				s.indexer.created[name] = struct{}{}
 			}
 		}
-		if err := indexRange(s.log, s.indexer, s.indexer.cp.LogEnd, last.end, 0, s.restricted.apply); err != nil {
+		if err := indexRange(s.log, s.indexer, s.indexer.cp.LogEnd, last.end, 0, s.afterIndexCommit); err != nil {
 			s.fail(fmt.Errorf("index appended records: %w", err))
 			return s.failure()
 		}

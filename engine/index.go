@@ -17,7 +17,7 @@ import (
 // in every batch says how far the surviving index reaches; Open re-indexes
 // the log from there. Batches are atomic and memtables flush in order, so
 // what survives is always a prefix of the batches.
-func openIndex(dir string, opts Options) (*pebble.DB, error) {
+func openIndex(dir string, opts Options) (*pebble.DB, *pebble.Options, error) {
 	cache := pebble.NewCache(opts.IndexCacheSize)
 	defer cache.Unref()
 	po := &pebble.Options{
@@ -38,9 +38,9 @@ func openIndex(dir string, opts Options) (*pebble.DB, error) {
 	po.EnsureDefaults()
 	db, err := pebble.Open(dir, po)
 	if err != nil {
-		return nil, fmt.Errorf("open index %s: %w", dir, err)
+		return nil, nil, fmt.Errorf("open index %s: %w", dir, err)
 	}
-	return db, nil
+	return db, po, nil
 }
 
 // pebbleLogger routes Pebble's messages to slog at debug level (fatal ones

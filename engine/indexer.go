@@ -35,6 +35,8 @@ type indexer struct {
 	// whose visible window moved, with their new state, for the store's
 	// in-memory view used by $all/type/category reads.
 	restrictedChanged map[string]streamState
+	// ids go to the idIndex, not the batch (see idindex.go).
+	ids []pendingID
 
 	// created lists streams the applier created in the groups being
 	// indexed; seen is set during a full rebuild. Both spare an index
@@ -102,6 +104,7 @@ func (ix *indexer) resetBatch() {
 	ix.typeRuns = make(map[string]*postingRun)
 	ix.catRuns = make(map[string]*postingRun)
 	ix.restrictedChanged = make(map[string]streamState)
+	ix.ids = nil
 	ix.events = 0
 }
 
@@ -219,12 +222,7 @@ func (ix *indexer) addEvent(r *record, off uint64) error {
 		return err
 	}
 
-	ix.key = eventIDKey(ix.key[:0], r.ID)
-	ix.val = binary.BigEndian.AppendUint64(ix.val[:0], r.Position)
-	ix.val = binary.BigEndian.AppendUint64(ix.val, off)
-	if err := ix.batch.Set(ix.key, ix.val, nil); err != nil {
-		return err
-	}
+	ix.ids = append(ix.ids, pendingID{id: r.ID, e: idEntry{pos: r.Position, off: off}})
 	if ix.events == 0 || r.Position-ix.lastPosEntry >= positionIndexEvery {
 		ix.key = positionKey(ix.key[:0], r.Position)
 		ix.val = binary.BigEndian.AppendUint64(ix.val[:0], off)
@@ -297,12 +295,15 @@ func (ix *indexer) flushRun(prefix byte, name string, run *postingRun) {
 }
 
 // pending reports whether the batch holds anything to commit.
-func (ix *indexer) pending() bool { return ix.batch.Count() > 0 || len(ix.touched) > 0 }
+func (ix *indexer) pending() bool {
+	return ix.batch.Count() > 0 || len(ix.touched) > 0 || len(ix.ids) > 0
+}
 
 // finishBatch writes the remaining runs, summaries and the checkpoint into
 // the batch and returns it (uncommitted) with the restriction changes;
-// the indexer starts a new batch.
-func (ix *indexer) finishBatch() (*pebble.Batch, map[string]streamState) {
+// the indexer starts a new batch. The caches keep the batch's state, so
+// the next batch can be built before this one is committed.
+func (ix *indexer) finishBatch() *finishedBatch {
 	for name, run := range ix.streamRuns {
 		ix.flushRun(prefixStreamPost, name, run)
 	}
@@ -323,16 +324,28 @@ func (ix *indexer) finishBatch() (*pebble.Batch, map[string]streamState) {
 		ix.batch.Set(nameKey(prefixCategoryInfo, name), n.encode(ix.val[:0]), nil)
 	}
 	ix.batch.Set(checkpointKey, ix.cp.encode(), nil)
-	b, restricted := ix.batch, ix.restrictedChanged
+	fb := &finishedBatch{batch: ix.batch, restricted: ix.restrictedChanged, ids: ix.ids, end: ix.cp.LogEnd}
 	ix.resetBatch()
-	if len(ix.states) > maxCachedStates {
-		clear(ix.states)
-	}
-	if len(ix.catInfo) > maxCachedStates {
-		clear(ix.catInfo)
-	}
-	if len(ix.typeInfo) > maxCachedStates {
-		clear(ix.typeInfo)
-	}
-	return b, restricted
+	return fb
+}
+
+// finishedBatch is an index batch and what must follow its commit.
+type finishedBatch struct {
+	batch      *pebble.Batch
+	restricted map[string]streamState // for the restricted view
+	ids        []pendingID            // for the idIndex
+	end        uint64                 // log offset the batch covers up to
+}
+
+// cachesFull reports whether the caches should be trimmed.
+func (ix *indexer) cachesFull() bool {
+	return len(ix.states) > maxCachedStates || len(ix.catInfo) > maxCachedStates || len(ix.typeInfo) > maxCachedStates
+}
+
+// trimCaches empties the caches. Only call it when every finished batch
+// is committed: afterwards the index is the only copy of their state.
+func (ix *indexer) trimCaches() {
+	clear(ix.states)
+	clear(ix.catInfo)
+	clear(ix.typeInfo)
 }

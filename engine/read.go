@@ -153,15 +153,15 @@ func (s *Store) GetEvent(ctx context.Context, id uuid.UUID) (*RecordedEvent, err
 		return nil, err
 	}
 	defer s.readers.RUnlock()
-	v, ok, err := getValue(s.db, eventIDKey(nil, id), nil)
+	e, ok, err := s.ids.lookup(id)
 	if err != nil {
 		return nil, err
 	}
 	h := s.head.Load()
-	if !ok || len(v) != 16 || binary.BigEndian.Uint64(v) > h.LastPosition {
+	if !ok || e.pos > h.LastPosition {
 		return nil, fmt.Errorf("%w: %s", ErrEventNotFound, id)
 	}
-	payload, err := s.log.readFrame(binary.BigEndian.Uint64(v[8:]), h.LogEnd)
+	payload, err := s.log.readFrame(e.off, h.LogEnd)
 	if err != nil {
 		return nil, err
 	}

@@ -69,10 +69,26 @@ func (sc *logScanner) next() (rec *record, off uint64, ok bool, err error) {
 // position is where the scanner will read next.
 func (sc *logScanner) position() uint64 { return sc.off }
 
-// indexRange feeds the records in [from, to) to the indexer, committing
-// every commitEvery events (0: one batch at the end). It returns the
-// restriction changes of all committed batches through onCommit.
-func indexRange(l *eventLog, ix *indexer, from, to uint64, commitEvery int, onCommit func(map[string]streamState)) error {
+// indexRange feeds the records in [from, to) to the indexer. With
+// commitEvery == 0 it commits one batch at the end (the live path). With
+// commitEvery > 0 (open, rebuild) it commits every commitEvery events at a
+// command boundary, and commits each batch in the background while the
+// next one is built, so reading the log and inserting into the index use
+// both cores. Restriction changes of committed batches go to onCommit.
+func indexRange(l *eventLog, ix *indexer, from, to uint64, commitEvery int, onCommit func(*finishedBatch)) error {
+	var inflight *batchCommit
+	wait := func() error {
+		if inflight == nil {
+			return nil
+		}
+		err := <-inflight.done
+		if err == nil {
+			onCommit(inflight.fb)
+		}
+		inflight = nil
+		return err
+	}
+	defer wait()
 	sc := l.scan(from, to)
 	for {
 		rec, off, ok, err := sc.next()
@@ -86,25 +102,49 @@ func indexRange(l *eventLog, ix *indexer, from, to uint64, commitEvery int, onCo
 			return err
 		}
 		if commitEvery > 0 && ix.events >= commitEvery && rec.commit() {
-			if err := commitIndexBatch(ix, onCommit); err != nil {
+			if err := wait(); err != nil {
 				return err
 			}
+			fb := ix.finishBatch()
+			if ix.cachesFull() {
+				// The caches are about to be dropped: the index must hold
+				// everything they knew first.
+				if err := commitBatch(fb.batch); err != nil {
+					return err
+				}
+				onCommit(fb)
+				ix.trimCaches()
+				continue
+			}
+			inflight = &batchCommit{fb: fb, done: make(chan error, 1)}
+			go func(done chan error) { done <- commitBatch(fb.batch) }(inflight.done)
 		}
 	}
+	if err := wait(); err != nil {
+		return err
+	}
 	if ix.pending() {
-		return commitIndexBatch(ix, onCommit)
+		fb := ix.finishBatch()
+		if err := commitBatch(fb.batch); err != nil {
+			return err
+		}
+		onCommit(fb)
+	}
+	if ix.cachesFull() {
+		ix.trimCaches()
 	}
 	return nil
 }
 
-func commitIndexBatch(ix *indexer, onCommit func(map[string]streamState)) error {
-	b, restricted := ix.finishBatch()
+type batchCommit struct {
+	fb   *finishedBatch
+	done chan error
+}
+
+func commitBatch(b *pebble.Batch) error {
 	defer b.Close()
 	if err := b.Commit(pebble.NoSync); err != nil {
 		return fmt.Errorf("commit index batch: %w", err)
-	}
-	if onCommit != nil {
-		onCommit(restricted)
 	}
 	return nil
 }

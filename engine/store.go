@@ -27,18 +27,23 @@ type Store struct {
 	id     string
 	lock   *os.File
 
-	log *eventLog
-	db  *pebble.DB
+	log   *eventLog
+	db    *pebble.DB
+	popts *pebble.Options
+	ids   *idIndex
 
-	// Owned by the syncer goroutine after Open.
+	// Owned by the indexer goroutine after Open.
 	indexer *indexer
 	// Owned by the committer goroutine after Open.
 	applier *applier
 
 	queue        chan *request
 	groups       chan *group
-	syncerDone   chan struct{}
+	synced       chan []*group
+	syncerDone   chan struct{} // closed when the indexer, the last stage, exits
 	indexedGroup atomic.Uint64
+	// unsynced counts appends submitted and not yet fsynced (or rejected).
+	unsynced atomic.Int64
 
 	closeMu sync.RWMutex // held shared by submitters while they enqueue
 	closed  atomic.Bool
@@ -101,6 +106,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		lock:       lock,
 		queue:      make(chan *request, 1024),
 		groups:     make(chan *group, 2),
+		synced:     make(chan []*group, 2),
 		syncerDone: make(chan struct{}),
 		closing:    make(chan struct{}),
 		restricted: newRestrictedView(),
@@ -115,6 +121,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	s.publish()
 	go s.runCommitter()
 	go s.runSyncer()
+	go s.runIndexer()
 	s.fillFilter(s.applier.filter, 0)
 	return s, nil
 }
@@ -125,7 +132,8 @@ func (s *Store) open(ctx context.Context) error {
 		return err
 	}
 	indexDir := filepath.Join(s.dir, "index")
-	s.db, err = openIndex(indexDir, s.opts)
+	removeIngestLeftovers(s.dir)
+	s.db, s.popts, err = openIndex(indexDir, s.opts)
 	if err != nil {
 		return err
 	}
@@ -152,6 +160,17 @@ func (s *Store) open(ctx context.Context) error {
 	if err := s.restricted.load(s.db); err != nil {
 		return err
 	}
+	idsEnd, err := readIDsCheckpoint(s.db)
+	if err != nil {
+		return err
+	}
+	s.ids = newIDIndex(s.db, s.popts, s.dir, s.opts.idFlushEntries, s.logger, s.fail)
+	if found && idsEnd < cp.LogEnd {
+		// Ids indexed before the checkpoint but not yet ingested.
+		if err := loadIDs(s.log, s.ids, idsEnd, cp.LogEnd); err != nil {
+			return fmt.Errorf("reload event ids from offset %d: %w", idsEnd, err)
+		}
+	}
 	s.indexer = newIndexer(s.db, cp)
 	if !found {
 		// Rebuilding from nothing: the indexer has seen every stream there
@@ -160,7 +179,7 @@ func (s *Store) open(ctx context.Context) error {
 	}
 	start := time.Now()
 	from := cp.LogEnd
-	if err := indexRange(s.log, s.indexer, from, rec.End, 1<<16, s.restricted.apply); err != nil {
+	if err := indexRange(s.log, s.indexer, from, rec.End, rebuildBatchEvents, s.afterIndexCommit); err != nil {
 		return fmt.Errorf("index the log from offset %d: %w", from, err)
 	}
 	if n := s.indexer.cp.LastPosition - cp.LastPosition; !found || n > 0 {
@@ -170,7 +189,7 @@ func (s *Store) open(ctx context.Context) error {
 	}
 	filter := newExistenceFilter(2 * (s.indexer.cp.LastPosition + s.indexer.cp.Streams))
 	s.indexer.seen = nil
-	s.applier = newApplier(s.db, s.log, s.indexer.cp, filter)
+	s.applier = newApplier(s.db, s.log, s.ids, s.indexer.cp, filter)
 	s.applier.startFill = s.fillFilter
 	return nil
 }
@@ -199,6 +218,7 @@ func (s *Store) fillFilter(f *existenceFilter, afterGroup uint64) {
 			return
 		}
 		start := time.Now()
+		s.ids.eachInMemory(f.add) // before the index: ids move from memory to the index
 		if err := f.fill(s.db, s.closing); err != nil {
 			s.logger.Warn("building the event id filter failed; appends probe the index instead", "err", err)
 			return
@@ -206,6 +226,50 @@ func (s *Store) fillFilter(f *existenceFilter, afterGroup uint64) {
 		s.logger.Debug("event id filter ready", "keys", f.count.Load(), "seconds", time.Since(start).Seconds())
 	}()
 }
+
+// afterIndexCommit publishes what a committed index batch changed to the
+// in-memory parts of the index.
+func (s *Store) afterIndexCommit(fb *finishedBatch) {
+	s.restricted.apply(fb.restricted)
+	s.ids.add(fb.ids, fb.end)
+}
+
+// loadIDs reads the event ids in [from, to) of the log into the idIndex.
+func loadIDs(l *eventLog, ids *idIndex, from, to uint64) error {
+	sc := l.scan(from, to)
+	var batch []pendingID
+	for {
+		r, off, ok, err := sc.next()
+		if err != nil {
+			return err
+		}
+		if !ok || len(batch) == 1<<14 {
+			ids.add(batch, sc.position())
+			batch = batch[:0]
+		}
+		if !ok {
+			return nil
+		}
+		if r.Kind == kindEvent {
+			batch = append(batch, pendingID{id: r.ID, e: idEntry{pos: r.Position, off: off}})
+		}
+	}
+}
+
+// removeIngestLeftovers deletes tables of event ids that a crash left
+// before they were ingested.
+func removeIngestLeftovers(dir string) {
+	leftovers, _ := filepath.Glob(filepath.Join(dir, "ids-*.sst.tmp"))
+	for _, f := range leftovers {
+		os.Remove(f)
+	}
+}
+
+// rebuildBatchEvents is the size of the index batches written when
+// indexing the log on open. Batches this large (tens of MB) skip Pebble's
+// memtable skiplist and are flushed as sorted tables, which is what makes
+// a rebuild fast.
+const rebuildBatchEvents = 1 << 18
 
 // resetIndex deletes the index and opens an empty one.
 func (s *Store) resetIndex(indexDir string) error {
@@ -216,11 +280,11 @@ func (s *Store) resetIndex(indexDir string) error {
 	if err := os.RemoveAll(indexDir); err != nil {
 		return fmt.Errorf("remove index: %w", err)
 	}
-	db, err := openIndex(indexDir, s.opts)
+	db, popts, err := openIndex(indexDir, s.opts)
 	if err != nil {
 		return err
 	}
-	s.db = db
+	s.db, s.popts = db, popts
 	return nil
 }
 
@@ -251,7 +315,10 @@ func (s *Store) Close() error {
 	s.readers.Lock() // wait for open iterators
 	defer s.readers.Unlock()
 	var err error
-	if s.failure() == nil {
+	healthy := s.failure() == nil
+	s.ids.close(healthy)
+	s.ids = nil
+	if healthy {
 		// Persist the index so the next Open re-indexes nothing.
 		if ferr := s.db.Flush(); ferr != nil {
 			err = fmt.Errorf("flush index: %w", ferr)
@@ -264,6 +331,10 @@ func (s *Store) Close() error {
 }
 
 func (s *Store) closeFiles() error {
+	if s.ids != nil {
+		s.ids.close(false)
+		s.ids = nil
+	}
 	var err error
 	if s.db != nil {
 		err = s.db.Close()

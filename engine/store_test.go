@@ -32,6 +32,7 @@ func testOptions() Options {
 	o.IndexMemtableSize = 1 << 20
 	o.IndexCacheSize = 8 << 20
 	o.Clock = testClock()
+	o.idFlushEntries = 64 // exercise ingesting event ids into the index
 	o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	return o
 }
