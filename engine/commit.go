@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"time"
 )
@@ -77,8 +78,22 @@ func (s *Store) commitGroup(batch []*request) {
 	a := s.applier
 	a.forget(s.indexedGroup.Load())
 	g := &group{seq: a.beginGroup()}
-	for _, r := range batch {
+	for i, r := range batch {
 		r.res, r.err = a.apply(&r.cmd)
+		var ioErr *logIOError
+		if errors.As(r.err, &ioErr) {
+			// The log is in an unknown state: commands staged before this
+			// one may not have been written. Nothing in this group, nor
+			// anything after it, may be acknowledged.
+			s.fail(ioErr.err)
+			failed := append(g.reqs, batch[i:]...)
+			s.unsynced.Add(-int64(len(failed)))
+			for _, fr := range failed {
+				fr.err = s.failure()
+				close(fr.done)
+			}
+			return
+		}
 		// Rejections need no fsync, nor do replays of events already
 		// durable; a replay of events still in flight waits for them.
 		if r.err != nil || r.res.Idempotent && r.res.LastPosition <= s.head.Load().LastPosition {
@@ -129,6 +144,9 @@ func (s *Store) runSyncer() {
 	var syncedEnd uint64
 	var gs []*group
 	var recent recentMax
+	// syncErr is sticky: after a failed fsync nothing written before it may
+	// be trusted, even if a later fsync succeeds.
+	var syncErr error
 	for g := range s.groups {
 		gs = append(gs[:0], g)
 	drain:
@@ -147,17 +165,20 @@ func (s *Store) runSyncer() {
 		last := gs[len(gs)-1]
 		n := countRequests(gs)
 		recent.add(n)
-		if err := s.failure(); err != nil {
+		// Groups written before a failure elsewhere (a failed write of a
+		// later group) are still synced and acknowledged normally.
+		if syncErr != nil {
 			s.unsynced.Add(-n)
-			ackGroups(gs, err)
+			ackGroups(gs, syncErr)
 			continue
 		}
 		if last.end > syncedEnd {
 			start := time.Now()
 			if err := last.seg.file.Sync(); err != nil {
 				s.fail(fmt.Errorf("fsync log: %w", err))
+				syncErr = s.failure()
 				s.unsynced.Add(-n)
-				ackGroups(gs, s.failure())
+				ackGroups(gs, syncErr)
 				continue
 			}
 			s.stats.observeFsync(time.Since(start))
@@ -228,9 +249,13 @@ func countRequests(gs []*group) int64 {
 // new head and acknowledges the groups' requests.
 func (s *Store) runIndexer() {
 	defer close(s.syncerDone)
+	var indexErr error // sticky: later records cannot be indexed either
 	for gs := range s.synced {
 		gs = drainGroups(s.synced, gs)
-		ackGroups(gs, s.indexGroups(gs))
+		if indexErr == nil {
+			indexErr = s.indexGroups(gs)
+		}
+		ackGroups(gs, indexErr)
 	}
 }
 
@@ -247,9 +272,6 @@ func ackGroups(gs []*group, err error) {
 
 // indexGroups indexes durable groups and publishes them.
 func (s *Store) indexGroups(gs []*group) error {
-	if err := s.failure(); err != nil {
-		return err
-	}
 	last := gs[len(gs)-1]
 	if last.end > s.indexer.cp.LogEnd {
 		clear(s.indexer.created)

@@ -189,9 +189,10 @@ func (ix *indexer) addEvent(r *record, off uint64) error {
 	if err != nil {
 		return err
 	}
-	if r.Version != s.Version+1 || (ix.cp.LastPosition != 0 && r.Position != ix.cp.LastPosition+1) {
-		return fmt.Errorf("engine: log record at offset %d has position %d version %d, expected position %d version %d",
-			off, r.Position, r.Version, ix.cp.LastPosition+1, s.Version+1)
+	if r.Version != s.Version+1 || r.Position != ix.cp.LastPosition+1 {
+		return &CorruptionError{File: "log", Offset: int64(off), Reason: fmt.Sprintf(
+			"record has position %d version %d of stream %q, expected position %d version %d (records missing or out of order)",
+			r.Position, r.Version, r.Stream, ix.cp.LastPosition+1, s.Version+1)}
 	}
 	was := s.restricted()
 	s.applyEvent(r.Position, r.Version, r.CreatedAt)

@@ -54,7 +54,20 @@ func openLog(ctx context.Context, dir string, fs FS, segmentSize int64, logger *
 		}
 	}
 	slices.Sort(bases)
+	if len(bases) > 0 {
+		dropped, err := dropTornSegment(fs, dir, bases[len(bases)-1], logger)
+		if err != nil {
+			return nil, recovery{}, err
+		}
+		if dropped {
+			bases = bases[:len(bases)-1]
+		}
+	}
 	l := &eventLog{dir: dir, fs: fs, logger: logger, segmentSize: segmentSize}
+	if len(bases) > 0 && bases[0] != 0 {
+		return nil, recovery{}, &CorruptionError{File: filepath.Join(dir, segmentName(bases[0])), Offset: 0,
+			Reason: fmt.Sprintf("the log starts at offset %d, not 0: earlier segments are missing", bases[0])}
+	}
 	if len(bases) == 0 {
 		s, err := createSegment(fs, dir, segmentHeader{BaseOffset: 0, FirstPosition: 1}, segmentSize)
 		if err != nil {
@@ -122,6 +135,41 @@ func openLog(ctx context.Context, dir string, fs FS, segmentSize int64, logger *
 	return l, rec, nil
 }
 
+// dropTornSegment removes the last segment when a crash interrupted its
+// creation: it is no longer than a header and its header is incomplete or
+// invalid. Such a file never held a record (a segment's header is synced
+// before anything is written after it).
+func dropTornSegment(fs FS, dir string, base uint64, logger *slog.Logger) (bool, error) {
+	path := filepath.Join(dir, segmentName(base))
+	f, err := fs.OpenFile(path, osOpenRead, 0)
+	if err != nil {
+		return false, fmt.Errorf("open segment: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return false, fmt.Errorf("stat segment: %w", err)
+	}
+	if st.Size() > segmentHeaderSize {
+		return false, nil
+	}
+	hb := make([]byte, st.Size())
+	if _, err := f.ReadAt(hb, 0); err != nil {
+		return false, fmt.Errorf("read segment header %s: %w", path, err)
+	}
+	if _, err := decodeSegmentHeader(hb); err == nil {
+		return false, nil // a valid, empty segment
+	}
+	if err := fs.Remove(path); err != nil {
+		return false, fmt.Errorf("remove torn segment %s: %w", path, err)
+	}
+	if err := fs.SyncDir(dir); err != nil {
+		return false, fmt.Errorf("sync log directory: %w", err)
+	}
+	logger.Warn("removed a segment whose creation was interrupted", "file", path, "bytes", st.Size())
+	return true, nil
+}
+
 // recoverTail scans the last segment from verifyFrom (or its start) and
 // returns where its committed records end.
 func recoverTail(s *segment, verifyFrom uint64) (recovery, error) {
@@ -183,6 +231,13 @@ func findCommittedFrameAfter(buf []byte, from int64) int64 {
 	return -1
 }
 
+// logIOError marks a failed write, fsync or file creation of the log: it
+// makes the store fail (see Store.fail), unlike errors in a command.
+type logIOError struct{ err error }
+
+func (e *logIOError) Error() string { return e.err.Error() }
+func (e *logIOError) Unwrap() error { return e.err }
+
 func (l *eventLog) publish(segs []*segment) { l.segs.Store(&segs) }
 
 func (l *eventLog) segments() []*segment { return *l.segs.Load() }
@@ -229,7 +284,7 @@ func (l *eventLog) reserve(n int, nextPosition uint64) (uint64, error) {
 	used := l.written + int64(len(l.pending))
 	if used+int64(n) > l.segmentSize && used > segmentHeaderSize {
 		if err := l.roll(nextPosition, n); err != nil {
-			return 0, err
+			return 0, &logIOError{err}
 		}
 		used = l.written
 	}
