@@ -1,0 +1,44 @@
+# eventsql — `make test` runs everything CI runs; it installs what the
+# tests need when it is missing (see scripts/deps.sh).
+GO        ?= go
+PKGS      := ./...
+BIN       := bin/eventsql
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -X main.version=$(VERSION) -X main.build=$(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+
+.PHONY: all build test deps lint unit e2e fuzz bench clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/eventsql
+
+deps:
+	@bash scripts/deps.sh
+
+## test: formatting, vet, unit and integration tests with -race, end-to-end tests.
+test: deps lint unit e2e
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+unit:
+	$(GO) test -race -count=1 -timeout 15m $(PKGS)
+
+e2e: build
+	bash scripts/e2e.sh $(BIN)
+
+## fuzz: run each fuzz target for FUZZTIME (default 30s).
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeRecord$$' -fuzztime $(FUZZTIME) ./engine
+	$(GO) test -run '^$$' -fuzz '^FuzzCheckFrame$$' -fuzztime $(FUZZTIME) ./engine
+
+## bench: engine benchmarks (figures for docs/performance.md).
+bench:
+	$(GO) run ./bench/enginebench $(BENCHFLAGS)
+
+clean:
+	rm -rf bin bench-data
