@@ -35,6 +35,7 @@ FUZZTIME ?= 30s
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeRecord$$' -fuzztime $(FUZZTIME) ./engine
 	$(GO) test -run '^$$' -fuzz '^FuzzCheckFrame$$' -fuzztime $(FUZZTIME) ./engine
+	$(GO) test -run '^$$' -fuzz '^FuzzOpenDamagedSegment$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10x ./engine
 
 ## bench: engine benchmarks (figures for docs/performance.md).
 bench:

@@ -23,8 +23,8 @@ const crashChildDir = "EVENTSQL_CRASH_CHILD_DIR"
 
 func crashOptions() Options {
 	o := testOptions()
-	o.SegmentSize = 256 << 10
-	o.Clock = time.Now // testOptions' clock is not safe for concurrent appends
+	o.SegmentSize = 128 << 10 // rolls every few hundred appends
+	o.Clock = time.Now        // testOptions' clock is not safe for concurrent appends
 	return o
 }
 
@@ -61,10 +61,10 @@ func TestCrashChild(t *testing.T) {
 				var err error
 				var res Result
 				if rand.IntN(4) == 0 {
-					parts = cmdParts(cmd, []string{fmt.Sprintf("multi-%d", rand.IntN(8)), fmt.Sprintf("multi-%d", 8+rand.IntN(8)), fmt.Sprintf("g%d-%d", g, i%16)}, 5, rand.IntN(200))
+					parts = cmdParts(cmd, []string{fmt.Sprintf("multi-%d", rand.IntN(8)), fmt.Sprintf("multi-%d", 8+rand.IntN(8)), fmt.Sprintf("g%d-%d", g, i%16)}, 5, rand.IntN(600))
 					res, err = s.AppendMulti(ctx, parts)
 				} else {
-					parts = cmdParts(cmd, []string{fmt.Sprintf("g%d-%d", g, i%16)}, 1, rand.IntN(400))
+					parts = cmdParts(cmd, []string{fmt.Sprintf("g%d-%d", g, i%16)}, 1, rand.IntN(1500))
 					res, err = s.Append(ctx, parts[0].Stream, parts[0].Expected, parts[0].Events...)
 				}
 				if err != nil {
@@ -109,12 +109,16 @@ func TestCrashRecovery(t *testing.T) {
 		fromStart := iter == 3 || iter == 7
 		lines, stderr := runCrashChild(t, dir, delay, fromStart)
 		var n int
+		var singles []ackedEvent // this run's single-event appends
 		for _, line := range lines {
 			a, ok := parseAck(line)
 			if !ok {
 				continue
 			}
 			acked = append(acked, a...)
+			if len(a) == 1 {
+				singles = append(singles, a[0])
+			}
 			n++
 		}
 		t.Logf("kill %d after %v (from start: %v): %d appends acknowledged", iter, delay, fromStart, n)
@@ -128,6 +132,16 @@ func TestCrashRecovery(t *testing.T) {
 		for _, a := range acked[len(acked)-min(len(acked), 200):] {
 			if e, err := s.GetEvent(ctx, a.ID); err != nil || e.Position != a.Pos {
 				t.Fatalf("GetEvent(%s) after kill %d = %+v, %v; want position %d", a.ID, iter, e, err, a.Pos)
+			}
+		}
+		// A client whose acknowledgement was lost with the writer retries:
+		// the store must still know the ids and answer with the positions.
+		for _, a := range singles[len(singles)-min(len(singles), 20):] {
+			e := all[a.Pos-1]
+			retry := EventData{ID: e.ID, Type: e.Type, Data: e.Data, DataIsJSON: e.DataIsJSON}
+			res, err := s.Append(ctx, e.Stream, ExpectAny, retry)
+			if err != nil || !res.Idempotent || res.FirstPosition != a.Pos {
+				t.Fatalf("retry of the append at position %d after kill %d = %+v, %v; want an idempotent success", a.Pos, iter, res, err)
 			}
 		}
 		if err := s.Close(); err != nil {

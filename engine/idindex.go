@@ -45,6 +45,10 @@ type idIndex struct {
 	frozen    []frozenIDs // oldest first; frozen[0] is being ingested
 
 	flushAt int
+	// bulk is set while the store opens: ids then collect in a slice and
+	// are frozen sorted, with no map inserts (nothing looks them up yet).
+	bulk    bool
+	bulkIDs []pendingID
 
 	wake chan struct{}
 	done chan struct{}
@@ -53,9 +57,24 @@ type idIndex struct {
 
 type idEntry struct{ pos, off uint64 }
 
+// frozenIDs is a set of ids waiting to be ingested: a map (frozen from
+// the live path) or a slice sorted by id (from bulk loading on open).
 type frozenIDs struct {
-	ids map[uuid.UUID]idEntry
-	end uint64 // log offset the ids cover up to
+	ids    map[uuid.UUID]idEntry
+	sorted []pendingID
+	end    uint64 // log offset the ids cover up to
+}
+
+func (f *frozenIDs) get(id uuid.UUID) (idEntry, bool) {
+	if f.ids != nil {
+		e, ok := f.ids[id]
+		return e, ok
+	}
+	i, ok := slices.BinarySearchFunc(f.sorted, id, func(p pendingID, id uuid.UUID) int { return bytes.Compare(p.id[:], id[:]) })
+	if !ok {
+		return idEntry{}, false
+	}
+	return f.sorted[i].e, true
 }
 
 // pendingID is an id the indexer saw in the current batch.
@@ -94,6 +113,19 @@ func (x *idIndex) add(ids []pendingID, end uint64) {
 		return
 	}
 	x.mu.Lock()
+	if x.bulk {
+		x.bulkIDs = append(x.bulkIDs, ids...)
+		x.activeEnd = end
+		full := len(x.bulkIDs) >= x.flushAt
+		if full {
+			x.freezeBulkLocked()
+		}
+		x.mu.Unlock()
+		if full {
+			x.signal()
+		}
+		return
+	}
 	for _, p := range ids {
 		x.active[p.id] = p.e
 	}
@@ -116,6 +148,26 @@ func (x *idIndex) freezeLocked() {
 	x.active = make(map[uuid.UUID]idEntry)
 }
 
+func (x *idIndex) freezeBulkLocked() {
+	if len(x.bulkIDs) == 0 {
+		return
+	}
+	ids := x.bulkIDs
+	slices.SortFunc(ids, func(a, b pendingID) int { return bytes.Compare(a.id[:], b.id[:]) })
+	x.frozen = append(x.frozen, frozenIDs{sorted: ids, end: x.activeEnd})
+	x.bulkIDs = nil
+}
+
+// endBulk ends bulk loading: what is left is frozen for ingestion and
+// later ids go to the map.
+func (x *idIndex) endBulk() {
+	x.mu.Lock()
+	x.freezeBulkLocked()
+	x.bulk = false
+	x.mu.Unlock()
+	x.signal()
+}
+
 func (x *idIndex) signal() {
 	select {
 	case x.wake <- struct{}{}:
@@ -128,7 +180,7 @@ func (x *idIndex) lookup(id uuid.UUID) (idEntry, bool, error) {
 	x.mu.RLock()
 	e, ok := x.active[id]
 	for i := len(x.frozen) - 1; !ok && i >= 0; i-- {
-		e, ok = x.frozen[i].ids[id]
+		e, ok = x.frozen[i].get(id)
 	}
 	x.mu.RUnlock()
 	if ok {
@@ -156,6 +208,10 @@ func (x *idIndex) eachInMemory(fn func(key []byte)) {
 	for _, f := range x.frozen {
 		for id := range f.ids {
 			k = eventIDKey(k[:0], id)
+			fn(k)
+		}
+		for _, p := range f.sorted {
+			k = eventIDKey(k[:0], p.id)
 			fn(k)
 		}
 	}
@@ -186,11 +242,14 @@ func (x *idIndex) run() {
 // ingest writes f as a sorted table, ingests it and moves the ids
 // checkpoint.
 func (x *idIndex) ingest(f frozenIDs) error {
-	ids := make([]uuid.UUID, 0, len(f.ids))
-	for id := range f.ids {
-		ids = append(ids, id)
+	sorted := f.sorted
+	if sorted == nil {
+		sorted = make([]pendingID, 0, len(f.ids))
+		for id, e := range f.ids {
+			sorted = append(sorted, pendingID{id: id, e: e})
+		}
+		slices.SortFunc(sorted, func(a, b pendingID) int { return bytes.Compare(a.id[:], b.id[:]) })
 	}
-	slices.SortFunc(ids, func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) })
 	x.seq++
 	path := filepath.Join(x.dir, fmt.Sprintf("ids-%d-%d.sst.tmp", os.Getpid(), x.seq))
 	file, err := vfs.Default.Create(path, vfs.WriteCategoryUnspecified)
@@ -199,9 +258,12 @@ func (x *idIndex) ingest(f frozenIDs) error {
 	}
 	w := sstable.NewWriter(objstorageprovider.NewFileWritable(file), x.popts.MakeWriterOptions(6, x.db.TableFormat()))
 	var k, v []byte
-	for _, id := range ids {
-		e := f.ids[id]
-		k = eventIDKey(k[:0], id)
+	for i, p := range sorted {
+		if i > 0 && p.id == sorted[i-1].id {
+			continue // the same id loaded twice after a crash
+		}
+		e := p.e
+		k = eventIDKey(k[:0], p.id)
 		v = binary.BigEndian.AppendUint64(v[:0], e.pos)
 		v = binary.BigEndian.AppendUint64(v, e.off)
 		if err := w.Set(k, v); err != nil {

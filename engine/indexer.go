@@ -3,6 +3,8 @@ package engine
 import (
 	"encoding/binary"
 	"fmt"
+	"strings"
+	"unsafe"
 
 	"github.com/cockroachdb/pebble/v2"
 )
@@ -17,13 +19,13 @@ type indexer struct {
 	db *pebble.DB
 	cp checkpoint
 
-	states   map[string]*streamState // cache of stream states
+	states   map[string]*indexedStream // cache of stream states
 	typeInfo map[string]*nameInfo
 	catInfo  map[string]*nameInfo
 
 	// Per batch.
 	batch        *pebble.Batch
-	touched      map[string]*streamState
+	touched      map[*indexedStream]struct{}
 	touchedTypes map[string]*nameInfo
 	touchedCats  map[string]*nameInfo
 	streamRuns   map[string]*postingRun
@@ -46,6 +48,13 @@ type indexer struct {
 
 	key []byte
 	val []byte
+}
+
+// indexedStream is a cached stream state with its name, so the hot path
+// never converts the record's name bytes to a new string.
+type indexedStream struct {
+	name string
+	st   streamState
 }
 
 // nameInfo summarises an event type or a category (keys 'E' and 'C').
@@ -86,7 +95,7 @@ func newIndexer(db *pebble.DB, cp checkpoint) *indexer {
 	ix := &indexer{
 		db:       db,
 		cp:       cp,
-		states:   make(map[string]*streamState),
+		states:   make(map[string]*indexedStream),
 		typeInfo: make(map[string]*nameInfo),
 		catInfo:  make(map[string]*nameInfo),
 		created:  make(map[string]struct{}),
@@ -97,7 +106,7 @@ func newIndexer(db *pebble.DB, cp checkpoint) *indexer {
 
 func (ix *indexer) resetBatch() {
 	ix.batch = ix.db.NewBatch()
-	ix.touched = make(map[string]*streamState)
+	ix.touched = make(map[*indexedStream]struct{})
 	ix.touchedTypes = make(map[string]*nameInfo)
 	ix.touchedCats = make(map[string]*nameInfo)
 	ix.streamRuns = make(map[string]*postingRun)
@@ -108,14 +117,13 @@ func (ix *indexer) resetBatch() {
 	ix.events = 0
 }
 
-func (ix *indexer) state(stream []byte) (*streamState, error) {
+func (ix *indexer) state(stream []byte) (*indexedStream, error) {
 	if s, ok := ix.states[string(stream)]; ok {
 		return s, nil
 	}
-	name := string(stream)
-	var s streamState
+	is := &indexedStream{name: string(stream)}
 	var found bool
-	_, isNew := ix.created[name]
+	_, isNew := ix.created[is.name]
 	if ix.seen != nil {
 		ix.key = append(append(ix.key[:0], prefixStreamState), stream...)
 		if !ix.seen.mayContain(ix.key) {
@@ -124,18 +132,18 @@ func (ix *indexer) state(stream []byte) (*streamState, error) {
 		ix.seen.add(ix.key)
 	}
 	if isNew {
-		s = newStreamState()
+		is.st = newStreamState()
 	} else {
 		var err error
-		if s, found, err = loadStreamState(ix.db, name); err != nil {
+		if is.st, found, err = loadStreamState(ix.db, is.name); err != nil {
 			return nil, err
 		}
 	}
 	if !found {
 		ix.cp.Streams++
 	}
-	ix.states[name] = &s
-	return &s, nil
+	ix.states[is.name] = is
+	return is, nil
 }
 
 func (ix *indexer) info(cache map[string]*nameInfo, prefix byte, name []byte) (*nameInfo, error) {
@@ -165,18 +173,19 @@ func (ix *indexer) add(r *record, off, end uint64) error {
 			return err
 		}
 	case kindMetadata, kindDelete:
-		s, err := ix.state(r.Stream)
+		is, err := ix.state(r.Stream)
 		if err != nil {
 			return err
 		}
+		s := &is.st
 		was := s.restricted()
 		if r.Kind == kindMetadata {
 			s.applyMetadata(r.Meta, r.CreatedAt)
 		} else {
 			s.applyDelete(r.hard(), r.CreatedAt)
 		}
-		ix.touched[string(r.Stream)] = s
-		ix.noteRestriction(string(r.Stream), s, was)
+		ix.touched[is] = struct{}{}
+		ix.noteRestriction(is.name, s, was)
 	default:
 		return fmt.Errorf("engine: cannot index record kind %d", r.Kind)
 	}
@@ -185,10 +194,11 @@ func (ix *indexer) add(r *record, off, end uint64) error {
 }
 
 func (ix *indexer) addEvent(r *record, off uint64) error {
-	s, err := ix.state(r.Stream)
+	is, err := ix.state(r.Stream)
 	if err != nil {
 		return err
 	}
+	s := &is.st
 	if r.Version != s.Version+1 || r.Position != ix.cp.LastPosition+1 {
 		return &CorruptionError{File: "log", Offset: int64(off), Reason: fmt.Sprintf(
 			"record has position %d version %d of stream %q, expected position %d version %d (records missing or out of order)",
@@ -196,8 +206,8 @@ func (ix *indexer) addEvent(r *record, off uint64) error {
 	}
 	was := s.restricted()
 	s.applyEvent(r.Position, r.Version, r.CreatedAt)
-	stream := string(r.Stream)
-	ix.touched[stream] = s
+	stream := is.name
+	ix.touched[is] = struct{}{}
 	if was || s.restricted() {
 		ix.noteRestriction(stream, s, was)
 	}
@@ -215,11 +225,11 @@ func (ix *indexer) addEvent(r *record, off uint64) error {
 	}
 	run.Ps = append(run.Ps, p)
 
-	if err := ix.addToName(ix.typeRuns, ix.typeInfo, ix.touchedTypes, prefixTypePost, prefixTypeInfo, r.Type, p); err != nil {
+	if err := ix.addToName(ix.typeRuns, ix.typeInfo, ix.touchedTypes, prefixTypePost, prefixTypeInfo, unsafeString(r.Type), p); err != nil {
 		return err
 	}
 	if err := ix.addToName(ix.catRuns, ix.catInfo, ix.touchedCats, prefixCategoryPost, prefixCategoryInfo,
-		[]byte(Category(stream)), p); err != nil {
+		Category(stream), p); err != nil {
 		return err
 	}
 
@@ -244,28 +254,36 @@ func (ix *indexer) addEvent(r *record, off uint64) error {
 	return nil
 }
 
+// addToName adds p to the posting run and summary of a type or category.
+// name may alias the log (see unsafeString): it is only stored after
+// being cloned.
 func (ix *indexer) addToName(runs map[string]*postingRun, infos, touched map[string]*nameInfo,
-	postPrefix, infoPrefix byte, name []byte, p posting) error {
-	run := runs[string(name)]
-	if run != nil && len(run.Ps) == maxPostingsPerBlock {
-		ix.flushRun(postPrefix, string(name), run)
-		run = nil
-	}
-	if run == nil {
+	postPrefix, infoPrefix byte, name string, p posting) error {
+	run, ok := runs[name]
+	if !ok {
+		name = strings.Clone(name)
 		run = &postingRun{First: p.Pos}
-		runs[string(name)] = run
+		runs[name] = run
+	} else if len(run.Ps) == maxPostingsPerBlock {
+		ix.flushRun(postPrefix, name, run)
+		run.First = p.Pos
+	} else if len(run.Ps) == 0 {
+		run.First = p.Pos
 	}
 	run.Ps = append(run.Ps, p)
-	info, err := ix.info(infos, infoPrefix, name)
-	if err != nil {
-		return err
+	info, ok := touched[name]
+	if !ok {
+		var err error
+		if info, err = ix.info(infos, infoPrefix, []byte(name)); err != nil {
+			return err
+		}
+		touched[strings.Clone(name)] = info
 	}
 	if info.Count == 0 {
 		info.FirstPosition = p.Pos
 	}
 	info.Count++
 	info.LastPosition = p.Pos
-	touched[string(name)] = info
 	return nil
 }
 
@@ -314,9 +332,9 @@ func (ix *indexer) finishBatch() *finishedBatch {
 	for name, run := range ix.catRuns {
 		ix.flushRun(prefixCategoryPost, name, run)
 	}
-	for name, s := range ix.touched {
-		ix.val = s.encode(ix.val[:0])
-		ix.batch.Set(nameKey(prefixStreamState, name), ix.val, nil)
+	for is := range ix.touched {
+		ix.val = is.st.encode(ix.val[:0])
+		ix.batch.Set(nameKey(prefixStreamState, is.name), ix.val, nil)
 	}
 	for name, n := range ix.touchedTypes {
 		ix.batch.Set(nameKey(prefixTypeInfo, name), n.encode(ix.val[:0]), nil)
@@ -350,3 +368,7 @@ func (ix *indexer) trimCaches() {
 	clear(ix.catInfo)
 	clear(ix.typeInfo)
 }
+
+// unsafeString views b as a string without copying, for map lookups. The
+// result must not be kept: b aliases the mapped log.
+func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }

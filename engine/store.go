@@ -165,6 +165,7 @@ func (s *Store) open(ctx context.Context) error {
 		return err
 	}
 	s.ids = newIDIndex(s.db, s.popts, s.dir, s.opts.idFlushEntries, s.logger, s.fail)
+	s.ids.bulk = true
 	if found && idsEnd < cp.LogEnd {
 		// Ids indexed before the checkpoint but not yet ingested.
 		if err := loadIDs(s.log, s.ids, idsEnd, cp.LogEnd); err != nil {
@@ -189,6 +190,7 @@ func (s *Store) open(ctx context.Context) error {
 	}
 	filter := newExistenceFilter(2 * (s.indexer.cp.LastPosition + s.indexer.cp.Streams))
 	s.indexer.seen = nil
+	s.ids.endBulk()
 	s.applier = newApplier(s.db, s.log, s.ids, s.indexer.cp, filter)
 	s.applier.startFill = s.fillFilter
 	return nil
