@@ -49,19 +49,7 @@ func (s *Store) runCommitter() {
 		if !ok {
 			return
 		}
-		batch = append(batch[:0], req)
-	drain:
-		for len(batch) < maxGroupRequests {
-			select {
-			case r, ok := <-s.queue:
-				if !ok {
-					break drain
-				}
-				batch = append(batch, r)
-			default:
-				break drain
-			}
-		}
+		batch = drain(s.queue, append(batch[:0], req), maxGroupRequests)
 		s.commitGroup(batch)
 	}
 }
@@ -121,19 +109,21 @@ func (s *Store) commitGroup(batch []*request) {
 	s.groups <- g
 }
 
-// drainGroups appends to gs whatever else is queued on ch without blocking.
-func drainGroups(ch <-chan []*group, gs []*group) []*group {
-	for {
+// drain appends to dst whatever else is queued on ch, without blocking,
+// stopping at limit elements (0: no limit).
+func drain[T any](ch <-chan T, dst []T, limit int) []T {
+	for limit == 0 || len(dst) < limit {
 		select {
-		case more, ok := <-ch:
+		case v, ok := <-ch:
 			if !ok {
-				return gs
+				return dst
 			}
-			gs = append(gs, more...)
+			dst = append(dst, v)
 		default:
-			return gs
+			return dst
 		}
 	}
+	return dst
 }
 
 // runSyncer makes groups durable: one fsync covers every group written
@@ -148,19 +138,7 @@ func (s *Store) runSyncer() {
 	// be trusted, even if a later fsync succeeds.
 	var syncErr error
 	for g := range s.groups {
-		gs = append(gs[:0], g)
-	drain:
-		for {
-			select {
-			case g2, ok := <-s.groups:
-				if !ok {
-					break drain
-				}
-				gs = append(gs, g2)
-			default:
-				break drain
-			}
-		}
+		gs = drain(s.groups, append(gs[:0], g), 0)
 		gs = s.waitForStragglers(gs, recent.max())
 		last := gs[len(gs)-1]
 		n := countRequests(gs)
@@ -251,7 +229,9 @@ func (s *Store) runIndexer() {
 	defer close(s.syncerDone)
 	var indexErr error // sticky: later records cannot be indexed either
 	for gs := range s.synced {
-		gs = drainGroups(s.synced, gs)
+		for _, more := range drain(s.synced, nil, 0) {
+			gs = append(gs, more...)
+		}
 		if indexErr == nil {
 			indexErr = s.indexGroups(gs)
 		}

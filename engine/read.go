@@ -309,6 +309,21 @@ func (p *postingSource) load(valid bool) (bool, error) {
 	return true, nil
 }
 
+// enter decodes the block under the iterator and starts at its first
+// entry in the read's direction; false at the end or on error.
+func (p *postingSource) enter(valid bool) (bool, error) {
+	ok, err := p.load(valid)
+	if err != nil || !ok {
+		p.exhausted = true
+		return false, err
+	}
+	p.i = 0
+	if p.backward {
+		p.i = len(p.block) - 1
+	}
+	return true, nil
+}
+
 func (p *postingSource) next() (*record, bool, error) {
 	if p.exhausted {
 		return nil, false, nil
@@ -320,14 +335,8 @@ func (p *postingSource) next() (*record, bool, error) {
 			if !valid && !p.backward {
 				valid = p.it.First()
 			}
-			ok, err := p.load(valid)
-			if err != nil || !ok {
-				p.exhausted = true
+			if ok, err := p.enter(valid); !ok {
 				return nil, false, err
-			}
-			p.i = 0
-			if p.backward {
-				p.i = len(p.block) - 1
 			}
 		} else if p.i < 0 || p.i >= len(p.block) {
 			var valid bool
@@ -336,14 +345,8 @@ func (p *postingSource) next() (*record, bool, error) {
 			} else {
 				valid = p.it.Next()
 			}
-			ok, err := p.load(valid)
-			if err != nil || !ok {
-				p.exhausted = true
+			if ok, err := p.enter(valid); !ok {
 				return nil, false, err
-			}
-			p.i = 0
-			if p.backward {
-				p.i = len(p.block) - 1
 			}
 		}
 		i := p.i
