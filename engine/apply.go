@@ -307,14 +307,6 @@ type idLoc struct {
 	pos     uint64
 }
 
-func countEvents(parts []StreamAppend) int {
-	n := 0
-	for i := range parts {
-		n += len(parts[i].Events)
-	}
-	return n
-}
-
 // checkReplay reports whether p repeats events already written: all its
 // ids exist, in p's stream, at consecutive versions, in order, where p's
 // expected version put them. Some but not all ids existing, or existing

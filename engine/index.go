@@ -3,7 +3,6 @@ package engine
 import (
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -87,11 +86,4 @@ func loadStreamState(db *pebble.DB, stream string) (streamState, bool, error) {
 	}
 	s, err := decodeStreamState(v)
 	return s, err == nil, err
-}
-
-// closeAll closes c, keeping the first error.
-func closeAll(err *error, c io.Closer) {
-	if cerr := c.Close(); *err == nil {
-		*err = cerr
-	}
 }

@@ -294,10 +294,6 @@ func (l *eventLog) reserve(n int, nextPosition uint64) (uint64, error) {
 // stage appends frames to the pending write.
 func (l *eventLog) stage(frames []byte) { l.pending = append(l.pending, frames...) }
 
-// unstage drops the staged bytes past mark (a command that failed to apply).
-func (l *eventLog) stagedLen() int   { return len(l.pending) }
-func (l *eventLog) unstage(mark int) { l.pending = l.pending[:mark] }
-
 // flush writes the staged frames to the active segment (without syncing)
 // and returns the segment and the global offset just past them. On error
 // the file is cut back to its previous size.
