@@ -123,7 +123,7 @@ func (a *applier) maintainFilter() {
 		a.filter, a.next = a.next, nil
 	}
 	if a.next == nil && a.filter.full() && a.startFill != nil {
-		a.next = newExistenceFilter(2 * a.filter.count.Load())
+		a.next = newExistenceFilterMin(2*a.filter.count.Load(), a.filter.capacity)
 		a.startFill(a.next, a.group)
 	}
 }

@@ -35,7 +35,12 @@ const (
 )
 
 func newExistenceFilter(capacity uint64) *existenceFilter {
-	capacity = max(capacity, minFilterKeys)
+	return newExistenceFilterMin(capacity, minFilterKeys)
+}
+
+// newExistenceFilterMin lets tests start small so the filter grows.
+func newExistenceFilterMin(capacity, minKeys uint64) *existenceFilter {
+	capacity = max(capacity, minKeys)
 	blocks := (capacity*filterBitsPerKey + 511) / 512
 	return &existenceFilter{
 		blocks:   blocks,

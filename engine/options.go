@@ -38,6 +38,9 @@ type Options struct {
 	// idFlushEntries is how many event ids collect in memory before they
 	// are ingested into the index (tests make it small).
 	idFlushEntries int
+	// filterMinKeys is the smallest existence filter (tests make it small
+	// so that it fills up and is rebuilt).
+	filterMinKeys uint64
 }
 
 // DefaultOptions returns the options used by `eventsql serve`.
@@ -81,6 +84,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.FS == nil {
 		o.FS = d.FS
+	}
+	if o.filterMinKeys == 0 {
+		o.filterMinKeys = minFilterKeys
 	}
 	if o.idFlushEntries == 0 {
 		o.idFlushEntries = defaultIDFlushEntries

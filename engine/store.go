@@ -188,7 +188,7 @@ func (s *Store) open(ctx context.Context) error {
 		s.logger.Info("indexed the log", "full_rebuild", !found, "events", n,
 			"seconds", el.Seconds(), "events_per_sec", int(float64(n)/max(el.Seconds(), 1e-9)))
 	}
-	filter := newExistenceFilter(2 * (s.indexer.cp.LastPosition + s.indexer.cp.Streams))
+	filter := newExistenceFilterMin(2*(s.indexer.cp.LastPosition+s.indexer.cp.Streams), s.opts.filterMinKeys)
 	s.indexer.seen = nil
 	s.ids.endBulk()
 	s.applier = newApplier(s.db, s.log, s.ids, s.indexer.cp, filter)

@@ -1,0 +1,93 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/google/uuid"
+)
+
+func TestExistenceFilterHasNoFalseNegatives(t *testing.T) {
+	f := newExistenceFilterMin(1000, 16)
+	var keys [][]byte
+	for i := 0; i < 5000; i++ { // five times its capacity: still no false negatives
+		k := eventIDKey(nil, uuid.New())
+		f.add(k)
+		keys = append(keys, k)
+	}
+	for _, k := range keys {
+		if !f.mayContain(k) {
+			t.Fatalf("false negative for %x", k)
+		}
+	}
+	if !f.full() {
+		t.Fatal("filter over capacity does not report full")
+	}
+	fp := 0
+	for i := 0; i < 10000; i++ {
+		if f.mayContain(eventIDKey(nil, uuid.New())) {
+			fp++
+		}
+	}
+	t.Logf("false positives at 5x capacity: %d/10000", fp)
+}
+
+// TestExistenceFilterGrowsWithoutLosingIDs makes the filter fill up and
+// be rebuilt (twice as large, from the index, while appends go on) many
+// times; every id ever written must still be recognised as a duplicate.
+func TestExistenceFilterGrowsWithoutLosingIDs(t *testing.T) {
+	ctx := context.Background()
+	opts := testOptions()
+	opts.filterMinKeys = 64
+	dir := t.TempDir()
+	s := openTestStore(t, dir, opts)
+	var mu sync.Mutex
+	var ids []uuid.UUID
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 300; i++ {
+				id := uuid.New()
+				if _, err := s.Append(ctx, fmt.Sprintf("g%d-%d", w, i%7), ExpectAny, idEvent(id, "E", `{}`)); err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				ids = append(ids, id)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if cap := s.applier.filter.capacity; cap <= 64 {
+		t.Fatalf("the filter never grew (capacity %d)", cap)
+	}
+	check := func(s *Store) {
+		t.Helper()
+		for _, id := range ids {
+			_, err := s.Append(ctx, "elsewhere-1", ExpectAny, idEvent(id, "E", `{}`))
+			if !errors.Is(err, ErrDuplicateEventID) {
+				t.Fatalf("id %s written before was accepted again: %v", id, err)
+			}
+		}
+		// New streams are still told apart from existing ones.
+		if _, err := s.Append(ctx, "g0-0", ExpectNoStream, jsonEvent("E", `{}`)); !errors.Is(err, ErrWrongExpectedVersion) {
+			t.Fatalf("existing stream taken for new: %v", err)
+		}
+	}
+	check(s)
+	s.Close()
+	s = openTestStore(t, dir, opts)
+	// Wait for the background fill so the filter, not the index, answers.
+	for !s.applier.filter.ready.Load() {
+		if _, err := s.Append(ctx, "tick-1", ExpectAny, jsonEvent("E", `{}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check(s)
+}
