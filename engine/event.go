@@ -2,7 +2,6 @@ package engine
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -146,10 +145,10 @@ func validateEvent(e *EventData, maxSize int) error {
 	if size := len(e.Data) + len(e.Metadata); size > maxSize {
 		return invalid("data", "event of type %q is %d bytes, over the limit of %d bytes", e.Type, size, maxSize)
 	}
-	if e.DataIsJSON && !json.Valid(e.Data) {
+	if e.DataIsJSON && !validJSON(e.Data) {
 		return invalid("data", "event of type %q is declared JSON but its data is not valid JSON", e.Type)
 	}
-	if e.MetadataIsJSON && len(e.Metadata) > 0 && !json.Valid(e.Metadata) {
+	if e.MetadataIsJSON && len(e.Metadata) > 0 && !validJSON(e.Metadata) {
 		return invalid("metadata", "event of type %q is declared JSON but its metadata is not valid JSON", e.Type)
 	}
 	return nil

@@ -36,7 +36,7 @@ func (m StreamMetadata) validate() error {
 		return invalid("$maxAge", "%s must be whole seconds", m.MaxAge)
 	case m.TruncateBefore < 0:
 		return invalid("$tb", "%d must be a version >= 0", m.TruncateBefore)
-	case len(m.Custom) > 0 && !json.Valid(m.Custom):
+	case len(m.Custom) > 0 && !validJSON(m.Custom):
 		return invalid("metadata", "custom metadata is not valid JSON")
 	case len(m.Custom) > 64<<10:
 		return invalid("metadata", "custom metadata of %d bytes is over the 64 KiB limit", len(m.Custom))
