@@ -200,7 +200,7 @@ func (ix *indexer) addEvent(r *record, off uint64) error {
 	}
 	s := &is.st
 	if r.Version != s.Version+1 || r.Position != ix.cp.LastPosition+1 {
-		return &CorruptionError{File: "log", Offset: int64(off), Reason: fmt.Sprintf(
+		return &CorruptionError{Offset: int64(off), Reason: fmt.Sprintf(
 			"record has position %d version %d of stream %q, expected position %d version %d (records missing or out of order)",
 			r.Position, r.Version, r.Stream, ix.cp.LastPosition+1, s.Version+1)}
 	}

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -99,6 +100,12 @@ func indexRange(l *eventLog, ix *indexer, from, to uint64, commitEvery int, onCo
 			break
 		}
 		if err := ix.add(rec, off, sc.position()); err != nil {
+			var ce *CorruptionError
+			if errors.As(err, &ce) && ce.File == "" {
+				// Locate it: the indexer only knows global log offsets.
+				seg := sc.segs[sc.i]
+				ce.File, ce.Offset = seg.path, int64(off-seg.header.BaseOffset)
+			}
 			return err
 		}
 		if commitEvery > 0 && ix.events >= commitEvery && rec.commit() {
