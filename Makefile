@@ -37,6 +37,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeRecord$$' -fuzztime $(FUZZTIME) ./engine
 	$(GO) test -run '^$$' -fuzz '^FuzzCheckFrame$$' -fuzztime $(FUZZTIME) ./engine
 	$(GO) test -run '^$$' -fuzz '^FuzzOpenDamagedSegment$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10x ./engine
+	$(GO) test -run '^$$' -fuzz '^FuzzValidJSONMatchesStd$$' -fuzztime $(FUZZTIME) ./engine
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeAppendBody$$' -fuzztime $(FUZZTIME) ./httpfront
 
 ## bench: engine benchmarks (figures for docs/performance.md).
 bench:

@@ -1,16 +1,17 @@
-// Package httpfront is eventsql's HTTP API. For now it serves the health
-// endpoints; writes, reads, bulk import, live tail, stats and metrics
-// follow (see docs/http.md once they land).
+// Package httpfront is eventsql's HTTP API (docs/http.md): EventStoreDB-
+// style appends and reads behind HTTP Basic auth, and health endpoints.
+// Bulk import, live tail, stats and metrics follow.
 package httpfront
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/eventsql/eventsql/engine"
 )
@@ -19,11 +20,23 @@ import (
 type Store interface {
 	Head() uint64
 	Stats() engine.Stats
+	Append(ctx context.Context, stream string, expected engine.ExpectedVersion, events ...engine.EventData) (engine.Result, error)
+	ReadStream(ctx context.Context, stream string, from int64, opts engine.ReadOptions) (*engine.EventIterator, error)
+	ReadAll(ctx context.Context, from uint64, opts engine.ReadOptions) (*engine.EventIterator, error)
+	GetEvent(ctx context.Context, id uuid.UUID) (*engine.RecordedEvent, error)
+}
+
+// Options configure the HTTP front.
+type Options struct {
+	// MaxBodySize bounds a request body; larger ones get 413.
+	MaxBodySize int
 }
 
 // Server is the HTTP front.
 type Server struct {
 	store  Store
+	users  *Users
+	opts   Options
 	logger *slog.Logger
 	http   *http.Server
 	ready  func() bool
@@ -31,11 +44,17 @@ type Server struct {
 
 // New returns a server for store. ready reports whether the node can serve
 // traffic (the store is open); /health/ready answers 503 otherwise.
-func New(store Store, logger *slog.Logger, ready func() bool) *Server {
-	s := &Server{store: store, logger: logger, ready: ready}
+func New(store Store, users *Users, opts Options, logger *slog.Logger, ready func() bool) *Server {
+	if opts.MaxBodySize <= 0 {
+		opts.MaxBodySize = 64 << 20
+	}
+	s := &Server{store: store, users: users, opts: opts, logger: logger, ready: ready}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /health/live", s.live)
 	mux.HandleFunc("GET /health/ready", s.readyz)
+	mux.HandleFunc("POST /streams/{stream}", s.require(RoleWriter, s.appendToStream))
+	mux.HandleFunc("GET /streams/{stream}", s.require(RoleReader, s.readStream))
+	mux.HandleFunc("GET /events/{id}", s.require(RoleReader, s.getEvent))
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	return s
 }
@@ -65,10 +84,4 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "head": s.store.Head()})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
 }

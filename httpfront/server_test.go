@@ -26,7 +26,7 @@ func TestHealthOverRealSocket(t *testing.T) {
 		t.Fatal(err)
 	}
 	var ready atomic.Bool
-	srv := New(st, opts.Logger, ready.Load)
+	srv := New(st, NewUsers("pw"), Options{}, opts.Logger, ready.Load)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

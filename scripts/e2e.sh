@@ -34,6 +34,20 @@ port=$(free_port)
 check "serve starts with a fresh data directory" "start '$work/data' $port"
 check "GET /health/live answers 200" "curl -fsS http://127.0.0.1:$port/health/live | grep -q live"
 check "GET /health/ready answers 200 with the head" "curl -fsS http://127.0.0.1:$port/health/ready | grep -q '\"head\":0'"
+A="-u admin:changeit"
+check "POST /streams/cart-1 (JSON array) answers 201 with positions" \
+  "curl -fsS $A -H 'Content-Type: application/json' -H 'ES-ExpectedVersion: -1' -d '[{\"eventId\":\"6f1c1c3e-1b1a-4c1a-9a1a-000000000001\",\"eventType\":\"ItemAdded\",\"data\":{\"sku\":\"A\"}}]' http://127.0.0.1:$port/streams/cart-1 | grep -q '\"nextExpectedVersion\":0'"
+check "POST with ES-EventType (body is the data) answers 201" \
+  "curl -fsS $A -H 'Content-Type: application/json' -H 'ES-EventType: CheckedOut' -H 'ES-ExpectedVersion: 0' -d '{\"total\":3}' http://127.0.0.1:$port/streams/cart-1 | grep -q '\"lastPosition\":2'"
+check "a retry with the same event id writes nothing" \
+  "curl -fsS $A -H 'Content-Type: application/json' -H 'ES-ExpectedVersion: -1' -d '[{\"eventId\":\"6f1c1c3e-1b1a-4c1a-9a1a-000000000001\",\"eventType\":\"ItemAdded\",\"data\":{\"sku\":\"A\"}}]' http://127.0.0.1:$port/streams/cart-1 | grep -q '\"firstPosition\":1'"
+check "a wrong expected version answers 409 with ES-CurrentVersion" \
+  "curl -s -D - -o /dev/null $A -H 'Content-Type: application/json' -H 'ES-ExpectedVersion: 7' -d '[{\"eventType\":\"X\",\"data\":{}}]' http://127.0.0.1:$port/streams/cart-1 | grep -qi '^ES-CurrentVersion: 1'"
+check "GET /streams/cart-1 returns both events" \
+  "curl -fsS $A http://127.0.0.1:$port/streams/cart-1 | grep -q 'CheckedOut'"
+check "no credentials answers 401 with WWW-Authenticate" \
+  "curl -s -D - -o /dev/null http://127.0.0.1:$port/streams/cart-1 | grep -qi '^WWW-Authenticate: Basic'"
+check "GET /health/ready reports the head" "curl -fsS http://127.0.0.1:$port/health/ready | grep -q '\"head\":2'"
 check "unknown route answers 404" "[ \"\$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$port/nope)\" = 404 ]"
 check "SIGTERM stops the server cleanly (exit 0)" "stop"
 check "the data directory holds a store" "[ -f '$work/data/STORE' ] && ls '$work/data/log/'*.seg >/dev/null"
@@ -48,6 +62,8 @@ printf 'http 127.0.0.1:%s\ndata %s\n' "$p1" "$work/cfgdata" > "$work/eventsql.co
 check "config file sets the listen address" "start '$work/cfgdata' $p1 --config '$work/eventsql.conf' && stop"
 check "EVENTSQL_HTTP overrides the config file" "EVENTSQL_HTTP=127.0.0.1:$p2 start '$work/cfgdata' $p2 --config '$work/eventsql.conf' ; curl -fsS http://127.0.0.1:$p2/health/live >/dev/null && stop"
 check "a flag overrides the environment" "EVENTSQL_HTTP=127.0.0.1:$p2 start '$work/cfgdata' $p3 && curl -fsS http://127.0.0.1:$p3/health/live >/dev/null && stop"
+check "the default admin password is refused on a non-loopback address" \
+  "! '$BIN' serve --data '$work/y' --http 0.0.0.0:0 2>&1 | grep -q xyz && '$BIN' serve --data '$work/y' --http 0.0.0.0:0 2>&1 | grep -q 'default admin password'"
 check "a bad flag value is a clear error" "! '$BIN' serve --data '$work/x' --segment-size 12QB 2>&1 | grep -q xyz && '$BIN' serve --data '$work/x' --segment-size 12QB 2>&1 | grep -q 'is not a size'"
 check "version prints the version" "'$BIN' version | grep -q 'eventsql version'"
 

@@ -19,6 +19,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var (
 		dataDir      = fs.String("data", "./eventsql-data", "data directory (created if missing)")
 		httpAddr     = fs.String("http", "127.0.0.1:2113", "HTTP listen address")
+		adminPass    = fs.String("admin-password", httpfront.DefaultAdminPassword, "password of the admin user (the default is refused on non-loopback addresses)")
 		_            = fs.String("config", "", "config file: one \"flag value\" per line")
 		logLevel     = fs.String("log-level", "info", "log level: debug, info, warn, error")
 		logFormat    = fs.String("log-format", "text", "log format: text or json")
@@ -37,6 +38,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	logger, err := newLogger(stderr, *logLevel, *logFormat)
 	if err != nil {
+		return err
+	}
+	if err := httpfront.CheckListenAddress(*httpAddr, *adminPass); err != nil {
 		return err
 	}
 	opts := engine.DefaultOptions()
@@ -60,7 +64,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("listen on --http %s: %w", *httpAddr, err)
 	}
-	srv := httpfront.New(store, logger, func() bool { return true })
+	srv := httpfront.New(store, httpfront.NewUsers(*adminPass), httpfront.Options{MaxBodySize: opts.MaxAppendSize},
+		logger, func() bool { return true })
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
 	logger.Info("serving", "http", l.Addr().String(), "version", version)

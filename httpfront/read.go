@@ -1,0 +1,188 @@
+package httpfront
+
+import (
+	"bufio"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	gojson "github.com/goccy/go-json"
+	"github.com/google/uuid"
+
+	"github.com/eventsql/eventsql/engine"
+)
+
+const (
+	defaultPageSize = 20
+	maxPageSize     = 4096
+)
+
+// eventJSON is an event in responses. Data and metadata are JSON when the
+// event was written as JSON, otherwise base64 text with dataEncoding set.
+type eventJSON struct {
+	Position         uint64            `json:"position"`
+	Stream           string            `json:"stream"`
+	Version          int64             `json:"version"`
+	EventID          string            `json:"eventId"`
+	EventType        string            `json:"eventType"`
+	Created          string            `json:"created"`
+	Data             gojson.RawMessage `json:"data"`
+	DataEncoding     string            `json:"dataEncoding,omitempty"`
+	Metadata         gojson.RawMessage `json:"metadata,omitempty"`
+	MetadataEncoding string            `json:"metadataEncoding,omitempty"`
+}
+
+func toEventJSON(e *engine.RecordedEvent) eventJSON {
+	j := eventJSON{Position: e.Position, Stream: e.Stream, Version: e.Version, EventID: e.ID.String(),
+		EventType: e.Type, Created: e.CreatedAt.Format(time.RFC3339Nano)}
+	j.Data, j.DataEncoding = payloadJSON(e.Data, e.DataIsJSON)
+	if len(e.Metadata) > 0 {
+		j.Metadata, j.MetadataEncoding = payloadJSON(e.Metadata, e.MetadataIsJSON)
+	}
+	return j
+}
+
+func payloadJSON(b []byte, isJSON bool) (gojson.RawMessage, string) {
+	if isJSON {
+		return b, ""
+	}
+	s, _ := gojson.Marshal(base64.StdEncoding.EncodeToString(b))
+	return s, "base64"
+}
+
+type pageParams struct {
+	from     int64
+	hasFrom  bool
+	count    int
+	backward bool
+}
+
+func parsePage(q url.Values) (pageParams, error) {
+	p := pageParams{count: defaultPageSize}
+	if v := q.Get("from"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < -1 {
+			return p, invalidInput("from", fmt.Sprintf("from=%q is not a version or position", v))
+		}
+		p.from, p.hasFrom = n, true
+	}
+	if v := q.Get("count"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxPageSize {
+			return p, invalidInput("count", fmt.Sprintf("count=%q: want 1..%d", v, maxPageSize))
+		}
+		p.count = n
+	}
+	switch q.Get("direction") {
+	case "", "forward":
+	case "backward":
+		p.backward = true
+	default:
+		return p, invalidInput("direction", fmt.Sprintf("direction=%q: want forward or backward", q.Get("direction")))
+	}
+	return p, nil
+}
+
+// readStream handles GET /streams/{stream} and GET /streams/$all.
+func (s *Server) readStream(w http.ResponseWriter, r *http.Request) {
+	stream := r.PathValue("stream")
+	p, err := parsePage(r.URL.Query())
+	if err != nil {
+		writeError(w, s.logger, r, err)
+		return
+	}
+	var it *engine.EventIterator
+	opts := engine.ReadOptions{Limit: p.count}
+	if p.backward {
+		opts.Direction = engine.Backward
+	}
+	if stream == "$all" {
+		if p.backward {
+			writeError(w, s.logger, r, invalidInput("direction", "backward reads of $all are not supported"))
+			return
+		}
+		it, err = s.store.ReadAll(r.Context(), uint64(max(p.from, 0)), opts)
+	} else {
+		from := p.from
+		if !p.hasFrom && p.backward {
+			from = -1
+		}
+		it, err = s.store.ReadStream(r.Context(), stream, from, opts)
+	}
+	if err != nil {
+		writeError(w, s.logger, r, err)
+		return
+	}
+	defer it.Close()
+	s.writePage(w, r, stream, p, it)
+}
+
+// writePage streams a page of events as JSON, with a link to the next page.
+func (s *Server) writePage(w http.ResponseWriter, r *http.Request, stream string, p pageParams, it *engine.EventIterator) {
+	w.Header().Set("Content-Type", "application/json")
+	bw := bufio.NewWriterSize(w, 64<<10)
+	fmt.Fprintf(bw, `{"stream":%s,"direction":%q,"events":[`, quote(stream), map[bool]string{false: "forward", true: "backward"}[p.backward])
+	n := 0
+	var last *engine.RecordedEvent
+	for it.Next() {
+		e := it.Event()
+		if n > 0 {
+			bw.WriteByte(',')
+		}
+		b, err := gojson.Marshal(toEventJSON(e))
+		if err != nil {
+			s.logger.Error("encode event", "err", err)
+			break
+		}
+		bw.Write(b)
+		n++
+		last = &engine.RecordedEvent{Position: e.Position, Version: e.Version}
+	}
+	if err := it.Err(); err != nil {
+		s.logger.Error("read failed mid-page", "path", r.URL.Path, "err", err)
+	}
+	next := "null"
+	if last != nil && n == p.count {
+		var from int64
+		switch {
+		case stream == "$all":
+			from = int64(last.Position) + 1
+		case p.backward:
+			from = last.Version - 1
+		default:
+			from = last.Version + 1
+		}
+		if from >= 0 {
+			q := url.Values{"from": {strconv.FormatInt(from, 10)}, "count": {strconv.Itoa(p.count)}}
+			if p.backward {
+				q.Set("direction", "backward")
+			}
+			next = quote("/streams/" + url.PathEscape(stream) + "?" + q.Encode())
+		}
+	}
+	fmt.Fprintf(bw, `],"next":%s}`+"\n", next)
+	bw.Flush()
+}
+
+func quote(s string) string {
+	b, _ := gojson.Marshal(s)
+	return string(b)
+}
+
+// getEvent handles GET /events/{id}.
+func (s *Server) getEvent(w http.ResponseWriter, r *http.Request) {
+	id, err := uuid.Parse(r.PathValue("id"))
+	if err != nil {
+		writeError(w, s.logger, r, invalidInput("eventId", fmt.Sprintf("%q is not a UUID", r.PathValue("id"))))
+		return
+	}
+	e, err := s.store.GetEvent(r.Context(), id)
+	if err != nil {
+		writeError(w, s.logger, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toEventJSON(e))
+}
