@@ -124,9 +124,14 @@ func (s *Server) readStream(w http.ResponseWriter, r *http.Request) {
 func (s *Server) writePage(w http.ResponseWriter, r *http.Request, stream string, p pageParams, it *engine.EventIterator) {
 	w.Header().Set("Content-Type", "application/json")
 	bw := bufio.NewWriterSize(w, 64<<10)
-	fmt.Fprintf(bw, `{"stream":%s,"direction":%q,"events":[`, quote(stream), map[bool]string{false: "forward", true: "backward"}[p.backward])
+	direction := "forward"
+	if p.backward {
+		direction = "backward"
+	}
+	fmt.Fprintf(bw, `{"stream":%s,"direction":%q,"events":[`, quote(stream), direction)
 	n := 0
-	var last *engine.RecordedEvent
+	var lastPosition uint64
+	var lastVersion int64
 	for it.Next() {
 		e := it.Event()
 		if n > 0 {
@@ -139,21 +144,21 @@ func (s *Server) writePage(w http.ResponseWriter, r *http.Request, stream string
 		}
 		bw.Write(b)
 		n++
-		last = &engine.RecordedEvent{Position: e.Position, Version: e.Version}
+		lastPosition, lastVersion = e.Position, e.Version
 	}
 	if err := it.Err(); err != nil {
 		s.logger.Error("read failed mid-page", "path", r.URL.Path, "err", err)
 	}
 	next := "null"
-	if last != nil && n == p.count {
+	if n > 0 && n == p.count {
 		var from int64
 		switch {
 		case stream == "$all":
-			from = int64(last.Position) + 1
+			from = int64(lastPosition) + 1
 		case p.backward:
-			from = last.Version - 1
+			from = lastVersion - 1
 		default:
-			from = last.Version + 1
+			from = lastVersion + 1
 		}
 		if from >= 0 {
 			q := url.Values{"from": {strconv.FormatInt(from, 10)}, "count": {strconv.Itoa(p.count)}}
