@@ -54,13 +54,21 @@ func (s *Store) runCommitter() {
 	}
 }
 
+// answerNow answers requests that never reach the syncer (rejections,
+// replays of durable events, failures), with err when it is not nil.
+func (s *Store) answerNow(reqs []*request, err error) {
+	s.unsynced.Add(-int64(len(reqs)))
+	for _, r := range reqs {
+		if err != nil {
+			r.err = err
+		}
+		close(r.done)
+	}
+}
+
 func (s *Store) commitGroup(batch []*request) {
 	if err := s.failure(); err != nil {
-		s.unsynced.Add(-int64(len(batch)))
-		for _, r := range batch {
-			r.err = err
-			close(r.done)
-		}
+		s.answerNow(batch, err)
 		return
 	}
 	a := s.applier
@@ -74,19 +82,13 @@ func (s *Store) commitGroup(batch []*request) {
 			// one may not have been written. Nothing in this group, nor
 			// anything after it, may be acknowledged.
 			s.fail(ioErr.err)
-			failed := append(g.reqs, batch[i:]...)
-			s.unsynced.Add(-int64(len(failed)))
-			for _, fr := range failed {
-				fr.err = s.failure()
-				close(fr.done)
-			}
+			s.answerNow(append(g.reqs, batch[i:]...), s.failure())
 			return
 		}
 		// Rejections need no fsync, nor do replays of events already
 		// durable; a replay of events still in flight waits for them.
 		if r.err != nil || r.res.Idempotent && r.res.LastPosition <= s.head.Load().LastPosition {
-			s.unsynced.Add(-1)
-			close(r.done)
+			s.answerNow([]*request{r}, nil)
 			continue
 		}
 		g.reqs = append(g.reqs, r)
@@ -94,11 +96,7 @@ func (s *Store) commitGroup(batch []*request) {
 	seg, end, err := s.log.flush()
 	if err != nil {
 		s.fail(fmt.Errorf("write log: %w", err))
-		s.unsynced.Add(-int64(len(g.reqs)))
-		for _, r := range g.reqs {
-			r.err = s.failure()
-			close(r.done)
-		}
+		s.answerNow(g.reqs, s.failure())
 		return
 	}
 	if len(g.reqs) == 0 {
@@ -145,25 +143,22 @@ func (s *Store) runSyncer() {
 		recent.add(n)
 		// Groups written before a failure elsewhere (a failed write of a
 		// later group) are still synced and acknowledged normally.
-		if syncErr != nil {
-			s.unsynced.Add(-n)
-			ackGroups(gs, syncErr)
-			continue
-		}
-		if last.end > syncedEnd {
+		if syncErr == nil && last.end > syncedEnd {
 			start := time.Now()
 			if err := last.seg.file.Sync(); err != nil {
 				s.fail(fmt.Errorf("fsync log: %w", err))
 				syncErr = s.failure()
-				s.unsynced.Add(-n)
-				ackGroups(gs, syncErr)
-				continue
+			} else {
+				s.stats.observeFsync(time.Since(start))
+				s.log.markDurable(last.seg, last.end)
+				syncedEnd = last.end
 			}
-			s.stats.observeFsync(time.Since(start))
-			s.log.markDurable(last.seg, last.end)
-			syncedEnd = last.end
 		}
 		s.unsynced.Add(-n)
+		if syncErr != nil {
+			ackGroups(gs, syncErr)
+			continue
+		}
 		s.synced <- append([]*group(nil), gs...)
 	}
 }
