@@ -3,6 +3,8 @@
 package main
 
 import (
+	"github.com/eventsql/eventsql/bench/benchfmt"
+
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -222,8 +224,8 @@ func runAppend(ctx context.Context, runDir string, c appendCase, d time.Duration
 		Batch:      c.batch,
 		Appends:    int64(len(all)),
 		Seconds:    elapsed.Seconds(),
-		P50Ms:      ms(percentile(all, 0.50)),
-		P99Ms:      ms(percentile(all, 0.99)),
+		P50Ms:      ms(benchfmt.Percentile(all, 0.50)),
+		P99Ms:      ms(benchfmt.Percentile(all, 0.99)),
 		Fsyncs:     st.Fsyncs,
 		FsyncAvgMs: ms(st.FsyncAvg),
 		FsyncMaxMs: ms(st.FsyncMax),

@@ -3,6 +3,8 @@
 package main
 
 import (
+	"github.com/eventsql/eventsql/bench/benchfmt"
+
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -246,8 +248,8 @@ func bulkLoad(ctx context.Context, s *engine.Store, streams, chunk, writers int)
 		Writers:      writers,
 		Seconds:      elapsed.Seconds(),
 		EventsPerSec: float64(n) / elapsed.Seconds(),
-		BatchP50Ms:   ms(percentile(all, 0.50)),
-		BatchP99Ms:   ms(percentile(all, 0.99)),
+		BatchP50Ms:   ms(benchfmt.Percentile(all, 0.50)),
+		BatchP99Ms:   ms(benchfmt.Percentile(all, 0.99)),
 		BatchMaxMs:   ms(all[len(all)-1]),
 	}
 	r.MBPerSec = r.EventsPerSec * eventSize / 1e6
@@ -334,8 +336,8 @@ func readStreams(ctx context.Context, s *engine.Store, streams, reads int) (Stre
 		Seconds:       elapsed.Seconds(),
 		StreamsPerSec: float64(reads) / elapsed.Seconds(),
 		EventsPerSec:  float64(reads*streamLen) / elapsed.Seconds(),
-		P50Ms:         ms(percentile(lats, 0.50)),
-		P99Ms:         ms(percentile(lats, 0.99)),
+		P50Ms:         ms(benchfmt.Percentile(lats, 0.50)),
+		P99Ms:         ms(benchfmt.Percentile(lats, 0.99)),
 		MaxMs:         ms(lats[len(lats)-1]),
 	}, nil
 }

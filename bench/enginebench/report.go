@@ -3,6 +3,8 @@
 package main
 
 import (
+	"github.com/eventsql/eventsql/bench/benchfmt"
+
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"time"
 
@@ -113,7 +114,7 @@ func (t *table) header(e Env) {
 
 // row prints one line; NaN numbers print as "-".
 func (t *table) row(name string, evps, mbps, p50, p99, maxv float64, notes string) {
-	fmt.Fprintf(t.w, rowFormat, name, count(evps), num(mbps), num(p50), num(p99), num(maxv), notes)
+	fmt.Fprintf(t.w, rowFormat, name, benchfmt.Count(evps), benchfmt.Num(mbps), benchfmt.Num(p50), benchfmt.Num(p99), benchfmt.Num(maxv), notes)
 }
 
 var none = math.NaN()
@@ -124,9 +125,9 @@ func (t *table) raw(r RawResult) {
 }
 
 func (t *table) append(r AppendResult) {
-	notes := fmt.Sprintf("%s fsyncs (avg %sms, max %sms), %s ev/fsync", count(float64(r.Fsyncs)), num(r.FsyncAvgMs), num(r.FsyncMaxMs), num(r.EventsPerSync))
+	notes := fmt.Sprintf("%s fsyncs (avg %sms, max %sms), %s ev/fsync", benchfmt.Count(float64(r.Fsyncs)), benchfmt.Num(r.FsyncAvgMs), benchfmt.Num(r.FsyncMaxMs), benchfmt.Num(r.EventsPerSync))
 	if r.VsRawGroup > 0 {
-		notes = fmt.Sprintf("%sx raw/1024, %sx raw/1; %s", num(r.VsRawGroup), num(r.VsRawEach), notes)
+		notes = fmt.Sprintf("%sx raw/1024, %sx raw/1; %s", benchfmt.Num(r.VsRawGroup), benchfmt.Num(r.VsRawEach), notes)
 	}
 	t.row(fmt.Sprintf("append %d writers x batch %d", r.Writers, r.Batch), r.EventsPerSec, r.MBPerSec, r.P50Ms, r.P99Ms, r.MaxMs, notes)
 }
@@ -134,30 +135,30 @@ func (t *table) append(r AppendResult) {
 func (t *table) load(r LoadResult) {
 	t.row(fmt.Sprintf("bulk import (AppendMulti %d ev)", r.BatchEvents), r.EventsPerSec, r.MBPerSec, r.BatchP50Ms, r.BatchP99Ms, r.BatchMaxMs,
 		fmt.Sprintf("%s events, %s streams, %d ev/stream/batch, %d writers, %ss; latency per batch",
-			count(float64(r.Events)), count(float64(r.Streams)), r.Chunk, r.Writers, num(r.Seconds)))
+			benchfmt.Count(float64(r.Events)), benchfmt.Count(float64(r.Streams)), r.Chunk, r.Writers, benchfmt.Num(r.Seconds)))
 }
 
 func (t *table) scan(r ScanResult) {
 	t.row("read $all (warm, 2nd run)", r.EventsPerSec, r.MBPerSec, none, none, none,
-		fmt.Sprintf("%s events in %ss, one goroutine", count(float64(r.Events)), num(r.Seconds)))
+		fmt.Sprintf("%s events in %ss, one goroutine", benchfmt.Count(float64(r.Events)), benchfmt.Num(r.Seconds)))
 }
 
 func (t *table) streams(r StreamReadResult) {
 	t.row(fmt.Sprintf("read random stream (%d ev)", r.StreamLen), r.EventsPerSec, none, r.P50Ms, r.P99Ms, r.MaxMs,
-		fmt.Sprintf("%s reads, %s streams/s; latency per full stream read", count(float64(r.Reads)), count(r.StreamsPerSec)))
+		fmt.Sprintf("%s reads, %s streams/s; latency per full stream read", benchfmt.Count(float64(r.Reads)), benchfmt.Count(r.StreamsPerSec)))
 }
 
 func (t *table) open(r OpenResult, closeSeconds float64) {
 	t.row("open after clean close", none, none, none, none, none,
-		fmt.Sprintf("open %ss (close before it took %ss)", num(r.CleanOpenSeconds), num(closeSeconds)))
+		fmt.Sprintf("open %ss (close before it took %ss)", benchfmt.Num(r.CleanOpenSeconds), benchfmt.Num(closeSeconds)))
 	t.row("open after deleting index (rebuild)", r.RebuildEventsPerSec, none, none, none, none,
-		fmt.Sprintf("open %ss re-indexing %s events; close %ss", num(r.RebuildSeconds), count(float64(r.Events)), num(r.RebuildCloseSeconds)))
+		fmt.Sprintf("open %ss re-indexing %s events; close %ss", benchfmt.Num(r.RebuildSeconds), benchfmt.Count(float64(r.Events)), benchfmt.Num(r.RebuildCloseSeconds)))
 }
 
 func (t *table) sizes(r SizeResult) {
 	t.row("disk size", none, none, none, none, none,
 		fmt.Sprintf("index %s/M events (%s total), log %s/M events (%s B/event)",
-			bytesIEC(r.IndexBytesPerM), bytesIEC(float64(r.IndexBytes)), bytesIEC(r.LogBytesPerM), num(r.LogBytesPerEvent)))
+			bytesIEC(r.IndexBytesPerM), bytesIEC(float64(r.IndexBytes)), bytesIEC(r.LogBytesPerM), benchfmt.Num(r.LogBytesPerEvent)))
 }
 
 func (t *table) memory(m MemoryResult, events int) {
@@ -182,54 +183,17 @@ func (t *table) footer(r *Report) {
 	fmt.Fprintf(t.w, "\nrun took %s; %s\n", r.Finished.Sub(r.Started).Round(100*time.Millisecond), peak)
 }
 
-// percentile returns the nearest-rank p-quantile of sorted (0 if empty).
-func percentile(sorted []time.Duration, p float64) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	i := int(math.Ceil(p*float64(len(sorted)))) - 1
-	return sorted[max(0, min(i, len(sorted)-1))]
-}
-
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }
-
-// count formats v with a k/M/G suffix and three significant digits.
-func count(v float64) string {
-	switch {
-	case math.IsNaN(v):
-		return "-"
-	case v >= 1e9:
-		return num(v/1e9) + "G"
-	case v >= 1e6:
-		return num(v/1e6) + "M"
-	case v >= 1e3:
-		return num(v/1e3) + "k"
-	}
-	return num(v)
-}
-
-// num formats v with three significant digits (more for large values),
-// never in exponent notation; NaN is "-".
-func num(v float64) string {
-	if math.IsNaN(v) {
-		return "-"
-	}
-	if v == 0 || math.IsInf(v, 0) {
-		return strconv.FormatFloat(v, 'f', 0, 64)
-	}
-	dec := max(0, 2-int(math.Floor(math.Log10(math.Abs(v)))))
-	return strconv.FormatFloat(v, 'f', dec, 64)
-}
 
 // bytesIEC formats a byte count as KiB/MiB/GiB.
 func bytesIEC(v float64) string {
 	switch {
 	case v >= 1<<30:
-		return num(v/(1<<30)) + " GiB"
+		return benchfmt.Num(v/(1<<30)) + " GiB"
 	case v >= 1<<20:
-		return num(v/(1<<20)) + " MiB"
+		return benchfmt.Num(v/(1<<20)) + " MiB"
 	case v >= 1<<10:
-		return num(v/(1<<10)) + " KiB"
+		return benchfmt.Num(v/(1<<10)) + " KiB"
 	}
-	return num(v) + " B"
+	return benchfmt.Num(v) + " B"
 }

@@ -14,13 +14,13 @@
 package rawdisk
 
 import (
+	"github.com/eventsql/eventsql/bench/benchfmt"
+
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"slices"
-	"strconv"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -170,47 +170,15 @@ func Measure(ctx context.Context, cfg Config) (res Result, err error) {
 		res.MBPerSec = float64(res.Records) * float64(cfg.RecordSize) / secs / 1e6
 	}
 	slices.Sort(lats)
-	res.SyncP50 = percentile(lats, 0.50)
-	res.SyncP99 = percentile(lats, 0.99)
+	res.SyncP50 = benchfmt.Percentile(lats, 0.50)
+	res.SyncP99 = benchfmt.Percentile(lats, 0.99)
 	return res, err
-}
-
-// percentile returns the nearest-rank p-quantile of sorted (0 if empty).
-func percentile(sorted []time.Duration, p float64) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	i := int(math.Ceil(p*float64(len(sorted)))) - 1
-	return sorted[max(0, min(i, len(sorted)-1))]
 }
 
 // String returns one human-readable line, e.g.
 // "raw 200B records, fdatasync/1024: 1.02M rec/s, 204 MB/s, sync p50 0.9ms p99 1.8ms".
 func (r Result) String() string {
 	return fmt.Sprintf("raw %dB records, fdatasync/%d: %s rec/s, %s MB/s, sync p50 %sms p99 %sms",
-		r.RecordSize, r.SyncEvery, siCount(r.RecordsPerSec), sig3(r.MBPerSec),
-		sig3(float64(r.SyncP50)/1e6), sig3(float64(r.SyncP99)/1e6))
-}
-
-// siCount formats v with a k/M/G suffix and three significant digits.
-func siCount(v float64) string {
-	switch {
-	case v >= 1e9:
-		return sig3(v/1e9) + "G"
-	case v >= 1e6:
-		return sig3(v/1e6) + "M"
-	case v >= 1e3:
-		return sig3(v/1e3) + "k"
-	}
-	return sig3(v)
-}
-
-// sig3 formats v with (at least) three significant digits, never in
-// exponent notation.
-func sig3(v float64) string {
-	if v == 0 || math.IsNaN(v) || math.IsInf(v, 0) {
-		return strconv.FormatFloat(v, 'f', 0, 64)
-	}
-	dec := max(0, 2-int(math.Floor(math.Log10(math.Abs(v)))))
-	return strconv.FormatFloat(v, 'f', dec, 64)
+		r.RecordSize, r.SyncEvery, benchfmt.Count(r.RecordsPerSec), benchfmt.Num(r.MBPerSec),
+		benchfmt.Num(float64(r.SyncP50)/1e6), benchfmt.Num(float64(r.SyncP99)/1e6))
 }

@@ -126,22 +126,3 @@ func TestMeasureInvalidConfig(t *testing.T) {
 		t.Errorf("unexpected files left in %s: %v", dir, entries)
 	}
 }
-
-func TestPercentile(t *testing.T) {
-	var s []time.Duration
-	for i := 1; i <= 100; i++ {
-		s = append(s, time.Duration(i))
-	}
-	if got := percentile(s, 0.50); got != 50 {
-		t.Errorf("p50 = %v, want 50", got)
-	}
-	if got := percentile(s, 0.99); got != 99 {
-		t.Errorf("p99 = %v, want 99", got)
-	}
-	if got := percentile(s[:1], 0.99); got != 1 {
-		t.Errorf("p99 of one = %v, want 1", got)
-	}
-	if got := percentile(nil, 0.5); got != 0 {
-		t.Errorf("p50 of none = %v, want 0", got)
-	}
-}
