@@ -21,19 +21,86 @@ type Stats struct {
 	Fsyncs         uint64
 	FsyncAvg       time.Duration
 	FsyncMax       time.Duration
+	// FsyncLatency is the distribution of fsync durations since Open.
+	FsyncLatency LatencyHistogram
 	// EventsDecoded counts event records read by iterators (including
 	// ones skipped by filters): what a query cost.
 	EventsDecoded uint64
 	Uptime        time.Duration
 }
 
+// latencyBounds are the upper bounds of the LatencyHistogram buckets.
+var latencyBounds = [...]time.Duration{
+	50 * time.Microsecond, 100 * time.Microsecond, 250 * time.Microsecond, 500 * time.Microsecond,
+	time.Millisecond, 2500 * time.Microsecond, 5 * time.Millisecond, 10 * time.Millisecond,
+	25 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond, 250 * time.Millisecond,
+	500 * time.Millisecond, time.Second, 2500 * time.Millisecond,
+}
+
+// LatencyHistogram counts durations into fixed buckets (see Bounds),
+// from 50µs to 2.5s.
+type LatencyHistogram struct {
+	Counts [len(latencyBounds) + 1]uint64
+	Sum    time.Duration
+}
+
+// Bounds returns the buckets' upper bounds: Counts[i] counts durations
+// in (Bounds()[i-1], Bounds()[i]], and the last count those above all.
+func (h *LatencyHistogram) Bounds() []time.Duration {
+	b := latencyBounds
+	return b[:]
+}
+
+// Count returns the number of observations.
+func (h *LatencyHistogram) Count() uint64 {
+	var n uint64
+	for _, c := range h.Counts {
+		n += c
+	}
+	return n
+}
+
+// Quantile estimates the q-quantile (0..1) by linear interpolation within
+// its bucket; 0 when there are no observations. Values above the last
+// bound are reported as that bound.
+func (h *LatencyHistogram) Quantile(q float64) time.Duration {
+	total := h.Count()
+	if total == 0 {
+		return 0
+	}
+	rank := q * float64(total)
+	var seen float64
+	for i, c := range h.Counts {
+		if c == 0 || seen+float64(c) < rank {
+			seen += float64(c)
+			continue
+		}
+		if i == len(latencyBounds) {
+			return latencyBounds[i-1]
+		}
+		lo := time.Duration(0)
+		if i > 0 {
+			lo = latencyBounds[i-1]
+		}
+		frac := (rank - seen) / float64(c)
+		return lo + time.Duration(frac*float64(latencyBounds[i]-lo))
+	}
+	return latencyBounds[len(latencyBounds)-1]
+}
+
 type storeStats struct {
 	appends, events, fsyncs atomic.Uint64
 	decoded                 atomic.Uint64
 	fsyncNanos, fsyncMax    atomic.Int64
+	fsyncBuckets            [len(latencyBounds) + 1]atomic.Uint64
 }
 
 func (st *storeStats) observeFsync(d time.Duration) {
+	i := 0
+	for i < len(latencyBounds) && d > latencyBounds[i] {
+		i++
+	}
+	st.fsyncBuckets[i].Add(1)
 	st.fsyncs.Add(1)
 	st.fsyncNanos.Add(int64(d))
 	for {
@@ -59,6 +126,10 @@ func (s *Store) Stats() Stats {
 		EventsDecoded:  s.stats.decoded.Load(),
 		Uptime:         time.Since(s.opened),
 	}
+	for i := range s.stats.fsyncBuckets {
+		st.FsyncLatency.Counts[i] = s.stats.fsyncBuckets[i].Load()
+	}
+	st.FsyncLatency.Sum = time.Duration(s.stats.fsyncNanos.Load())
 	if st.Fsyncs > 0 {
 		st.FsyncAvg = time.Duration(s.stats.fsyncNanos.Load() / int64(st.Fsyncs))
 	}

@@ -222,7 +222,7 @@ func TestCheckListenAddress(t *testing.T) {
 		{"10.0.0.5:2113", DefaultAdminPassword, false},
 		{"0.0.0.0:2113", "s3cret", true},
 	} {
-		if err := CheckListenAddress(tt.addr, tt.pw); (err == nil) != tt.ok {
+		if err := CheckListenAddress(tt.addr, NewUsers(tt.pw)); (err == nil) != tt.ok {
 			t.Errorf("CheckListenAddress(%q, %q) = %v", tt.addr, tt.pw, err)
 		}
 	}

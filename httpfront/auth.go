@@ -3,9 +3,12 @@ package httpfront
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"strings"
 )
 
 // Role is what a user may do.
@@ -61,6 +64,71 @@ func (u *Users) Add(name, password string, role Role) {
 	u.users[name] = user{digest: sha256.Sum256([]byte(password)), role: role}
 }
 
+// AddSpec adds or replaces a user given as "name:role:password", where the
+// password may be written "sha256:<64 hex digits>" (its SHA-256 digest,
+// as `eventsql hash-password` prints) to keep it out of config files.
+func (u *Users) AddSpec(spec string) error {
+	name, rest, ok1 := strings.Cut(spec, ":")
+	roleName, password, ok2 := strings.Cut(rest, ":")
+	if !ok1 || !ok2 || name == "" || password == "" {
+		return fmt.Errorf("user %q: want name:role:password", redact(spec))
+	}
+	role, err := ParseRole(roleName)
+	if err != nil {
+		return fmt.Errorf("user %q: %w", name, err)
+	}
+	if hexDigest, ok := strings.CutPrefix(password, "sha256:"); ok {
+		d, err := hex.DecodeString(hexDigest)
+		if err != nil || len(d) != sha256.Size {
+			return fmt.Errorf("user %q: sha256: needs 64 hex digits", name)
+		}
+		usr := user{role: role}
+		copy(usr.digest[:], d)
+		u.users[name] = usr
+		return nil
+	}
+	u.Add(name, password, role)
+	return nil
+}
+
+// LoadFile adds the users listed in a file, one "name:role:password" a
+// line; blank lines and lines starting with # are skipped.
+func (u *Users) LoadFile(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("users file: %w", err)
+	}
+	for i, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if err := u.AddSpec(line); err != nil {
+			return fmt.Errorf("%s:%d: %w", path, i+1, err)
+		}
+	}
+	return nil
+}
+
+// HashPassword returns the "sha256:<hex>" form AddSpec accepts.
+func HashPassword(password string) string {
+	d := sha256.Sum256([]byte(password))
+	return "sha256:" + hex.EncodeToString(d[:])
+}
+
+// redact hides the password part of a user spec in error messages.
+func redact(spec string) string {
+	name, rest, ok := strings.Cut(spec, ":")
+	if !ok {
+		return "…" // could be a password typed alone
+	}
+	role, _, ok := strings.Cut(rest, ":")
+	if !ok {
+		return name + ":…"
+	}
+	return name + ":" + role + ":…"
+}
+
 // check returns the user's role, or false.
 func (u *Users) check(name, password string) (Role, bool) {
 	got := sha256.Sum256([]byte(password))
@@ -72,10 +140,22 @@ func (u *Users) check(name, password string) (Role, bool) {
 	return usr.role, subtle.ConstantTimeCompare(got[:], usr.digest[:]) == 1
 }
 
-// CheckListenAddress refuses a non-loopback address while the admin
-// password is the default.
-func CheckListenAddress(addr, adminPassword string) error {
-	if adminPassword != DefaultAdminPassword {
+// HasDefaultPassword reports whether some user's password is the default
+// one (normally the admin, when no password was configured).
+func (u *Users) HasDefaultPassword() bool {
+	d := sha256.Sum256([]byte(DefaultAdminPassword))
+	for _, usr := range u.users {
+		if subtle.ConstantTimeCompare(d[:], usr.digest[:]) == 1 {
+			return true
+		}
+	}
+	return false
+}
+
+// CheckListenAddress refuses a non-loopback address while a user has
+// the default password.
+func CheckListenAddress(addr string, users *Users) error {
+	if !users.HasDefaultPassword() {
 		return nil
 	}
 	host, _, err := net.SplitHostPort(addr)
@@ -85,7 +165,7 @@ func CheckListenAddress(addr, adminPassword string) error {
 	if ip := net.ParseIP(host); host == "localhost" || (ip != nil && ip.IsLoopback()) {
 		return nil
 	}
-	return fmt.Errorf("refusing to listen on %s with the default admin password: set --admin-password or EVENTSQL_ADMIN_PASSWORD", addr)
+	return fmt.Errorf("refusing to listen on %s while a user has the default password %q: set --admin-password or EVENTSQL_ADMIN_PASSWORD (and give every --user its own)", addr, DefaultAdminPassword)
 }
 
 // require wraps h so that it runs only for users with at least role.

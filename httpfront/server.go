@@ -1,6 +1,6 @@
 // Package httpfront is eventsql's HTTP API (docs/http.md): EventStoreDB-
-// style appends and reads behind HTTP Basic auth, and health endpoints.
-// Bulk import, live tail, stats and metrics follow.
+// style appends, reads, stream metadata and deletes behind HTTP Basic
+// auth, statistics, Prometheus metrics and health endpoints.
 package httpfront
 
 import (
@@ -24,6 +24,9 @@ type Store interface {
 	ReadStream(ctx context.Context, stream string, from int64, opts engine.ReadOptions) (*engine.EventIterator, error)
 	ReadAll(ctx context.Context, from uint64, opts engine.ReadOptions) (*engine.EventIterator, error)
 	GetEvent(ctx context.Context, id uuid.UUID) (*engine.RecordedEvent, error)
+	StreamInfo(ctx context.Context, stream string) (engine.StreamInfo, error)
+	SetStreamMetadata(ctx context.Context, stream string, meta engine.StreamMetadata) error
+	DeleteStream(ctx context.Context, stream string, expected engine.ExpectedVersion, hard bool) error
 }
 
 // Options configure the HTTP front.
@@ -34,12 +37,14 @@ type Options struct {
 
 // Server is the HTTP front.
 type Server struct {
-	store  Store
-	users  *Users
-	opts   Options
-	logger *slog.Logger
-	http   *http.Server
-	ready  func() bool
+	store   Store
+	users   *Users
+	opts    Options
+	logger  *slog.Logger
+	http    *http.Server
+	ready   func() bool
+	metrics *metrics
+	rates   rateTracker
 }
 
 // New returns a server for store. ready reports whether the node can serve
@@ -48,14 +53,20 @@ func New(store Store, users *Users, opts Options, logger *slog.Logger, ready fun
 	if opts.MaxBodySize <= 0 {
 		opts.MaxBodySize = 64 << 20
 	}
-	s := &Server{store: store, users: users, opts: opts, logger: logger, ready: ready}
+	s := &Server{store: store, users: users, opts: opts, logger: logger, ready: ready, metrics: newMetrics(store)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /health/live", s.live)
 	mux.HandleFunc("GET /health/ready", s.readyz)
 	mux.HandleFunc("POST /streams/{stream}", s.require(RoleWriter, s.appendToStream))
 	mux.HandleFunc("GET /streams/{stream}", s.require(RoleReader, s.readStream))
+	mux.HandleFunc("DELETE /streams/{stream}", s.require(RoleAdmin, s.deleteStream))
+	mux.HandleFunc("GET /streams/{stream}/metadata", s.require(RoleReader, s.getMetadata))
+	mux.HandleFunc("POST /streams/{stream}/metadata", s.require(RoleAdmin, s.setMetadata))
 	mux.HandleFunc("GET /events/{id}", s.require(RoleReader, s.getEvent))
-	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	mux.HandleFunc("GET /stats", s.require(RoleReader, s.stats))
+	mux.Handle("GET /metrics", s.require(RoleReader, s.metrics.handler().ServeHTTP))
+	s.http = &http.Server{Handler: s.metrics.instrument(mux), ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	return s
 }
 
@@ -65,6 +76,15 @@ func (s *Server) Handler() http.Handler { return s.http.Handler }
 // Serve serves on l until Shutdown.
 func (s *Server) Serve(l net.Listener) error {
 	err := s.http.Serve(l)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// ServeTLS serves HTTPS on l with the certificate and key in PEM files.
+func (s *Server) ServeTLS(l net.Listener, certFile, keyFile string) error {
+	err := s.http.ServeTLS(l, certFile, keyFile)
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}

@@ -63,9 +63,34 @@ check "config file sets the listen address" "start '$work/cfgdata' $p1 --config 
 check "EVENTSQL_HTTP overrides the config file" "EVENTSQL_HTTP=127.0.0.1:$p2 start '$work/cfgdata' $p2 --config '$work/eventsql.conf' ; curl -fsS http://127.0.0.1:$p2/health/live >/dev/null && stop"
 check "a flag overrides the environment" "EVENTSQL_HTTP=127.0.0.1:$p2 start '$work/cfgdata' $p3 && curl -fsS http://127.0.0.1:$p3/health/live >/dev/null && stop"
 check "the default admin password is refused on a non-loopback address" \
-  "! '$BIN' serve --data '$work/y' --http 0.0.0.0:0 2>&1 | grep -q xyz && '$BIN' serve --data '$work/y' --http 0.0.0.0:0 2>&1 | grep -q 'default admin password'"
+  "! '$BIN' serve --data '$work/y' --http 0.0.0.0:0 2>&1 | grep -q xyz && '$BIN' serve --data '$work/y' --http 0.0.0.0:0 2>&1 | grep -q 'default password'"
 check "a bad flag value is a clear error" "! '$BIN' serve --data '$work/x' --segment-size 12QB 2>&1 | grep -q xyz && '$BIN' serve --data '$work/x' --segment-size 12QB 2>&1 | grep -q 'is not a size'"
 check "version prints the version" "'$BIN' version | grep -q 'eventsql version'"
+
+# Stream metadata, deletes, stats, metrics and configured users.
+p4=$(free_port)
+H=$(printf 's3cret\n' | "$BIN" hash-password)
+printf 'user ann:reader:%s\n' "$H" > "$work/users.conf"
+check "hash-password prints a sha256: digest" "echo '$H' | grep -Eq '^sha256:[0-9a-f]{64}$'"
+check "serve with a --user from the config file (hashed password)" "start '$work/opsdata' $p4 --config '$work/users.conf' --admin-password adm"
+U="http://127.0.0.1:$p4"
+curl -fsS -u admin:adm -H 'Content-Type: application/json' -d '[{"eventType":"E","data":{}},{"eventType":"E","data":{}},{"eventType":"E","data":{}}]' $U/streams/order-1 >/dev/null
+check "the configured reader can read" "curl -fsS -u ann:s3cret $U/streams/order-1 | grep -q '\"version\":2'"
+check "the configured reader cannot append (403)" "[ \"\$(curl -s -o /dev/null -w '%{http_code}' -u ann:s3cret -H 'Content-Type: application/json' -d '[{\"eventType\":\"E\",\"data\":{}}]' $U/streams/order-1)\" = 403 ]"
+check "POST /streams/order-1/metadata sets \$maxCount" \
+  "curl -fsS -u admin:adm -H 'Content-Type: application/json' -d '{\"\$maxCount\":1,\"owner\":\"ops\"}' $U/streams/order-1/metadata | grep -q '\"owner\":\"ops\"'"
+check "GET /streams/order-1/metadata returns it" "curl -fsS -u ann:s3cret $U/streams/order-1/metadata | grep -q '\"\$maxCount\":1'"
+check "reads honour \$maxCount at once" "curl -fsS -u ann:s3cret $U/streams/order-1 | grep -q '\"version\":2' && ! curl -fsS -u ann:s3cret $U/streams/order-1 | grep -q '\"version\":1'"
+check "bad metadata answers 400 invalid_input" "curl -s -u admin:adm -H 'Content-Type: application/json' -d '{\"\$maxCount\":-1}' $U/streams/order-1/metadata | grep -q invalid_input"
+check "DELETE /streams/order-1 answers 204, then reads 404" \
+  "[ \"\$(curl -s -o /dev/null -w '%{http_code}' -u admin:adm -X DELETE $U/streams/order-1)\" = 204 ] && [ \"\$(curl -s -o /dev/null -w '%{http_code}' -u admin:adm $U/streams/order-1)\" = 404 ]"
+check "DELETE with ES-HardDelete: true tombstones (410)" \
+  "curl -fsS -u admin:adm -H 'Content-Type: application/json' -d '[{\"eventType\":\"E\",\"data\":{}}]' $U/streams/gone-1 >/dev/null && curl -fsS -u admin:adm -X DELETE -H 'ES-HardDelete: true' $U/streams/gone-1 && [ \"\$(curl -s -o /dev/null -w '%{http_code}' -u admin:adm $U/streams/gone-1)\" = 410 ]"
+check "GET /stats reports events and fsync latency" "curl -fsS -u ann:s3cret $U/stats | grep -q '\"events\":4' && curl -fsS -u ann:s3cret $U/stats | grep -q '\"p99Ms\"'"
+check "GET /metrics is Prometheus text" "curl -fsS -u ann:s3cret $U/metrics | grep -q '^eventsql_head_position 4'"
+check "/stats and /metrics need credentials (401)" \
+  "[ \"\$(curl -s -o /dev/null -w '%{http_code}' $U/stats)\" = 401 ] && [ \"\$(curl -s -o /dev/null -w '%{http_code}' $U/metrics)\" = 401 ]"
+check "SIGTERM stops it" "stop"
 
 echo "e2e: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

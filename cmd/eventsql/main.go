@@ -2,6 +2,7 @@
 //
 //	eventsql serve    run the server (default data directory ./eventsql-data)
 //	eventsql inspect  dump a data directory's segments, records and index
+//	eventsql hash-password  print a password's sha256: form for --user
 //	eventsql version  print the version
 //
 // Every flag can also be set with an environment variable (EVENTSQL_ and
@@ -37,6 +38,7 @@ func commands() []command {
 	return []command{
 		{"serve", "run the server", runServe},
 		{"inspect", "dump a data directory (segments, records, index)", runInspect},
+		{"hash-password", "print the sha256: form of a password read from stdin", runHashPassword},
 		{"version", "print the version", runVersion},
 	}
 }
@@ -72,7 +74,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: eventsql <command> [flags]\n\ncommands:")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-14s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun 'eventsql <command> -h' for a command's flags.")
 }

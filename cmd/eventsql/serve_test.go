@@ -1,0 +1,174 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// writeSelfSignedCert writes a certificate for 127.0.0.1 and its key.
+func writeSelfSignedCert(t *testing.T, dir string) (certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "eventsql test"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600)
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	return certFile, keyFile, pool
+}
+
+// startServe runs `eventsql serve args...` in process and returns the
+// base URL it prints, and a stop function that waits for it to end.
+func startServe(t *testing.T, args ...string) (base string, stop func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, append([]string{"serve", "--http", "127.0.0.1:0", "--log-level", "error"}, args...), pw, io.Discard)
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	go io.Copy(io.Discard, pr)
+	if err != nil {
+		cancel()
+		t.Fatalf("serve printed nothing: %v (exit: %v)", err, <-done)
+	}
+	for _, f := range strings.Fields(line) {
+		if strings.HasPrefix(f, "http://") || strings.HasPrefix(f, "https://") {
+			base = strings.TrimSuffix(f, ",")
+		}
+	}
+	if base == "" {
+		cancel()
+		t.Fatalf("no URL in %q", line)
+	}
+	return base, func() error { cancel(); return <-done }
+}
+
+func TestServeWithTLSAndConfiguredUsers(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile, pool := writeSelfSignedCert(t, dir)
+	usersFile := filepath.Join(dir, "users")
+	os.WriteFile(usersFile, []byte("ann:reader:a-pw\n"), 0o600)
+	base, stop := startServe(t, "--data", filepath.Join(dir, "data"), "--admin-password", "adm",
+		"--tls-cert", certFile, "--tls-key", keyFile, "--users-file", usersFile, "--user", "wes:writer:w-pw")
+	if !strings.HasPrefix(base, "https://") {
+		t.Fatalf("base = %q, want https", base)
+	}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	get := func(user, pass, path string) int {
+		req, _ := http.NewRequest("GET", base+path, nil)
+		if user != "" {
+			req.SetBasicAuth(user, pass)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	post := func(user, pass string) int {
+		req, _ := http.NewRequest("POST", base+"/streams/s-1", strings.NewReader(`[{"eventType":"E","data":{}}]`))
+		req.SetBasicAuth(user, pass)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := get("", "", "/health/live"); got != 200 {
+		t.Fatalf("health over TLS = %d", got)
+	}
+	if got := post("wes", "w-pw"); got != 201 {
+		t.Fatalf("writer from --user append = %d", got)
+	}
+	if got := post("ann", "a-pw"); got != 403 {
+		t.Fatalf("reader from --users-file append = %d, want 403", got)
+	}
+	if got := get("ann", "a-pw", "/streams/s-1"); got != 200 {
+		t.Fatalf("reader read = %d", got)
+	}
+	if got := get("admin", "changeit", "/stats"); got != 401 {
+		t.Fatalf("default password accepted after --admin-password: %d", got)
+	}
+	// Plain HTTP to the TLS port is refused.
+	if resp, err := http.Get(strings.Replace(base, "https://", "http://", 1) + "/health/live"); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode < 400 {
+			t.Fatalf("plain HTTP to the TLS port = %d", resp.StatusCode)
+		}
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+}
+
+func TestServeRefusesBadSecurityConfig(t *testing.T) {
+	dir := t.TempDir()
+	certFile, _, _ := writeSelfSignedCert(t, dir)
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"cert without key", []string{"--tls-cert", certFile}, "go together"},
+		{"unreadable key", []string{"--tls-cert", certFile, "--tls-key", filepath.Join(dir, "nope.pem")}, "--tls-key"},
+		{"bad user", []string{"--user", "ann:boss:x"}, "unknown role"},
+		{"missing users file", []string{"--users-file", filepath.Join(dir, "nope")}, "users file"},
+		{"default password on all interfaces", []string{"--http", "0.0.0.0:0"}, "default password"},
+		{"a user with the default password on all interfaces", []string{"--http", "0.0.0.0:0", "--admin-password", "x", "--user", "u:reader:changeit"}, "default password"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"serve", "--data", filepath.Join(t.TempDir(), "d"), "--log-level", "error"}, tt.args...)
+			err := run(context.Background(), args, io.Discard, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("serve %v = %v, want error with %q", tt.args, err, tt.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,88 @@
+package httpfront
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestUserSpecs(t *testing.T) {
+	tests := []struct {
+		spec      string
+		ok        bool
+		name, pw  string
+		role      Role
+		errSubstr string
+	}{
+		{spec: "alice:reader:s3cret", ok: true, name: "alice", pw: "s3cret", role: RoleReader},
+		{spec: "bob:writer:pa:ss:word", ok: true, name: "bob", pw: "pa:ss:word", role: RoleWriter},
+		{spec: "carol:admin:" + HashPassword("hashed"), ok: true, name: "carol", pw: "hashed", role: RoleAdmin},
+		{spec: "dave:root:topsecret", errSubstr: "unknown role"},
+		{spec: "erin:reader", errSubstr: "name:role:password"},
+		{spec: "topsecret", errSubstr: "name:role:password"},
+		{spec: ":reader:x", errSubstr: "name:role:password"},
+		{spec: "frank:reader:", errSubstr: "name:role:password"},
+		{spec: "gina:reader:sha256:abc", errSubstr: "64 hex"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.spec, func(t *testing.T) {
+			u := NewUsers("admin-pw")
+			err := u.AddSpec(tt.spec)
+			if !tt.ok {
+				if err == nil || !strings.Contains(err.Error(), tt.errSubstr) {
+					t.Fatalf("AddSpec(%q) = %v, want error with %q", tt.spec, err, tt.errSubstr)
+				}
+				if strings.Contains(err.Error(), "topsecret") {
+					t.Fatalf("error leaks the password: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			role, ok := u.check(tt.name, tt.pw)
+			if !ok || role != tt.role {
+				t.Fatalf("check(%q, %q) = %v, %v; want %v", tt.name, tt.pw, role, ok, tt.role)
+			}
+			if _, ok := u.check(tt.name, tt.pw+"x"); ok {
+				t.Fatal("a wrong password was accepted")
+			}
+		})
+	}
+}
+
+func TestUsersFileAndDefaultPassword(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "users")
+	content := "# analysts\nann:reader:a-pw\n\n  wes:writer:" + HashPassword("w-pw") + "  \n"
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	u := NewUsers("strong")
+	if err := u.LoadFile(path); err != nil {
+		t.Fatal(err)
+	}
+	if r, ok := u.check("ann", "a-pw"); !ok || r != RoleReader {
+		t.Fatalf("ann = %v %v", r, ok)
+	}
+	if r, ok := u.check("wes", "w-pw"); !ok || r != RoleWriter {
+		t.Fatalf("wes = %v %v", r, ok)
+	}
+	if u.HasDefaultPassword() {
+		t.Fatal("no user has the default password")
+	}
+	// A user given the default password counts, not only the admin.
+	u.Add("lazy", DefaultAdminPassword, RoleReader)
+	if !u.HasDefaultPassword() || CheckListenAddress("0.0.0.0:2113", u) == nil {
+		t.Fatal("default password on a non-loopback address was allowed")
+	}
+
+	bad := filepath.Join(t.TempDir(), "bad")
+	os.WriteFile(bad, []byte("ok:reader:x\nbroken\n"), 0o600)
+	if err := NewUsers("p").LoadFile(bad); err == nil || !strings.Contains(err.Error(), ":2:") {
+		t.Fatalf("LoadFile(bad) = %v, want the line number", err)
+	}
+	if err := NewUsers("p").LoadFile(filepath.Join(t.TempDir(), "missing")); err == nil {
+		t.Fatal("missing users file accepted")
+	}
+}
