@@ -86,7 +86,9 @@ func (b *bench) importEventsql(ctx context.Context, f importFiles) (SystemResult
 	}
 	defer srv.stop()
 	resetPeakRSS(srv.pid())
+	c0 := sampleCPU(srv.pid())
 	reply, d, err := importEventsql(ctx, srv.url, f.ndjson)
+	cpu := c0.until(sampleCPU(srv.pid()))
 	if errors.Is(err, errImportMissing) {
 		return SystemResult{System: "eventsql", Skipped: "skipped: /import not available"}, srv.stop()
 	}
@@ -104,6 +106,7 @@ func (b *bench) importEventsql(ctx context.Context, f importFiles) (SystemResult
 		return SystemResult{}, fmt.Errorf("store head is %d after importing %d events", head, f.events)
 	}
 	r := loadResultFor("eventsql", f, reply.Written, d)
+	r.CPU = &cpu
 	r.PeakRSSBytes = procStatusKB(srv.pid(), "VmHWM")
 	r.Notes = "POST /import, one streamed request"
 	return r, srv.stop()
@@ -114,7 +117,9 @@ func (b *bench) importMariaDB(ctx context.Context, f importFiles) (SystemResult,
 		return SystemResult{}, err
 	}
 	resetPeakRSS(b.mariadb.pid())
+	c0 := sampleCPU(b.mariadb.pid())
 	n, d, err := b.mariadb.loadData(ctx, f.tsv)
+	cpu := c0.until(sampleCPU(b.mariadb.pid()))
 	if err != nil {
 		return SystemResult{}, err
 	}
@@ -122,6 +127,7 @@ func (b *bench) importMariaDB(ctx context.Context, f importFiles) (SystemResult,
 		return SystemResult{}, fmt.Errorf("LOAD DATA loaded %d of %d rows", n, f.events)
 	}
 	r := loadResultFor("mariadb", f, n, d)
+	r.CPU = &cpu
 	r.PeakRSSBytes = procStatusKB(b.mariadb.pid(), "VmHWM")
 	r.Notes = fmt.Sprintf("LOAD DATA LOCAL INFILE of the TSV (%s MB/s of TSV)", benchfmt.Num(float64(f.tsvBytes)/d.Seconds()/1e6))
 	return r, nil
@@ -132,7 +138,9 @@ func (b *bench) importDuckDB(ctx context.Context, f importFiles) (SystemResult, 
 	if err != nil {
 		return SystemResult{System: "duckdb", Skipped: "skipped: " + firstLine(err.Error())}, nil
 	}
+	m0, t0 := machineBusy(), time.Now()
 	res, rusage, err := runDuckDB(ctx, mod, b.runDir, f.ndjson)
+	wall := time.Since(t0).Seconds()
 	if err != nil {
 		return SystemResult{}, err
 	}
@@ -143,7 +151,10 @@ func (b *bench) importDuckDB(ctx context.Context, f importFiles) (SystemResult, 
 	d := time.Duration((res.CreateSeconds + res.CheckpointSeconds) * float64(time.Second))
 	r := loadResultFor("duckdb", f, res.Rows, d)
 	if rusage != nil {
+		// Over node's whole life, start-up and the count included.
 		r.PeakRSSBytes = rusage.Maxrss << 10
+		cpu := time.Duration(rusage.Utime.Nano() + rusage.Stime.Nano())
+		r.CPU = &CPUUse{Server: cpu.Seconds() / wall, Client: 0, Machine: (machineBusy() - m0) / wall}
 	}
 	r.Notes = fmt.Sprintf("%s, %d threads: CREATE TABLE AS read_ndjson %ss + CHECKPOINT %ss",
 		res.Version, res.Threads, benchfmt.Num(res.CreateSeconds), benchfmt.Num(res.CheckpointSeconds))

@@ -370,11 +370,14 @@ func (b *bench) appendEventsql(ctx context.Context, num int, spec scenarioSpec) 
 	resetPeakRSS(srv.pid())
 	hc := httpClient(spec.clients)
 	defer hc.CloseIdleConnections()
+	c0 := sampleCPU(srv.pid())
 	load, err := drive(ctx, spec.clients, b.cfg.duration, eventsqlAppender(srv, hc, b.gen, num, spec.batch))
 	if err != nil {
 		return SystemResult{}, err
 	}
+	cpu := c0.until(sampleCPU(srv.pid()))
 	r := load.result("eventsql")
+	r.CPU = &cpu
 	r.PeakRSSBytes = procStatusKB(srv.pid(), "VmHWM")
 	// Every request, warm-ups included, must have landed.
 	head, err := srv.head(ctx)
@@ -406,11 +409,14 @@ func (b *bench) appendMariaDB(ctx context.Context, num int, spec scenarioSpec) (
 		return SystemResult{}, fmt.Errorf("prepare INSERT: %w", err)
 	}
 	defer stmt.Close()
+	c0 := sampleCPU(b.mariadb.pid())
 	load, err := drive(ctx, spec.clients, b.cfg.duration, mariadbAppender(stmt, b.gen, num, spec.batch))
 	if err != nil {
 		return SystemResult{}, err
 	}
+	cpu := c0.until(sampleCPU(b.mariadb.pid()))
 	r := load.result("mariadb")
+	r.CPU = &cpu
 	r.PeakRSSBytes = procStatusKB(b.mariadb.pid(), "VmHWM")
 	n, err := b.mariadb.count(ctx)
 	if err != nil {

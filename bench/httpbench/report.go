@@ -74,6 +74,7 @@ type SystemResult struct {
 	P99Ms        float64 `json:"latencyP99Ms,omitempty"`
 	MaxMs        float64 `json:"latencyMaxMs,omitempty"`
 	PeakRSSBytes int64   `json:"peakRssBytes,omitempty"`
+	CPU          *CPUUse `json:"cpu,omitempty"`
 	Notes        string  `json:"notes,omitempty"`
 }
 
@@ -161,7 +162,8 @@ func (t *table) header(e Env) {
 	fmt.Fprintf(t.w, "eventsql HTTP vs MariaDB — %s, %d CPUs, kernel %s; data in %s (%s)\n",
 		e.GoVersion, e.NumCPU, e.Kernel, e.Dir, e.FSType)
 	fmt.Fprintf(t.w, "eventsql: %s. MariaDB: %s. Seed %d; appends run %ss each.\n", e.EventsqlServer, orDash(e.MariaDBVersion), e.Seed, benchfmt.Num(e.DurationSeconds))
-	fmt.Fprintf(t.w, "MB = 1e6 bytes of the events' NDJSON form; latencies in ms per request; peak RSS of the server process.\n\n")
+	fmt.Fprintf(t.w, "MB = 1e6 bytes of the events' NDJSON form; latencies in ms per request; peak RSS of the server process;\n")
+	fmt.Fprintf(t.w, "cores = average CPU use of the server, the load generator (this process) and everything else on the machine.\n\n")
 	fmt.Fprintf(t.w, rowFormat, "scenario", "system", "events/s", "MB/s", "p50", "p99", "max", "peak RSS", "notes")
 	fmt.Fprintf(t.w, rowFormat, strings.Repeat("-", 16), strings.Repeat("-", 9), strings.Repeat("-", 9), strings.Repeat("-", 8),
 		strings.Repeat("-", 8), strings.Repeat("-", 8), strings.Repeat("-", 8), strings.Repeat("-", 9), strings.Repeat("-", 30))
@@ -192,8 +194,12 @@ func (t *table) system(s *Scenario, r SystemResult) {
 	if r.PeakRSSBytes > 0 {
 		rss = bytesIEC(float64(r.PeakRSSBytes))
 	}
+	notes := r.Notes
+	if r.CPU != nil {
+		notes += "; " + r.CPU.String()
+	}
 	fmt.Fprintf(t.w, rowFormat, name, r.System, benchfmt.Count(r.EventsPerSec), benchfmt.Num(r.MBPerSec),
-		benchfmt.Num(p50), benchfmt.Num(p99), benchfmt.Num(maxv), rss, r.Notes)
+		benchfmt.Num(p50), benchfmt.Num(p99), benchfmt.Num(maxv), rss, notes)
 }
 
 // ratios prints the scenario's ratio line and target.
