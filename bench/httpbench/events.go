@@ -101,7 +101,7 @@ func (g *Gen) Event(k uint64) Event {
 // scenarios of a run share an event id.
 const (
 	keyClientShift   = 40 // client number above the call/event counter
-	keyScenarioShift = 52 // scenario number above the client number
+	keyScenarioShift = 52 // scenario number (times 16, plus the round) above the client number
 )
 
 // appendKey is the key of event j of call `call` of client c in scenario s.

@@ -21,7 +21,7 @@ func (b *bench) runImport(ctx context.Context, num int) (*Scenario, error) {
 	sc := &Scenario{Name: "import", Title: "import", Target: "≥ 200 MB/s"}
 	progress("import: writing %s of NDJSON and the same events as TSV", bytesIEC(float64(b.cfg.importSize)))
 	t0 := time.Now()
-	files, err := writeImportFiles(ctx, b.gen, b.runDir, num, b.cfg.importSize, b.cfg.importPerStream)
+	files, err := writeImportFiles(ctx, b.gen, b.runDir, num<<4, b.cfg.importSize, b.cfg.importPerStream)
 	defer os.Remove(files.ndjson)
 	defer os.Remove(files.tsv)
 	if err != nil {

@@ -56,6 +56,7 @@ import (
 	"time"
 
 	"github.com/eventsql/eventsql/bench/benchfmt"
+	"github.com/eventsql/eventsql/bench/rawdisk"
 )
 
 var allSystems = []string{"eventsql", "mariadb", "duckdb"}
@@ -65,6 +66,8 @@ const defaultScenarios = "append64x100,append16x1,import"
 type config struct {
 	dir             string
 	duration        time.Duration
+	rawDuration     time.Duration
+	rounds          int
 	importSize      int64
 	importPerStream int
 	scenarios       []scenarioSpec
@@ -112,6 +115,8 @@ func parseFlags(args []string) (config, error) {
 	fs := flag.NewFlagSet("httpbench", flag.ContinueOnError)
 	fs.StringVar(&cfg.dir, "dir", "./bench-data", "directory for the data (a fresh subdirectory, removed afterwards); must be on the disk to measure")
 	fs.DurationVar(&cfg.duration, "duration", 10*time.Second, "duration of each append scenario per system")
+	fs.IntVar(&cfg.rounds, "rounds", 1, "measure each append scenario this many times per system, alternating eventsql and MariaDB (-duration each), and pool the figures")
+	fs.DurationVar(&cfg.rawDuration, "raw-duration", 2*time.Second, "duration of the raw write+fdatasync measurement at the start (0: skip)")
 	fs.StringVar(&importSize, "import-size", "1GB", "size of the generated NDJSON file for the import scenario (e.g. 1GB, 200MB)")
 	fs.IntVar(&cfg.importPerStream, "import-stream-events", 100, "events per stream in the import file")
 	fs.StringVar(&scenarios, "scenarios", defaultScenarios, "comma-separated scenarios: appendCxB (C clients, batches of B) and import")
@@ -153,6 +158,8 @@ func parseFlags(args []string) (config, error) {
 		return cfg, errors.New("no system selected")
 	case cfg.duration <= 0:
 		return cfg, errors.New("-duration must be positive")
+	case cfg.rounds < 1 || cfg.rounds > 16:
+		return cfg, errors.New("-rounds must be 1 to 16")
 	case cfg.importSize <= 0 || cfg.importPerStream <= 0:
 		return cfg, errors.New("-import-size and -import-stream-events must be positive")
 	case cfg.server != "binary" && cfg.server != "inprocess":
@@ -293,9 +300,20 @@ func run(ctx context.Context, cfg config) (err error) {
 		defer pprof.StopCPUProfile()
 	}
 
+	if cfg.rawDuration > 0 {
+		progress("raw disk: write+fdatasync of one record at a time, %v", cfg.rawDuration)
+		r, err := rawdisk.Measure(ctx, rawdisk.Config{Dir: runDir, RecordSize: 300, SyncEvery: 1, Duration: cfg.rawDuration})
+		if err != nil {
+			return fmt.Errorf("raw disk: %w", err)
+		}
+		b.rep.Env.RawFsync = &RawFsync{RecordSize: r.RecordSize, PerSec: r.RecordsPerSec, P50Ms: ms(r.SyncP50), P99Ms: ms(r.SyncP99)}
+	}
 	b.tab.header(b.rep.Env)
 	for i, spec := range cfg.scenarios {
 		num := i + 1 // the key space of the scenario's events
+		if num >= 1<<(64-keyScenarioShift-4) {
+			return errors.New("too many scenarios")
+		}
 		var sc *Scenario
 		if spec.name == "import" {
 			sc, err = b.runImport(ctx, num)
@@ -326,31 +344,39 @@ var appendTargets = map[string]struct {
 	"append16x1":   {"≥ 10k events/s, p99 ≤ 5 ms", func(r *SystemResult) bool { return r.EventsPerSec >= 10e3 && r.P99Ms <= 5 }},
 }
 
-// runAppend runs one append scenario on eventsql then MariaDB.
+// runAppend runs one append scenario: -rounds rounds, each measuring
+// eventsql then MariaDB from empty for -duration, so that what else runs on
+// a shared machine weighs on both alike; the rounds' figures are pooled.
 func (b *bench) runAppend(ctx context.Context, num int, spec scenarioSpec) (*Scenario, error) {
 	sc := &Scenario{Name: spec.name, Title: fmt.Sprintf("append %dx%d", spec.clients, spec.batch), Clients: spec.clients, Batch: spec.batch}
 	if t, ok := appendTargets[spec.name]; ok {
 		sc.Target = t.text
 	}
-	add := func(r SystemResult) {
-		sc.Results = append(sc.Results, r)
-		b.tab.system(sc, r)
-	}
-	if b.cfg.systems["eventsql"] {
-		progress("%s: eventsql, %d clients x %d events, %v", sc.Title, spec.clients, spec.batch, b.cfg.duration)
-		r, err := b.appendEventsql(ctx, num, spec)
-		if err != nil {
-			return nil, fmt.Errorf("eventsql: %w", err)
+	var es, ms []measured
+	for round := range b.cfg.rounds {
+		keys := num<<4 | round // each round's events have their own ids
+		if b.cfg.systems["eventsql"] {
+			progress("%s round %d/%d: eventsql, %d clients x %d events, %v", sc.Title, round+1, b.cfg.rounds, spec.clients, spec.batch, b.cfg.duration)
+			m, err := b.appendEventsql(ctx, keys, spec)
+			if err != nil {
+				return nil, fmt.Errorf("eventsql: %w", err)
+			}
+			es = append(es, m)
 		}
-		add(r)
-	}
-	if b.mariadb != nil {
-		progress("%s: MariaDB, %d connections x %d-row INSERT, %v", sc.Title, spec.clients, spec.batch, b.cfg.duration)
-		r, err := b.appendMariaDB(ctx, num, spec)
-		if err != nil {
-			return nil, fmt.Errorf("MariaDB: %w", err)
+		if b.mariadb != nil {
+			progress("%s round %d/%d: MariaDB, %d connections x %d-row INSERT, %v", sc.Title, round+1, b.cfg.rounds, spec.clients, spec.batch, b.cfg.duration)
+			m, err := b.appendMariaDB(ctx, keys, spec)
+			if err != nil {
+				return nil, fmt.Errorf("MariaDB: %w", err)
+			}
+			ms = append(ms, m)
 		}
-		add(r)
+	}
+	for _, r := range []SystemResult{pool("eventsql", "requests", es), pool("mariadb", "INSERTs", ms)} {
+		if r.Requests > 0 {
+			sc.Results = append(sc.Results, r)
+			b.tab.system(sc, r)
+		}
 	}
 	var check func(*SystemResult) bool
 	if t, ok := appendTargets[spec.name]; ok {
@@ -361,70 +387,115 @@ func (b *bench) runAppend(ctx context.Context, num int, spec scenarioSpec) (*Sce
 	return sc, nil
 }
 
-func (b *bench) appendEventsql(ctx context.Context, num int, spec scenarioSpec) (SystemResult, error) {
+// measured is one system's measurement in one round.
+type measured struct {
+	load  loadResult
+	cpu   CPUUse
+	rss   int64
+	extra string // the in-process engine's fsync counters
+}
+
+// pool merges a system's rounds: totals, latencies of all requests, CPU
+// weighted by time, the highest peak RSS.
+func pool(system, unit string, rounds []measured) SystemResult {
+	var all loadResult
+	var cpu CPUUse
+	var rss int64
+	var extras []string
+	for _, m := range rounds {
+		all.requests += m.load.requests
+		all.events += m.load.events
+		all.bytes += m.load.bytes
+		all.elapsed += m.load.elapsed
+		all.lats = append(all.lats, m.load.lats...)
+		w := m.load.elapsed.Seconds()
+		cpu.Server += m.cpu.Server * w
+		cpu.Client += m.cpu.Client * w
+		cpu.Machine += m.cpu.Machine * w
+		rss = max(rss, m.rss)
+		if m.extra != "" {
+			extras = append(extras, m.extra)
+		}
+	}
+	if all.requests == 0 {
+		return SystemResult{System: system}
+	}
+	slices.Sort(all.lats)
+	r := all.result(system)
+	t := all.elapsed.Seconds()
+	cpu.Server, cpu.Client, cpu.Machine = cpu.Server/t, cpu.Client/t, cpu.Machine/t
+	r.CPU = &cpu
+	r.PeakRSSBytes = rss
+	r.Notes = fmt.Sprintf("%s %s", benchfmt.Count(float64(r.Requests)), unit)
+	if len(rounds) > 1 {
+		r.Notes += fmt.Sprintf(" in %d rounds", len(rounds))
+	}
+	if len(extras) > 0 {
+		r.Notes += ", " + strings.Join(extras, "; ")
+	}
+	return r
+}
+
+func (b *bench) appendEventsql(ctx context.Context, keys int, spec scenarioSpec) (measured, error) {
+	var m measured
 	srv, err := startEventsql(ctx, b.bin, b.runDir, spec.name)
 	if err != nil {
-		return SystemResult{}, err
+		return m, err
 	}
 	defer srv.stop()
 	resetPeakRSS(srv.pid())
 	hc := httpClient(spec.clients)
 	defer hc.CloseIdleConnections()
 	c0 := sampleCPU(srv.pid())
-	load, err := drive(ctx, spec.clients, b.cfg.duration, eventsqlAppender(srv, hc, b.gen, num, spec.batch))
-	if err != nil {
-		return SystemResult{}, err
+	if m.load, err = drive(ctx, spec.clients, b.cfg.duration, eventsqlAppender(srv, hc, b.gen, keys, spec.batch)); err != nil {
+		return m, err
 	}
-	cpu := c0.until(sampleCPU(srv.pid()))
-	r := load.result("eventsql")
-	r.CPU = &cpu
-	r.PeakRSSBytes = procStatusKB(srv.pid(), "VmHWM")
+	m.cpu = c0.until(sampleCPU(srv.pid()))
+	m.rss = procStatusKB(srv.pid(), "VmHWM")
 	// Every request, warm-ups included, must have landed.
 	head, err := srv.head(ctx)
 	if err != nil {
-		return r, err
+		return m, err
 	}
-	if want := uint64(r.Events) + uint64(spec.clients*spec.batch); head != want {
-		return r, fmt.Errorf("store head is %d, clients wrote %d events", head, want)
+	if want := uint64(m.load.events) + uint64(spec.clients*spec.batch); head != want {
+		return m, fmt.Errorf("store head is %d, clients wrote %d events", head, want)
 	}
-	r.Notes = fmt.Sprintf("%s requests", benchfmt.Count(float64(r.Requests)))
-	if err := srv.stop(); err != nil {
-		return r, err
+	if srv.store != nil { // in-process: the engine's own counters
+		st := srv.store.Stats()
+		m.extra = fmt.Sprintf("%s fsyncs (avg %s ms, max %s ms, %s events each)", benchfmt.Count(float64(st.Fsyncs)),
+			benchfmt.Num(ms(st.FsyncAvg)), benchfmt.Num(ms(st.FsyncMax)), benchfmt.Num(float64(st.Events)/float64(max(1, st.Fsyncs))))
 	}
-	return r, nil
+	return m, srv.stop()
 }
 
-func (b *bench) appendMariaDB(ctx context.Context, num int, spec scenarioSpec) (SystemResult, error) {
+func (b *bench) appendMariaDB(ctx context.Context, keys int, spec scenarioSpec) (measured, error) {
+	var m measured
 	if err := b.mariadb.resetTable(ctx); err != nil {
-		return SystemResult{}, err
+		return m, err
 	}
 	resetPeakRSS(b.mariadb.pid())
 	db, err := b.mariadb.openPool(spec.clients)
 	if err != nil {
-		return SystemResult{}, err
+		return m, err
 	}
 	defer db.Close()
 	stmt, err := db.PrepareContext(ctx, insertSQL(spec.batch))
 	if err != nil {
-		return SystemResult{}, fmt.Errorf("prepare INSERT: %w", err)
+		return m, fmt.Errorf("prepare INSERT: %w", err)
 	}
 	defer stmt.Close()
 	c0 := sampleCPU(b.mariadb.pid())
-	load, err := drive(ctx, spec.clients, b.cfg.duration, mariadbAppender(stmt, b.gen, num, spec.batch))
-	if err != nil {
-		return SystemResult{}, err
+	if m.load, err = drive(ctx, spec.clients, b.cfg.duration, mariadbAppender(stmt, b.gen, keys, spec.batch)); err != nil {
+		return m, err
 	}
-	cpu := c0.until(sampleCPU(b.mariadb.pid()))
-	r := load.result("mariadb")
-	r.CPU = &cpu
-	r.PeakRSSBytes = procStatusKB(b.mariadb.pid(), "VmHWM")
+	m.cpu = c0.until(sampleCPU(b.mariadb.pid()))
+	m.rss = procStatusKB(b.mariadb.pid(), "VmHWM")
 	n, err := b.mariadb.count(ctx)
 	if err != nil {
-		return r, err
+		return m, err
 	}
-	if want := r.Events + int64(spec.clients*spec.batch); n != want {
-		return r, fmt.Errorf("table holds %d rows, clients inserted %d", n, want)
+	if want := m.load.events + int64(spec.clients*spec.batch); n != want {
+		return m, fmt.Errorf("table holds %d rows, clients inserted %d", n, want)
 	}
-	r.Notes = fmt.Sprintf("%s INSERTs", benchfmt.Count(float64(r.Requests)))
-	return r, nil
+	return m, nil
 }

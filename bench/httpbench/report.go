@@ -41,6 +41,17 @@ type Env struct {
 	MariaDBSchema   string  `json:"mariadbSchema,omitempty"`
 	DuckDBVersion   string  `json:"duckdbVersion,omitempty"`
 	DuckDBThreads   int     `json:"duckdbThreads,omitempty"`
+	// RawFsync is the disk's raw write+fdatasync latency at the start of
+	// the run, the floor under every durable append.
+	RawFsync *RawFsync `json:"rawFsync,omitempty"`
+}
+
+// RawFsync is a raw write+fdatasync measurement, one record per sync.
+type RawFsync struct {
+	RecordSize int     `json:"recordSize"`
+	PerSec     float64 `json:"syncsPerSec"`
+	P50Ms      float64 `json:"p50Ms"`
+	P99Ms      float64 `json:"p99Ms"`
 }
 
 // Scenario is one scenario's results, one per system.
@@ -162,6 +173,10 @@ func (t *table) header(e Env) {
 	fmt.Fprintf(t.w, "eventsql HTTP vs MariaDB — %s, %d CPUs, kernel %s; data in %s (%s)\n",
 		e.GoVersion, e.NumCPU, e.Kernel, e.Dir, e.FSType)
 	fmt.Fprintf(t.w, "eventsql: %s. MariaDB: %s. Seed %d; appends run %ss each.\n", e.EventsqlServer, orDash(e.MariaDBVersion), e.Seed, benchfmt.Num(e.DurationSeconds))
+	if r := e.RawFsync; r != nil {
+		fmt.Fprintf(t.w, "Disk at the start: write+fdatasync of one %d-byte record p50 %s ms, p99 %s ms (%s/s).\n",
+			r.RecordSize, benchfmt.Num(r.P50Ms), benchfmt.Num(r.P99Ms), benchfmt.Count(r.PerSec))
+	}
 	fmt.Fprintf(t.w, "MB = 1e6 bytes of the events' NDJSON form; latencies in ms per request; peak RSS of the server process;\n")
 	fmt.Fprintf(t.w, "cores = average CPU use of the server, the load generator (this process) and everything else on the machine.\n\n")
 	fmt.Fprintf(t.w, rowFormat, "scenario", "system", "events/s", "MB/s", "p50", "p99", "max", "peak RSS", "notes")
