@@ -122,12 +122,26 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&scenarios, "scenarios", defaultScenarios, "comma-separated scenarios: appendCxB (C clients, batches of B) and import")
 	fs.StringVar(&systems, "systems", strings.Join(allSystems, ","), "comma-separated systems to run: "+strings.Join(allSystems, ","))
 	fs.StringVar(&cfg.jsonPath, "json", "", "also write the results as JSON to this file")
-	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of this process over the eventsql runs (use with -server inprocess to see the server)")
+	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of this process over the whole run (with -server inprocess it includes the server; add -systems eventsql to see it alone)")
 	fs.StringVar(&cfg.server, "server", "binary", "how to run eventsql: binary (go build ./cmd/eventsql, one process per scenario) or inprocess")
 	fs.StringVar(&cfg.eventsqlBin, "eventsql-bin", "", "use this eventsql binary instead of building one")
 	fs.StringVar(&cfg.nodeDir, "node-dir", "bench/.node", "where the DuckDB npm package is installed")
 	fs.Uint64Var(&cfg.seed, "seed", 1, "seed of the event generator")
 	fs.BoolVar(&noInstall, "no-install", false, "never install mariadb-server, nodejs/npm or the DuckDB package")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `usage: go run ./bench/httpbench [flags]   (from the repository root)
+
+Measures eventsql's HTTP appends and bulk import side by side with MariaDB
+(and DuckDB for the import) on the same generated events, in one run.
+It builds and starts eventsql, and starts a private MariaDB on a temp
+datadir and loopback port; all are stopped and their data removed at the
+end. When missing, it INSTALLS Debian's mariadb-server (and nodejs, npm)
+with apt-get and the npm package `+duckdbPackage+` into -node-dir;
+-no-install forbids that.
+
+`)
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
