@@ -6,7 +6,7 @@ BIN       := bin/eventsql
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X main.version=$(VERSION) -X main.build=$(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
-.PHONY: all build test deps lint unit e2e fuzz bench clean
+.PHONY: all build test deps lint unit e2e fuzz bench bench-http clean
 
 all: build
 
@@ -43,6 +43,12 @@ fuzz:
 ## bench: engine benchmarks (figures for docs/performance.md).
 bench:
 	$(GO) run ./bench/enginebench $(BENCHFLAGS)
+
+## bench-http: HTTP appends and bulk import side by side with MariaDB and
+## DuckDB (installs mariadb-server, nodejs/npm and @duckdb/node-api when
+## missing), e.g. make bench-http HTTPBENCHFLAGS="-import-size 200MB".
+bench-http:
+	$(GO) run ./bench/httpbench $(HTTPBENCHFLAGS)
 
 clean:
 	rm -rf bin bench-data
