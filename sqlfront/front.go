@@ -71,14 +71,17 @@ type Front struct {
 	engine   *sqle.Engine
 	provider *provider
 	srv      *server.Server
+	admins   map[string]bool
 }
 
 // New builds the SQL front over store for accounts.
 func New(store Store, accounts []Account, opts Options, logger *slog.Logger) (*Front, error) {
-	fe := &Front{store: store, opts: opts, logger: logger,
+	fe := &Front{store: store, opts: opts, logger: logger, admins: map[string]bool{},
 		types: typeinfer.NewRegistry(store, opts.TypeCachePath, logger)}
 	fe.provider = newProvider(fe)
-	a := analyzer.NewDefault(fe.provider)
+	a := analyzer.NewBuilder(fe.provider).
+		AddPreAnalyzeRule(ruleDenyGlobalSets, fe.denyGlobalSetsRule).
+		Build()
 	fe.engine = sqle.New(a, &sqle.Config{VersionPostfix: "eventsql"})
 	db := fe.engine.Analyzer.Catalog.MySQLDb
 	db.SetPersister(noPersist{})
@@ -89,6 +92,7 @@ func New(store Store, accounts []Account, opts Options, logger *slog.Logger) (*F
 			ed.Close()
 			return nil, fmt.Errorf("sql account %q: need a mysql_native_password hash", acc.Name)
 		}
+		fe.admins[acc.Name] = acc.Admin
 		ps := mysql_db.NewPrivilegeSet()
 		if acc.Admin {
 			ps = mysql_db.NewPrivilegeSetWithAllPrivileges()
@@ -104,6 +108,10 @@ func New(store Store, accounts []Account, opts Options, logger *slog.Logger) (*F
 	ed.Close()
 	return fe, nil
 }
+
+// ruleDenyGlobalSets is the id of our analyzer rule (GMS's own ids are
+// small numbers; custom ones must not collide).
+const ruleDenyGlobalSets analyzer.RuleId = 10_001
 
 // noPersist keeps the user tables in memory: users come from eventsql's
 // configuration at every start.
@@ -122,7 +130,13 @@ func (fe *Front) Serve(l net.Listener) error {
 		ConnReadTimeout:  0,
 		ConnWriteTimeout: 0,
 	}
-	srv, err := server.NewServer(cfg, fe.engine, sql.NewContext, fe.sessionBuilder, nil)
+	wrap := func(h mysql.Handler) (mysql.Handler, error) {
+		if fe.opts.QueryTimeout > 0 {
+			return timeoutHandler{Handler: h, d: fe.opts.QueryTimeout}, nil
+		}
+		return h, nil
+	}
+	srv, err := server.NewServerWithHandler(cfg, fe.engine, sql.NewContext, fe.sessionBuilder, nil, wrap)
 	if err != nil {
 		return fmt.Errorf("sql server: %w", err)
 	}
@@ -152,7 +166,11 @@ func (fe *Front) sessionBuilder(ctx context.Context, conn *mysql.Conn, addr stri
 		host, user = u.Host, u.User
 	}
 	client := sql.Client{Address: host, User: user, Capabilities: conn.Capabilities}
-	return sql.NewBaseSessionWithClientServer(addr, client, conn.ConnectionID), nil
+	sess := sql.NewBaseSessionWithClientServer(addr, client, conn.ConnectionID)
+	// A client that names no database still has one, as GMS needs a
+	// current database for some statements; one named at connect wins.
+	sess.SetCurrentDatabase(dbEventsql)
+	return sess, nil
 }
 
 // countInScope counts the events in a table's scope. It counts hidden

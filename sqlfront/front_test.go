@@ -8,6 +8,7 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
 
 	_ "github.com/go-sql-driver/mysql"
 
@@ -242,5 +243,62 @@ func TestPushdownReadsOnlyWhatItNeeds(t *testing.T) {
 		if n := decoded(tt.query, tt.args...); n > tt.max {
 			t.Errorf("%s decoded %d events, want <= %d", tt.query, n, tt.max)
 		}
+	}
+}
+
+func TestReadersCannotChangeServerState(t *testing.T) {
+	_, open := testFront(t)
+	reader, admin := open("reader", "r-pw"), open("admin", "admin-pw")
+	for _, q := range []string{
+		"SET GLOBAL max_connections = 7",
+		"SET @@global.sql_mode = ''",
+		"SET PERSIST max_connections = 7",
+		"CREATE USER x IDENTIFIED BY 'y'",
+		"GRANT ALL ON *.* TO reader",
+		"KILL 1",
+	} {
+		if _, err := reader.Exec(q); err == nil {
+			t.Errorf("reader ran %q", q)
+		}
+	}
+	var v string
+	if err := admin.QueryRow("SELECT @@global.max_connections").Scan(&v); err != nil || v == "7" {
+		t.Fatalf("max_connections = %q, %v", v, err)
+	}
+	// Session variables stay the user's own business.
+	if _, err := reader.Exec("SET SESSION sql_select_limit = 10"); err != nil {
+		t.Fatalf("SET SESSION: %v", err)
+	}
+	if _, err := admin.Exec("SET GLOBAL max_connections = 500"); err != nil {
+		t.Fatalf("admin SET GLOBAL: %v", err)
+	}
+}
+
+func TestQueryTimeout(t *testing.T) {
+	logger := slog.New(slog.DiscardHandler)
+	opts := engine.DefaultOptions()
+	opts.Logger = logger
+	st, err := engine.Open(context.Background(), t.TempDir(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	fe, err := New(st, []Account{{Name: "admin", Admin: true, NativeHash: httpfront.HashPassword("pw")}},
+		Options{Version: "x", QueryTimeout: 200 * time.Millisecond}, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	go fe.Serve(l)
+	defer fe.Close()
+	db, _ := sql.Open("mysql", "admin:pw@tcp("+l.Addr().String()+")/eventsql")
+	defer db.Close()
+	_, err = db.Exec("SELECT SLEEP(5)")
+	if err == nil || !strings.Contains(err.Error(), "3024") {
+		t.Fatalf("SLEEP(5) with a 200ms timeout: %v, want ERROR 3024", err)
+	}
+	var one int
+	if err := db.QueryRow("SELECT 1").Scan(&one); err != nil || one != 1 {
+		t.Fatalf("a quick query after a timeout: %v", err)
 	}
 }

@@ -1,7 +1,6 @@
 package sqlfront
 
 import (
-	"sort"
 	"strings"
 
 	"github.com/dolthub/go-mysql-server/sql"
@@ -162,14 +161,6 @@ func (d *database) RenameTable(ctx *sql.Context, from, to string) error {
 	return readOnlySchemaError("RENAME TABLE", d.name)
 }
 
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
 
 // Triggers: none, and none can be made. GMS asks every database for its
 // triggers before a write, so the write then reaches the table's refusal.
