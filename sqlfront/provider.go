@@ -161,7 +161,6 @@ func (d *database) RenameTable(ctx *sql.Context, from, to string) error {
 	return readOnlySchemaError("RENAME TABLE", d.name)
 }
 
-
 // Triggers: none, and none can be made. GMS asks every database for its
 // triggers before a write, so the write then reaches the table's refusal.
 func (d *database) GetTriggers(*sql.Context) ([]sql.TriggerDefinition, error) { return nil, nil }
