@@ -14,11 +14,11 @@ import (
 	"time"
 
 	sqle "github.com/dolthub/go-mysql-server"
-	"github.com/dolthub/go-mysql-server/server"
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/analyzer"
 	"github.com/dolthub/go-mysql-server/sql/mysql_db"
 	"github.com/dolthub/vitess/go/mysql"
+	server "github.com/eventsql/eventsql/sqlfront/internal/gmsserver"
 	"github.com/google/uuid"
 
 	"github.com/eventsql/eventsql/engine"
