@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync"
 	"time"
 
 	sqle "github.com/dolthub/go-mysql-server"
@@ -70,8 +71,11 @@ type Front struct {
 	types    *typeinfer.Registry
 	engine   *sqle.Engine
 	provider *provider
-	srv      *server.Server
 	admins   map[string]bool
+
+	mu     sync.Mutex // guards srv and closed
+	srv    *server.Server
+	closed bool
 }
 
 // New builds the SQL front over store for accounts.
@@ -140,7 +144,14 @@ func (fe *Front) Serve(l net.Listener) error {
 	if err != nil {
 		return fmt.Errorf("sql server: %w", err)
 	}
+	fe.mu.Lock()
+	if fe.closed {
+		fe.mu.Unlock()
+		srv.Close()
+		return nil
+	}
 	fe.srv = srv
+	fe.mu.Unlock()
 	err = srv.Start()
 	if err != nil && !errors.Is(err, net.ErrClosed) {
 		return err
@@ -150,9 +161,13 @@ func (fe *Front) Serve(l net.Listener) error {
 
 // Close stops the server and saves the type inference cache.
 func (fe *Front) Close() error {
+	fe.mu.Lock()
+	srv := fe.srv
+	fe.closed = true
+	fe.mu.Unlock()
 	var err error
-	if fe.srv != nil {
-		err = fe.srv.Close()
+	if srv != nil {
+		err = srv.Close()
 	}
 	if serr := fe.types.Save(); serr != nil {
 		fe.logger.Warn("save type inference cache", "err", serr)
