@@ -1,6 +1,7 @@
 package httpfront
 
 import (
+	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
@@ -8,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sort"
 	"strings"
 )
 
@@ -48,8 +50,18 @@ type Users struct {
 }
 
 type user struct {
-	digest [32]byte
-	role   Role
+	digest [32]byte // SHA-256 of the password, when known
+	// native is the mysql_native_password hash, SHA1(SHA1(password)), when
+	// known: it lets the same user log in over SQL.
+	native    [20]byte
+	hasDigest bool
+	hasNative bool
+	role      Role
+}
+
+func nativeHash(password string) [20]byte {
+	s1 := sha1.Sum([]byte(password))
+	return sha1.Sum(s1[:])
 }
 
 // NewUsers returns a user set with an admin whose password is adminPassword.
@@ -61,12 +73,15 @@ func NewUsers(adminPassword string) *Users {
 
 // Add adds or replaces a user.
 func (u *Users) Add(name, password string, role Role) {
-	u.users[name] = user{digest: sha256.Sum256([]byte(password)), role: role}
+	u.users[name] = user{digest: sha256.Sum256([]byte(password)), hasDigest: true,
+		native: nativeHash(password), hasNative: true, role: role}
 }
 
-// AddSpec adds or replaces a user given as "name:role:password", where the
-// password may be written "sha256:<64 hex digits>" (its SHA-256 digest,
-// as `eventsql hash-password` prints) to keep it out of config files.
+// AddSpec adds or replaces a user given as "name:role:password". To keep
+// clear text out of config files the password may be written as a hash:
+// "*<40 hex digits>", MySQL's mysql_native_password form (as `eventsql
+// hash-password` prints; the user can log in over HTTP and SQL), or
+// "sha256:<64 hex digits>" (HTTP only).
 func (u *Users) AddSpec(spec string) error {
 	name, rest, ok1 := strings.Cut(spec, ":")
 	roleName, password, ok2 := strings.Cut(rest, ":")
@@ -82,10 +97,19 @@ func (u *Users) AddSpec(spec string) error {
 		if err != nil || len(d) != sha256.Size {
 			return fmt.Errorf("user %q: sha256: needs 64 hex digits", name)
 		}
-		usr := user{role: role}
+		usr := user{role: role, hasDigest: true}
 		copy(usr.digest[:], d)
 		u.users[name] = usr
 		return nil
+	}
+	if len(password) == 41 && password[0] == '*' {
+		d, err := hex.DecodeString(password[1:])
+		if err == nil && len(d) == sha1.Size {
+			usr := user{role: role, hasNative: true}
+			copy(usr.native[:], d)
+			u.users[name] = usr
+			return nil
+		}
 	}
 	u.Add(name, password, role)
 	return nil
@@ -110,10 +134,29 @@ func (u *Users) LoadFile(path string) error {
 	return nil
 }
 
-// HashPassword returns the "sha256:<hex>" form AddSpec accepts.
+// HashPassword returns the "*<HEX>" mysql_native_password form AddSpec
+// accepts, good for both HTTP and SQL logins.
 func HashPassword(password string) string {
-	d := sha256.Sum256([]byte(password))
-	return "sha256:" + hex.EncodeToString(d[:])
+	d := nativeHash(password)
+	return "*" + strings.ToUpper(hex.EncodeToString(d[:]))
+}
+
+// Each calls fn for every user with its SQL password hash ("*<HEX>"), or
+// "" when the user can log in over HTTP only (configured as sha256:).
+func (u *Users) Each(fn func(name string, role Role, nativeHash string)) {
+	names := make([]string, 0, len(u.users))
+	for n := range u.users {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		usr := u.users[n]
+		h := ""
+		if usr.hasNative {
+			h = "*" + strings.ToUpper(hex.EncodeToString(usr.native[:]))
+		}
+		fn(n, usr.role, h)
+	}
 }
 
 // redact hides the password part of a user spec in error messages.
@@ -131,21 +174,27 @@ func redact(spec string) string {
 
 // check returns the user's role, or false.
 func (u *Users) check(name, password string) (Role, bool) {
-	got := sha256.Sum256([]byte(password))
 	usr, ok := u.users[name]
 	if !ok {
+		got := sha256.Sum256([]byte(password))
 		subtle.ConstantTimeCompare(got[:], got[:]) // same work for unknown users
 		return 0, false
 	}
-	return usr.role, subtle.ConstantTimeCompare(got[:], usr.digest[:]) == 1
+	if usr.hasDigest {
+		got := sha256.Sum256([]byte(password))
+		return usr.role, subtle.ConstantTimeCompare(got[:], usr.digest[:]) == 1
+	}
+	got := nativeHash(password)
+	return usr.role, subtle.ConstantTimeCompare(got[:], usr.native[:]) == 1
 }
 
 // HasDefaultPassword reports whether some user's password is the default
 // one (normally the admin, when no password was configured).
 func (u *Users) HasDefaultPassword() bool {
 	d := sha256.Sum256([]byte(DefaultAdminPassword))
+	n := nativeHash(DefaultAdminPassword)
 	for _, usr := range u.users {
-		if subtle.ConstantTimeCompare(d[:], usr.digest[:]) == 1 {
+		if (usr.hasDigest && usr.digest == d) || (usr.hasNative && usr.native == n) {
 			return true
 		}
 	}

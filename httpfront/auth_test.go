@@ -1,6 +1,8 @@
 package httpfront
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,6 +20,7 @@ func TestUserSpecs(t *testing.T) {
 		{spec: "alice:reader:s3cret", ok: true, name: "alice", pw: "s3cret", role: RoleReader},
 		{spec: "bob:writer:pa:ss:word", ok: true, name: "bob", pw: "pa:ss:word", role: RoleWriter},
 		{spec: "carol:admin:" + HashPassword("hashed"), ok: true, name: "carol", pw: "hashed", role: RoleAdmin},
+		{spec: "cora:reader:sha256:" + sha256Hex("hashed2"), ok: true, name: "cora", pw: "hashed2", role: RoleReader},
 		{spec: "dave:root:topsecret", errSubstr: "unknown role"},
 		{spec: "erin:reader", errSubstr: "name:role:password"},
 		{spec: "topsecret", errSubstr: "name:role:password"},
@@ -84,5 +87,26 @@ func TestUsersFileAndDefaultPassword(t *testing.T) {
 	}
 	if err := NewUsers("p").LoadFile(filepath.Join(t.TempDir(), "missing")); err == nil {
 		t.Fatal("missing users file accepted")
+	}
+}
+
+func sha256Hex(pw string) string {
+	d := sha256.Sum256([]byte(pw))
+	return hex.EncodeToString(d[:])
+}
+
+func TestEachGivesSQLHashes(t *testing.T) {
+	u := NewUsers("adm")
+	u.AddSpec("web:reader:sha256:" + sha256Hex("x"))
+	u.AddSpec("bi:reader:" + HashPassword("y"))
+	got := map[string]string{}
+	u.Each(func(name string, role Role, native string) { got[name] = native })
+	// MySQL's PASSWORD('adm') is *B8A6D7A0D1A3F0F3C2F8F4C5B7B5A0E8D3E1F1C4-like: 41 chars.
+	if len(got["admin"]) != 41 || got["admin"][0] != '*' || got["bi"] != HashPassword("y") || got["web"] != "" {
+		t.Fatalf("Each = %v", got)
+	}
+	// A known value: MySQL's PASSWORD('password').
+	if h := HashPassword("password"); h != "*2470C0C06DEE42FD1618BB99005ADCA2EC9D1E19" {
+		t.Fatalf("HashPassword(password) = %s", h)
 	}
 }

@@ -5,6 +5,7 @@
 set -euo pipefail
 need=()
 command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v mariadb >/dev/null 2>&1 || need+=(mariadb-client)  # the SQL end-to-end tests
 if [ ${#need[@]} -gt 0 ]; then
   echo "deps: installing ${need[*]}"
   SUDO=""

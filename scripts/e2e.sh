@@ -19,7 +19,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 
 start() { # start DIR PORT [extra args...]
   local dir=$1 port=$2; shift 2
-  "$BIN" serve --data "$dir" --http "127.0.0.1:$port" "$@" >"$work/out.log" 2>"$work/err.log" &
+  "$BIN" serve --data "$dir" --http "127.0.0.1:$port" --mysql "${MYSQL_ADDR:-127.0.0.1:0}" "$@" >"$work/out.log" 2>"$work/err.log" &
   srv=$!
   for _ in $(seq 1 100); do
     curl -fsS "http://127.0.0.1:$port/health/live" >/dev/null 2>&1 && return 0
@@ -71,7 +71,7 @@ check "version prints the version" "'$BIN' version | grep -q 'eventsql version'"
 p4=$(free_port)
 H=$(printf 's3cret\n' | "$BIN" hash-password)
 printf 'user ann:reader:%s\n' "$H" > "$work/users.conf"
-check "hash-password prints a sha256: digest" "echo '$H' | grep -Eq '^sha256:[0-9a-f]{64}$'"
+check "hash-password prints a mysql_native_password hash" "echo '$H' | grep -Eq '^\*[0-9A-F]{40}$'"
 check "serve with a --user from the config file (hashed password)" "start '$work/opsdata' $p4 --config '$work/users.conf' --admin-password adm"
 U="http://127.0.0.1:$p4"
 curl -fsS -u admin:adm -H 'Content-Type: application/json' -d '[{"eventType":"E","data":{}},{"eventType":"E","data":{}},{"eventType":"E","data":{}}]' $U/streams/order-1 >/dev/null
@@ -90,6 +90,31 @@ check "GET /stats reports events and fsync latency" "curl -fsS -u ann:s3cret $U/
 check "GET /metrics is Prometheus text" "curl -fsS -u ann:s3cret $U/metrics | grep -q '^eventsql_head_position 4'"
 check "/stats and /metrics need credentials (401)" \
   "[ \"\$(curl -s -o /dev/null -w '%{http_code}' $U/stats)\" = 401 ] && [ \"\$(curl -s -o /dev/null -w '%{http_code}' $U/metrics)\" = 401 ]"
+check "SIGTERM stops it" "stop"
+
+# SQL over the MySQL protocol, with the mariadb command-line client.
+p5=$(free_port); m5=$(free_port)
+check "serve with SQL on --mysql" "MYSQL_ADDR=127.0.0.1:$m5 start '$work/sqldata' $p5 --admin-password adm --user 'ann:reader:r-pw'"
+curl -fsS -u admin:adm -H 'Content-Type: application/json' \
+  -d '[{"eventType":"OrderPlaced","data":{"amount":10,"sku":"A"}},{"eventType":"OrderPlaced","data":{"amount":5,"sku":"B"}}]' \
+  http://127.0.0.1:$p5/streams/order-1 >/dev/null
+curl -fsS -u admin:adm -H 'Content-Type: application/json' -d '[{"eventType":"PaymentMade","data":{"orderId":"order-1","amount":15.5}}]' \
+  http://127.0.0.1:$p5/streams/payment-1 >/dev/null
+M="mariadb -h 127.0.0.1 -P $m5 -u ann -pr-pw --batch --skip-column-names"
+check "mariadb CLI counts the events" "[ \"\$($M -e 'SELECT COUNT(*) FROM eventsql.events')\" = 3 ]"
+check "GROUP BY event_type" "$M -e 'SELECT event_type, COUNT(*) FROM eventsql.events GROUP BY event_type ORDER BY 1' | tr '\t\n' ' ' | grep -q 'OrderPlaced 2 PaymentMade 1'"
+check "by_type has typed columns (SUM of amount)" "[ \"\$($M -e 'SELECT SUM(amount) FROM by_type.OrderPlaced')\" = 15 ]"
+check "JSON ->> on data" "[ \"\$($M -e \"SELECT data->>'\\$.sku' FROM eventsql.events WHERE position = 2\")\" = B ]"
+check "SHOW TABLES FROM by_type lists the event types" "$M -e 'SHOW TABLES FROM by_type' | tr '\n' ' ' | grep -q 'OrderPlaced PaymentMade'"
+check "a JOIN of two types" "[ \"\$($M -e 'SELECT p.amount FROM by_type.OrderPlaced o JOIN by_type.PaymentMade p ON p.orderId = o.stream LIMIT 1')\" = 15.5 ]"
+check "reads its own writes: an append shows at once" \
+  "curl -fsS -u admin:adm -H 'Content-Type: application/json' -d '[{\"eventType\":\"E\",\"data\":{}}]' http://127.0.0.1:$p5/streams/x-1 >/dev/null && [ \"\$($M -e 'SELECT COUNT(*) FROM eventsql.events')\" = 4 ]"
+check "a write is refused with ERROR 1036 saying how to append" "mariadb -h 127.0.0.1 -P $m5 -u admin -padm -e 'DELETE FROM eventsql.events' 2>&1 | grep -q 'ERROR 1036.*immutable.*POST /streams'"
+check "a reader may not even try to write" "$M -e 'DELETE FROM eventsql.events' 2>&1 | grep -q 'command denied'"
+check "a wrong password is ERROR 1045" "mariadb -h 127.0.0.1 -P $m5 -u ann -pnope -e 'SELECT 1' 2>&1 | grep -q 'ERROR 1045'"
+check "an unknown table is ERROR 1146 naming it" "$M -e 'SELECT * FROM eventsql.nope' 2>&1 | grep -q 'ERROR 1146.*nope'"
+check "a reader cannot SET GLOBAL" "$M -e 'SET GLOBAL max_connections = 3' 2>&1 | grep -q 'ERROR 1227'"
+check "the server reports itself as eventsql" "$M -e 'SELECT VERSION()' | grep -q eventsql"
 check "SIGTERM stops it" "stop"
 
 echo "e2e: $pass passed, $fail failed"

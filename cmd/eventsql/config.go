@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/peterbourgon/ff/v3"
+	"github.com/sirupsen/logrus"
 )
 
 // parseFlags parses args, then EVENTSQL_* environment variables, then the
@@ -72,4 +73,15 @@ func (l *stringList) String() string { return strings.Join(*l, ",") }
 func (l *stringList) Set(s string) error {
 	*l = append(*l, s)
 	return nil
+}
+
+// quietSQLEngineLogs turns down go-mysql-server's own logger (logrus, a
+// process-wide one): it logs every connection and every failed query,
+// which clients already see. At debug level everything is kept.
+func quietSQLEngineLogs(level string) {
+	if level == "debug" {
+		logrus.SetLevel(logrus.DebugLevel)
+		return
+	}
+	logrus.SetLevel(logrus.ErrorLevel)
 }

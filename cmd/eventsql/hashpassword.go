@@ -12,7 +12,7 @@ import (
 	"github.com/eventsql/eventsql/httpfront"
 )
 
-// runHashPassword prints the sha256:HEX form of a password read from
+// runHashPassword prints the *HEX (mysql_native_password) form of a password read from
 // stdin, for --user and --users-file without a clear-text password.
 func runHashPassword(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 {

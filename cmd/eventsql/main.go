@@ -2,7 +2,7 @@
 //
 //	eventsql serve    run the server (default data directory ./eventsql-data)
 //	eventsql inspect  dump a data directory's segments, records and index
-//	eventsql hash-password  print a password's sha256: form for --user
+//	eventsql hash-password  print a password's hashed form for --user
 //	eventsql version  print the version
 //
 // Every flag can also be set with an environment variable (EVENTSQL_ and
@@ -38,7 +38,7 @@ func commands() []command {
 	return []command{
 		{"serve", "run the server", runServe},
 		{"inspect", "dump a data directory (segments, records, index)", runInspect},
-		{"hash-password", "print the sha256: form of a password read from stdin", runHashPassword},
+		{"hash-password", "print the hashed form of a password read from stdin", runHashPassword},
 		{"version", "print the version", runVersion},
 	}
 }

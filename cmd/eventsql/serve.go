@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"path/filepath"
 	"time"
 
 	"github.com/eventsql/eventsql/engine"
 	"github.com/eventsql/eventsql/httpfront"
+	"github.com/eventsql/eventsql/sqlfront"
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -20,8 +22,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var (
 		dataDir      = fs.String("data", "./eventsql-data", "data directory (created if missing)")
 		httpAddr     = fs.String("http", "127.0.0.1:2113", "HTTP listen address")
+		mysqlAddr    = fs.String("mysql", "127.0.0.1:3306", "MySQL-protocol (SQL) listen address; \"off\" disables SQL")
+		queryTimeout = fs.Duration("query-timeout", 0, "cancel SQL queries running longer than this (0: no limit)")
 		adminPass    = fs.String("admin-password", httpfront.DefaultAdminPassword, "password of the admin user (the default is refused on non-loopback addresses)")
-		usersFile    = fs.String("users-file", "", "file of users, one name:role:password a line (role reader, writer or admin; password may be sha256:HEX)")
+		usersFile    = fs.String("users-file", "", "file of users, one name:role:password a line (role reader, writer or admin; password may be a hash from eventsql hash-password)")
 		tlsCert      = fs.String("tls-cert", "", "serve HTTPS with this PEM certificate (needs --tls-key)")
 		tlsKey       = fs.String("tls-key", "", "PEM private key of --tls-cert")
 		userSpecs    stringList
@@ -32,7 +36,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		maxEventSize = byteSize(d.MaxEventSize)
 		indexCache   = byteSize(d.IndexCacheSize)
 	)
-	fs.Var(&userSpecs, "user", "add a user as name:role:password (repeatable; password may be sha256:HEX, see eventsql hash-password)")
+	fs.Var(&userSpecs, "user", "add a user as name:role:password (repeatable; password may be a hash from eventsql hash-password)")
 	fs.Var(&segmentSize, "segment-size", "log segment file size")
 	fs.Var(&maxEventSize, "max-event-size", "largest event accepted (data + metadata)")
 	fs.Var(&indexCache, "index-cache", "index block cache size")
@@ -46,6 +50,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	quietSQLEngineLogs(*logLevel)
 	users := httpfront.NewUsers(*adminPass)
 	if *usersFile != "" {
 		if err := users.LoadFile(*usersFile); err != nil {
@@ -59,6 +64,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if err := httpfront.CheckListenAddress(*httpAddr, users); err != nil {
 		return err
+	}
+	if *mysqlAddr != "off" {
+		if err := httpfront.CheckListenAddress(*mysqlAddr, users); err != nil {
+			return fmt.Errorf("--mysql: %w", err)
+		}
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return fmt.Errorf("--tls-cert and --tls-key go together")
@@ -102,16 +112,48 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	logger.Info("serving", "http", l.Addr().String(), "tls", scheme == "https", "version", version)
 	fmt.Fprintf(stdout, "eventsql %s serving %s://%s, data in %s (Ctrl-C to stop)\n", version, scheme, l.Addr(), *dataDir)
 
+	var front *sqlfront.Front
+	if *mysqlAddr != "off" {
+		var accounts []sqlfront.Account
+		users.Each(func(name string, role httpfront.Role, native string) {
+			if native == "" {
+				logger.Warn("user has a sha256: password and cannot log in over SQL", "user", name)
+				return
+			}
+			accounts = append(accounts, sqlfront.Account{Name: name, Admin: role == httpfront.RoleAdmin, NativeHash: native})
+		})
+		front, err = sqlfront.New(store, accounts, sqlfront.Options{
+			Version:       "8.0.33-eventsql-" + version,
+			QueryTimeout:  *queryTimeout,
+			TypeCachePath: filepath.Join(*dataDir, "typeinfer.json"),
+		}, logger)
+		if err != nil {
+			return err
+		}
+		ml, err := net.Listen("tcp", *mysqlAddr)
+		if err != nil {
+			return fmt.Errorf("listen on --mysql %s: %w", *mysqlAddr, err)
+		}
+		go func() { errc <- front.Serve(ml) }()
+		logger.Info("serving SQL", "mysql", ml.Addr().String())
+		fmt.Fprintf(stdout, "eventsql %s serving SQL (MySQL protocol) on %s\n", version, ml.Addr())
+	}
+
 	select {
 	case <-ctx.Done():
 		logger.Info("shutting down")
 	case err := <-errc:
-		return fmt.Errorf("http server: %w", err)
+		return fmt.Errorf("server: %w", err)
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		logger.Warn("http shutdown", "err", err)
+	}
+	if front != nil {
+		if err := front.Close(); err != nil {
+			logger.Warn("sql shutdown", "err", err)
+		}
 	}
 	if err := store.Close(); err != nil {
 		return fmt.Errorf("close store: %w", err)

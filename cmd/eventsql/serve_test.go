@@ -65,7 +65,7 @@ func startServe(t *testing.T, args ...string) (base string, stop func() error) {
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, append([]string{"serve", "--http", "127.0.0.1:0", "--log-level", "error"}, args...), pw, io.Discard)
+		done <- run(ctx, append([]string{"serve", "--http", "127.0.0.1:0", "--mysql", "127.0.0.1:0", "--log-level", "error"}, args...), pw, io.Discard)
 		pw.Close()
 	}()
 	line, err := bufio.NewReader(pr).ReadString('\n')
@@ -164,7 +164,7 @@ func TestServeRefusesBadSecurityConfig(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			args := append([]string{"serve", "--data", filepath.Join(t.TempDir(), "d"), "--log-level", "error"}, tt.args...)
+			args := append([]string{"serve", "--data", filepath.Join(t.TempDir(), "d"), "--mysql", "127.0.0.1:0", "--log-level", "error"}, tt.args...)
 			err := run(context.Background(), args, io.Discard, io.Discard)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("serve %v = %v, want error with %q", tt.args, err, tt.want)

@@ -1,0 +1,168 @@
+package sqlfront
+
+import (
+	"fmt"
+
+	"github.com/dolthub/go-mysql-server/sql"
+
+	"github.com/eventsql/eventsql/typeinfer"
+)
+
+// scope is the implicit filter of an event table.
+type scope uint8
+
+const (
+	scopeAll      scope = iota // eventsql.events
+	scopeType                  // by_type.<EventType>
+	scopeCategory              // by_category.<category>
+)
+
+// eventsTable is eventsql.events, by_type.<T> and by_category.<C>: every
+// event in scope, one row each. It reads straight from the log through
+// the engine's indexes (see lookup.go for which filters use which index),
+// decodes only the projected columns and never buffers.
+type eventsTable struct {
+	fe        *Front
+	db        string
+	name      string
+	scope     scope
+	scopeName string // the event type or category
+	schema    sql.Schema
+	typed     []typedColumn // by_type columns after the base ones
+	// projection maps output columns to schema indexes; nil = all.
+	projection []int
+	projNames  []string
+	// plan is the index access chosen by LookupForExpressions.
+	plan *scanPlan
+}
+
+var (
+	_ sql.Table                = (*eventsTable)(nil)
+	_ sql.ProjectedTable       = (*eventsTable)(nil)
+	_ sql.PrimaryKeyTable      = (*eventsTable)(nil)
+	_ sql.IndexSearchableTable = (*eventsTable)(nil)
+	_ sql.IndexedTable         = (*eventsTable)(nil)
+	_ sql.StatisticsTable      = (*eventsTable)(nil)
+	_ sql.CommentedTable       = (*eventsTable)(nil)
+	_ sql.InsertableTable      = (*eventsTable)(nil)
+	_ sql.UpdatableTable       = (*eventsTable)(nil)
+	_ sql.DeletableTable       = (*eventsTable)(nil)
+	_ sql.TruncateableTable    = (*eventsTable)(nil)
+	_ sql.ReplaceableTable     = (*eventsTable)(nil)
+)
+
+func newEventsTable(fe *Front, db, name string, sc scope, scopeName string, inferred *typeinfer.Schema) *eventsTable {
+	t := &eventsTable{fe: fe, db: db, name: name, scope: sc, scopeName: scopeName}
+	if inferred != nil {
+		t.schema, t.typed = typedSchema(db, name, *inferred)
+	} else {
+		t.schema = baseSchema(db, name)
+	}
+	return t
+}
+
+func (t *eventsTable) Name() string               { return t.name }
+func (t *eventsTable) String() string             { return t.db + "." + t.name }
+func (t *eventsTable) Collation() sql.CollationID { return sql.Collation_Default }
+func (t *eventsTable) PrimaryKeySchema(*sql.Context) sql.PrimaryKeySchema {
+	return sql.NewPrimaryKeySchema(t.schema, colPosition)
+}
+
+func (t *eventsTable) Comment() string {
+	switch t.scope {
+	case scopeType:
+		return fmt.Sprintf("events of type %s, with a typed column per top-level data field", t.scopeName)
+	case scopeCategory:
+		return fmt.Sprintf("events of streams in category %s", t.scopeName)
+	}
+	return "every event, in position order"
+}
+
+// Schema returns the projected columns (all when not projected).
+func (t *eventsTable) Schema(*sql.Context) sql.Schema {
+	if t.projection == nil {
+		return t.schema
+	}
+	s := make(sql.Schema, len(t.projection))
+	for i, c := range t.projection {
+		s[i] = t.schema[c]
+	}
+	return s
+}
+
+// WithProjections keeps only the named columns, so rows decode only them.
+func (t *eventsTable) WithProjections(ctx *sql.Context, names []string) (sql.Table, error) {
+	proj := make([]int, 0, len(names))
+	for _, n := range names {
+		i := colIndex(t.schema, n)
+		if i < 0 {
+			return nil, sql.ErrTableColumnNotFound.New(t.name, n)
+		}
+		proj = append(proj, i)
+	}
+	c := *t
+	c.projection, c.projNames = proj, names
+	return &c, nil
+}
+
+func (t *eventsTable) Projections() []string { return t.projNames }
+
+// Partitions: one, read in position order. GMS reads partitions one
+// after another anyway, so splitting would not use more cores.
+func (t *eventsTable) Partitions(*sql.Context) (sql.PartitionIter, error) {
+	return sql.PartitionsToPartitionIter(eventsPartition{}), nil
+}
+
+func (t *eventsTable) LookupPartitions(ctx *sql.Context, lookup sql.IndexLookup) (sql.PartitionIter, error) {
+	return t.Partitions(ctx)
+}
+
+type eventsPartition struct{}
+
+func (eventsPartition) Key() []byte { return []byte("events") }
+
+func (t *eventsTable) PartitionRows(ctx *sql.Context, _ sql.Partition) (sql.RowIter, error) {
+	plan := t.plan
+	if plan == nil {
+		plan = newScanPlan()
+	}
+	return newRowIter(ctx, t, plan)
+}
+
+// RowCount is exact for the table's scope (hidden events excluded only
+// when nothing is hidden), which lets GMS answer COUNT(*) without a scan.
+func (t *eventsTable) RowCount(ctx *sql.Context) (uint64, bool, error) {
+	n, exact, err := t.fe.countInScope(ctx, t.scope, t.scopeName)
+	return n, exact, err
+}
+
+func (t *eventsTable) DataLength(ctx *sql.Context) (uint64, error) {
+	st := t.fe.store.Stats()
+	if t.scope == scopeAll {
+		return st.DataBytes, nil
+	}
+	return 0, nil
+}
+
+// --- writes are refused with a message that says what to do instead ---
+
+func (t *eventsTable) immutable(op string) error {
+	return immutableError(op, t.db, t.name)
+}
+
+func (t *eventsTable) Inserter(*sql.Context) sql.RowInserter { return refuse{t.immutable("INSERT")} }
+func (t *eventsTable) Updater(*sql.Context) sql.RowUpdater   { return refuse{t.immutable("UPDATE")} }
+func (t *eventsTable) Deleter(*sql.Context) sql.RowDeleter   { return refuse{t.immutable("DELETE")} }
+func (t *eventsTable) Replacer(*sql.Context) sql.RowReplacer { return refuse{t.immutable("REPLACE")} }
+func (t *eventsTable) Truncate(*sql.Context) (int, error)    { return 0, t.immutable("TRUNCATE") }
+
+// refuse is a row editor that fails every call.
+type refuse struct{ err error }
+
+func (r refuse) StatementBegin(*sql.Context)                 {}
+func (r refuse) DiscardChanges(*sql.Context, error) error    { return nil }
+func (r refuse) StatementComplete(*sql.Context) error        { return nil }
+func (r refuse) Insert(*sql.Context, sql.Row) error          { return r.err }
+func (r refuse) Update(*sql.Context, sql.Row, sql.Row) error { return r.err }
+func (r refuse) Delete(*sql.Context, sql.Row) error          { return r.err }
+func (r refuse) Close(*sql.Context) error                    { return nil }

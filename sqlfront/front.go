@@ -1,0 +1,213 @@
+// Package sqlfront is eventsql's MySQL-wire SQL server (docs/sql.md),
+// built on go-mysql-server (GMS): read-only virtual tables over the event
+// log — eventsql.events, eventsql.streams, by_type.<EventType> with typed
+// columns inferred from the data, by_category.<category> — that read
+// through the engine's indexes.
+package sqlfront
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	sqle "github.com/dolthub/go-mysql-server"
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/analyzer"
+	"github.com/dolthub/go-mysql-server/sql/mysql_db"
+	"github.com/dolthub/vitess/go/mysql"
+	server "github.com/eventsql/eventsql/sqlfront/internal/gmsserver"
+	"github.com/google/uuid"
+
+	"github.com/eventsql/eventsql/engine"
+	"github.com/eventsql/eventsql/typeinfer"
+)
+
+// Store is what the SQL front reads.
+type Store interface {
+	ID() string
+	Head() uint64
+	Stats() engine.Stats
+	ReadStream(ctx context.Context, stream string, from int64, opts engine.ReadOptions) (*engine.EventIterator, error)
+	ReadAll(ctx context.Context, from uint64, opts engine.ReadOptions) (*engine.EventIterator, error)
+	ReadType(ctx context.Context, eventType string, from uint64, opts engine.ReadOptions) (*engine.EventIterator, error)
+	ReadCategory(ctx context.Context, category string, from uint64, opts engine.ReadOptions) (*engine.EventIterator, error)
+	PositionAt(ctx context.Context, t time.Time) (uint64, error)
+	GetEvent(ctx context.Context, id uuid.UUID) (*engine.RecordedEvent, error)
+	StreamInfo(ctx context.Context, stream string) (engine.StreamInfo, error)
+	ListStreams(ctx context.Context, opts engine.ListStreamsOptions) (*engine.StreamIterator, error)
+	EventTypes(ctx context.Context) ([]engine.NameInfo, error)
+	Categories(ctx context.Context) ([]engine.NameInfo, error)
+}
+
+// Account is a user who may log in over SQL.
+type Account struct {
+	Name string
+	// Admin may do everything; other users may only query.
+	Admin bool
+	// NativeHash is the mysql_native_password hash: "*" and the upper-case
+	// hex of SHA1(SHA1(password)).
+	NativeHash string
+}
+
+// Options configure the SQL front.
+type Options struct {
+	// Version is the server version reported to clients.
+	Version string
+	// QueryTimeout cancels queries running longer; 0 means none.
+	QueryTimeout time.Duration
+	// TypeCachePath is where inferred schemas are cached ("" = memory).
+	TypeCachePath string
+}
+
+// Front is the SQL server.
+type Front struct {
+	store    Store
+	opts     Options
+	logger   *slog.Logger
+	types    *typeinfer.Registry
+	engine   *sqle.Engine
+	provider *provider
+	admins   map[string]bool
+
+	mu     sync.Mutex // guards srv and closed
+	srv    *server.Server
+	closed bool
+}
+
+// New builds the SQL front over store for accounts.
+func New(store Store, accounts []Account, opts Options, logger *slog.Logger) (*Front, error) {
+	fe := &Front{store: store, opts: opts, logger: logger, admins: map[string]bool{},
+		types: typeinfer.NewRegistry(store, opts.TypeCachePath, logger)}
+	fe.provider = newProvider(fe)
+	a := analyzer.NewBuilder(fe.provider).
+		AddPreAnalyzeRule(ruleDenyGlobalSets, fe.denyGlobalSetsRule).
+		Build()
+	fe.engine = sqle.New(a, &sqle.Config{VersionPostfix: "eventsql"})
+	db := fe.engine.Analyzer.Catalog.MySQLDb
+	db.SetPersister(noPersist{})
+	db.SetEnabled(true)
+	ed := db.Editor()
+	for _, acc := range accounts {
+		if acc.Name == "" || len(acc.NativeHash) != 41 || acc.NativeHash[0] != '*' {
+			ed.Close()
+			return nil, fmt.Errorf("sql account %q: need a mysql_native_password hash", acc.Name)
+		}
+		fe.admins[acc.Name] = acc.Admin
+		ps := mysql_db.NewPrivilegeSet()
+		if acc.Admin {
+			ps = mysql_db.NewPrivilegeSetWithAllPrivileges()
+		} else {
+			ps.AddGlobalStatic(sql.PrivilegeType_Select)
+		}
+		ed.PutUser(&mysql_db.User{
+			User: acc.Name, Host: "%", PrivilegeSet: ps, Plugin: "mysql_native_password",
+			AuthString: acc.NativeHash, PasswordLastChanged: time.Unix(1, 0).UTC(),
+			IsSuperUser: acc.Admin, IsEphemeral: true,
+		})
+	}
+	ed.Close()
+	return fe, nil
+}
+
+// ruleDenyGlobalSets is the id of our analyzer rule (GMS's own ids are
+// small numbers; custom ones must not collide).
+const ruleDenyGlobalSets analyzer.RuleId = 10_001
+
+// noPersist keeps the user tables in memory: users come from eventsql's
+// configuration at every start.
+type noPersist struct{}
+
+func (noPersist) Persist(*sql.Context, []byte) error {
+	return errors.New("users are configured with --user / --users-file, not with SQL")
+}
+
+// Serve serves the MySQL protocol on l until Close.
+func (fe *Front) Serve(l net.Listener) error {
+	cfg := server.Config{
+		Protocol:         "tcp",
+		Listener:         l,
+		Version:          fe.opts.Version,
+		ConnReadTimeout:  0,
+		ConnWriteTimeout: 0,
+	}
+	wrap := func(h mysql.Handler) (mysql.Handler, error) {
+		if fe.opts.QueryTimeout > 0 {
+			return timeoutHandler{Handler: h, d: fe.opts.QueryTimeout}, nil
+		}
+		return h, nil
+	}
+	srv, err := server.NewServerWithHandler(cfg, fe.engine, sql.NewContext, fe.sessionBuilder, nil, wrap)
+	if err != nil {
+		return fmt.Errorf("sql server: %w", err)
+	}
+	fe.mu.Lock()
+	if fe.closed {
+		fe.mu.Unlock()
+		srv.Close()
+		return nil
+	}
+	fe.srv = srv
+	fe.mu.Unlock()
+	err = srv.Start()
+	if err != nil && !errors.Is(err, net.ErrClosed) {
+		return err
+	}
+	return nil
+}
+
+// Close stops the server and saves the type inference cache.
+func (fe *Front) Close() error {
+	fe.mu.Lock()
+	srv := fe.srv
+	fe.closed = true
+	fe.mu.Unlock()
+	var err error
+	if srv != nil {
+		err = srv.Close()
+	}
+	if serr := fe.types.Save(); serr != nil {
+		fe.logger.Warn("save type inference cache", "err", serr)
+	}
+	return err
+}
+
+func (fe *Front) sessionBuilder(ctx context.Context, conn *mysql.Conn, addr string) (sql.Session, error) {
+	host, user := "", ""
+	if u, ok := conn.UserData.(sql.MysqlConnectionUser); ok {
+		host, user = u.Host, u.User
+	}
+	client := sql.Client{Address: host, User: user, Capabilities: conn.Capabilities}
+	sess := sql.NewBaseSessionWithClientServer(addr, client, conn.ConnectionID)
+	// A client that names no database still has one, as GMS needs a
+	// current database for some statements; one named at connect wins.
+	sess.SetCurrentDatabase(dbEventsql)
+	return sess, nil
+}
+
+// countInScope counts the events in a table's scope. It counts hidden
+// (deleted, truncated) events too, so it is never exact.
+func (fe *Front) countInScope(ctx context.Context, sc scope, name string) (uint64, bool, error) {
+	switch sc {
+	case scopeAll:
+		return fe.store.Head(), false, nil
+	case scopeType, scopeCategory:
+		list := fe.store.EventTypes
+		if sc == scopeCategory {
+			list = fe.store.Categories
+		}
+		infos, err := list(ctx)
+		if err != nil {
+			return 0, false, err
+		}
+		for _, in := range infos {
+			if in.Name == name {
+				return in.Count, false, nil
+			}
+		}
+	}
+	return 0, false, nil
+}

@@ -1,0 +1,304 @@
+package sqlfront
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	_ "github.com/go-sql-driver/mysql"
+
+	"github.com/eventsql/eventsql/engine"
+	"github.com/eventsql/eventsql/httpfront"
+)
+
+// testFront runs the SQL front on a real loopback socket over a real
+// store; users admin/admin-pw and reader/r-pw.
+func testFront(t *testing.T) (*engine.Store, func(user, pass string) *sql.DB) {
+	t.Helper()
+	logger := slog.New(slog.DiscardHandler)
+	opts := engine.DefaultOptions()
+	opts.Logger = logger
+	opts.SegmentSize = 1 << 20
+	st, err := engine.Open(context.Background(), t.TempDir(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	accounts := []Account{
+		{Name: "admin", Admin: true, NativeHash: httpfront.HashPassword("admin-pw")},
+		{Name: "reader", NativeHash: httpfront.HashPassword("r-pw")},
+	}
+	fe, err := New(st, accounts, Options{Version: "8.0.33-eventsql-test"}, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go fe.Serve(l)
+	var dbs []*sql.DB
+	t.Cleanup(func() {
+		for _, db := range dbs {
+			db.Close()
+		}
+		fe.Close()
+		st.Close()
+	})
+	return st, func(user, pass string) *sql.DB {
+		db, err := sql.Open("mysql", fmt.Sprintf("%s:%s@tcp(%s)/eventsql?parseTime=true", user, pass, l.Addr()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		dbs = append(dbs, db)
+		return db
+	}
+}
+
+func appendEvents(t *testing.T, st *engine.Store, stream, typ string, datas ...string) {
+	t.Helper()
+	evs := make([]engine.EventData, len(datas))
+	for i, d := range datas {
+		evs[i] = engine.EventData{Type: typ, Data: []byte(d), DataIsJSON: true, Metadata: []byte(`{"by":"test"}`), MetadataIsJSON: true}
+	}
+	if _, err := st.Append(context.Background(), stream, engine.ExpectAny, evs...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func queryStrings(t *testing.T, db *sql.DB, q string, args ...any) [][]string {
+	t.Helper()
+	rows, err := db.Query(q, args...)
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	var out [][]string
+	for rows.Next() {
+		vals := make([]sql.NullString, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		row := make([]string, len(cols))
+		for i, v := range vals {
+			row[i] = v.String
+			if !v.Valid {
+				row[i] = "NULL"
+			}
+		}
+		out = append(out, row)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return out
+}
+
+func TestEventsTableOverMySQLDriver(t *testing.T) {
+	st, open := testFront(t)
+	appendEvents(t, st, "order-1", "OrderPlaced", `{"amount":10,"sku":"A"}`)
+	appendEvents(t, st, "payment-1", "PaymentMade", `{"order":"order-1","amount":10.5}`)
+	appendEvents(t, st, "order-2", "OrderPlaced", `{"amount":7,"sku":"B"}`, `{"amount":3,"sku":"C"}`)
+	db := open("reader", "r-pw")
+
+	got := queryStrings(t, db, "SELECT position, stream, version, event_type, data->>'$.sku' FROM events ORDER BY position")
+	want := [][]string{{"1", "order-1", "0", "OrderPlaced", "A"}, {"2", "payment-1", "0", "PaymentMade", "NULL"}, {"3", "order-2", "0", "OrderPlaced", "B"}, {"4", "order-2", "1", "OrderPlaced", "C"}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("events = %v\nwant %v", got, want)
+	}
+	if got := queryStrings(t, db, "SELECT COUNT(*) FROM events WHERE stream = ?", "order-2"); got[0][0] != "2" {
+		t.Fatalf("count by stream (prepared) = %v", got)
+	}
+	if got := queryStrings(t, db, "SELECT event_type, COUNT(*) FROM events GROUP BY event_type ORDER BY 1"); fmt.Sprint(got) != "[[OrderPlaced 3] [PaymentMade 1]]" {
+		t.Fatalf("group by = %v", got)
+	}
+	if got := queryStrings(t, db, "SELECT JSON_EXTRACT(data, '$.amount'), metadata FROM events WHERE position = 2"); fmt.Sprint(got) != `[[10.5 {"by":"test"}]]` {
+		t.Fatalf("json = %v", got)
+	}
+	if got := queryStrings(t, db, "SELECT stream, version, event_count, category FROM streams ORDER BY stream"); fmt.Sprint(got) != "[[order-1 0 1 order] [order-2 1 2 order] [payment-1 0 1 payment]]" {
+		t.Fatalf("streams = %v", got)
+	}
+}
+
+func TestByTypeAndByCategoryTables(t *testing.T) {
+	st, open := testFront(t)
+	appendEvents(t, st, "order-1", "OrderPlaced", `{"amount":10,"sku":"A","at":"2026-11-23T10:00:00Z","tags":["x"]}`)
+	appendEvents(t, st, "order-2", "OrderPlaced", `{"amount":7,"sku":"B","at":"2026-11-23T11:00:00Z","paid":true}`)
+	appendEvents(t, st, "payment-1", "PaymentMade", `{"order":"order-1","amount":10.5}`)
+	db := open("reader", "r-pw")
+
+	if got := queryStrings(t, db, "SELECT amount, sku, at, tags, paid FROM by_type.OrderPlaced ORDER BY position"); fmt.Sprint(got) != `[[10 A 2026-11-23T10:00:00Z ["x"] NULL] [7 B 2026-11-23T11:00:00Z NULL 1]]` {
+		t.Fatalf("by_type = %v", got)
+	}
+	cols := queryStrings(t, db, "SELECT COLUMN_NAME, COLUMN_TYPE FROM information_schema.columns WHERE table_schema='by_type' AND table_name='OrderPlaced' ORDER BY ORDINAL_POSITION")
+	if fmt.Sprint(cols[8:]) != "[[amount bigint] [sku varchar(255)] [at datetime(6)] [tags json] [paid tinyint(1)]]" {
+		t.Fatalf("by_type columns = %v", cols)
+	}
+	// A field changing type becomes JSON, and appears without a restart.
+	appendEvents(t, st, "order-3", "OrderPlaced", `{"amount":"lots","note":"new"}`)
+	cols = queryStrings(t, db, "SELECT COLUMN_NAME, COLUMN_TYPE FROM information_schema.columns WHERE table_schema='by_type' AND table_name='OrderPlaced' AND COLUMN_NAME IN ('amount','note')")
+	if fmt.Sprint(cols) != "[[amount json] [note varchar(255)]]" {
+		t.Fatalf("columns after a type change = %v", cols)
+	}
+	if got := queryStrings(t, db, "SELECT SUM(amount) FROM by_type.PaymentMade"); got[0][0] != "10.5" {
+		t.Fatalf("sum = %v", got)
+	}
+	if got := queryStrings(t, db, "SELECT COUNT(*) FROM by_category.`order`"); got[0][0] != "3" {
+		t.Fatalf("by_category = %v", got)
+	}
+	tables := queryStrings(t, db, "SHOW TABLES FROM by_type")
+	if fmt.Sprint(tables) != "[[OrderPlaced] [PaymentMade]]" {
+		t.Fatalf("show tables = %v", tables)
+	}
+	// A join of two types by stream.
+	got := queryStrings(t, db, "SELECT o.stream, p.amount FROM by_type.OrderPlaced o JOIN by_type.PaymentMade p ON p.`order` = o.stream")
+	if fmt.Sprint(got) != "[[order-1 10.5]]" {
+		t.Fatalf("join = %v", got)
+	}
+}
+
+func TestWritesAndBadQueriesAreRefused(t *testing.T) {
+	st, open := testFront(t)
+	appendEvents(t, st, "order-1", "OrderPlaced", `{"amount":10}`)
+	admin := open("admin", "admin-pw")
+	for _, q := range []string{
+		"INSERT INTO events (position, stream, version, event_id, event_type, created_at) VALUES (99, 's', 0, 'x', 'T', NOW())",
+		"DELETE FROM events",
+		"UPDATE events SET stream = 'x'",
+		"DELETE FROM by_type.OrderPlaced",
+		"CREATE TABLE foo (a INT)",
+		"DROP TABLE events",
+	} {
+		_, err := admin.Exec(q)
+		if err == nil || !strings.Contains(err.Error(), "refused") {
+			t.Errorf("%s: err = %v, want a refusal", q, err)
+		}
+	}
+	for q, want := range map[string]string{
+		"SELECT * FROM nope":               "nope",
+		"SELECT nope FROM events":          "nope",
+		"SELECT * FROM by_type.NoSuchType": "nosuchtype",
+	} {
+		_, err := admin.Query(q)
+		if err == nil || !strings.Contains(strings.ToLower(err.Error()), strings.ToLower(want)) {
+			t.Errorf("%s: err = %v, want one naming %q", q, err, want)
+		}
+	}
+	if err := open("reader", "wrong").Ping(); err == nil || !strings.Contains(err.Error(), "1045") {
+		t.Fatalf("wrong password: %v, want ERROR 1045", err)
+	}
+	if got := queryStrings(t, admin, "SELECT COUNT(*) FROM events"); got[0][0] != "1" {
+		t.Fatalf("refused writes changed something: %v", got)
+	}
+	var version string
+	admin.QueryRow("SELECT VERSION()").Scan(&version)
+	if !strings.Contains(version, "eventsql") {
+		t.Fatalf("VERSION() = %q", version)
+	}
+}
+
+func TestPushdownReadsOnlyWhatItNeeds(t *testing.T) {
+	st, open := testFront(t)
+	for i := range 200 {
+		appendEvents(t, st, fmt.Sprintf("cart-%d", i), "ItemAdded", `{"n":1}`, `{"n":2}`)
+		if i%50 == 0 {
+			appendEvents(t, st, fmt.Sprintf("cart-%d", i), "CheckedOut", `{"total":3}`)
+		}
+	}
+	db := open("reader", "r-pw")
+	decoded := func(q string, args ...any) uint64 {
+		t.Helper()
+		before := st.Stats().EventsDecoded
+		queryStrings(t, db, q, args...)
+		return st.Stats().EventsDecoded - before
+	}
+	tests := []struct {
+		query string
+		args  []any
+		max   uint64
+	}{
+		{"SELECT * FROM events WHERE stream = 'cart-7'", nil, 2},
+		{"SELECT * FROM events WHERE stream = ?", []any{"cart-7"}, 2},
+		{"SELECT * FROM events WHERE stream IN ('cart-7', 'cart-9')", nil, 4},
+		{"SELECT * FROM events WHERE event_type = 'CheckedOut'", nil, 4},
+		{"SELECT * FROM events WHERE position BETWEEN 10 AND 19", nil, 10},
+		{"SELECT * FROM events WHERE position > 400", nil, 4},
+		{"SELECT * FROM by_type.CheckedOut", nil, 4},
+		{"SELECT * FROM by_type.ItemAdded WHERE stream = 'cart-3'", nil, 2},
+		{"SELECT * FROM events WHERE stream = 'cart-7' AND event_type = 'CheckedOut'", nil, 2},
+	}
+	// Schema inference of by_type tables reads events once; warm it up.
+	queryStrings(t, db, "SELECT 1 FROM by_type.CheckedOut LIMIT 1")
+	queryStrings(t, db, "SELECT 1 FROM by_type.ItemAdded LIMIT 1")
+	for _, tt := range tests {
+		if n := decoded(tt.query, tt.args...); n > tt.max {
+			t.Errorf("%s decoded %d events, want <= %d", tt.query, n, tt.max)
+		}
+	}
+}
+
+func TestReadersCannotChangeServerState(t *testing.T) {
+	_, open := testFront(t)
+	reader, admin := open("reader", "r-pw"), open("admin", "admin-pw")
+	for _, q := range []string{
+		"SET GLOBAL max_connections = 7",
+		"SET @@global.sql_mode = ''",
+		"SET PERSIST max_connections = 7",
+		"CREATE USER x IDENTIFIED BY 'y'",
+		"GRANT ALL ON *.* TO reader",
+		"KILL 1",
+	} {
+		if _, err := reader.Exec(q); err == nil {
+			t.Errorf("reader ran %q", q)
+		}
+	}
+	var v string
+	if err := admin.QueryRow("SELECT @@global.max_connections").Scan(&v); err != nil || v == "7" {
+		t.Fatalf("max_connections = %q, %v", v, err)
+	}
+	// Session variables stay the user's own business.
+	if _, err := reader.Exec("SET SESSION sql_select_limit = 10"); err != nil {
+		t.Fatalf("SET SESSION: %v", err)
+	}
+	if _, err := admin.Exec("SET GLOBAL max_connections = 500"); err != nil {
+		t.Fatalf("admin SET GLOBAL: %v", err)
+	}
+}
+
+func TestQueryTimeout(t *testing.T) {
+	logger := slog.New(slog.DiscardHandler)
+	opts := engine.DefaultOptions()
+	opts.Logger = logger
+	st, err := engine.Open(context.Background(), t.TempDir(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	fe, err := New(st, []Account{{Name: "admin", Admin: true, NativeHash: httpfront.HashPassword("pw")}},
+		Options{Version: "x", QueryTimeout: 200 * time.Millisecond}, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	go fe.Serve(l)
+	defer fe.Close()
+	db, _ := sql.Open("mysql", "admin:pw@tcp("+l.Addr().String()+")/eventsql")
+	defer db.Close()
+	_, err = db.Exec("SELECT SLEEP(5)")
+	if err == nil || !strings.Contains(err.Error(), "3024") {
+		t.Fatalf("SLEEP(5) with a 200ms timeout: %v, want ERROR 3024", err)
+	}
+	var one int
+	if err := db.QueryRow("SELECT 1").Scan(&one); err != nil || one != 1 {
+		t.Fatalf("a quick query after a timeout: %v", err)
+	}
+}

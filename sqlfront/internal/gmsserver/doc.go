@@ -1,0 +1,11 @@
+// Package server is go-mysql-server's server package (v0.20.1-0.20260423223733-f292357ffe4c,
+// Apache License 2.0, see LICENSE), copied so that eventsql can fix how
+// results are spooled: upstream converts every row of a result into one
+// shared byte buffer that is never reset, so a SELECT of 10M events held
+// the whole result in server memory. Here each batch of rows (128) has a
+// buffer of its own, released once the batch is written to the client,
+// and server memory stays bounded by the batches in flight.
+//
+// Changes are marked "eventsql:". The internal sockstate package is
+// copied alongside because Go does not allow importing it.
+package server

@@ -1,0 +1,299 @@
+package sqlfront
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/tidwall/gjson"
+
+	"github.com/eventsql/eventsql/engine"
+	"github.com/eventsql/eventsql/typeinfer"
+)
+
+// rowIter reads the events a scanPlan selects, one engine iterator after
+// another, and turns each into a row of the projected columns.
+type rowIter struct {
+	ctx   *sql.Context
+	t     *eventsTable
+	plan  *scanPlan
+	lo    uint64
+	hi    uint64
+	cur   *engine.EventIterator
+	next  int // next source to open
+	srcs  []func(from uint64) (*engine.EventIterator, error)
+	cols  []int // schema indexes to produce
+	typed map[string]int
+	done  bool
+}
+
+func newRowIter(ctx *sql.Context, t *eventsTable, plan *scanPlan) (*rowIter, error) {
+	it := &rowIter{ctx: ctx, t: t, plan: plan, lo: plan.lo, hi: plan.hi, cols: t.projection}
+	if it.cols == nil {
+		it.cols = make([]int, len(t.schema))
+		for i := range it.cols {
+			it.cols[i] = i
+		}
+	}
+	for out, c := range it.cols {
+		if c >= numBaseColumns {
+			if it.typed == nil {
+				it.typed = map[string]int{}
+			}
+			it.typed[t.typed[c-numBaseColumns].field] = out
+		}
+	}
+	if err := it.resolveTimes(); err != nil {
+		return nil, err
+	}
+	if plan.empty || it.lo > it.hi {
+		it.done = true
+		return it, nil
+	}
+	store := t.fe.store
+	switch {
+	case plan.streams != nil:
+		for _, s := range plan.streams {
+			it.srcs = append(it.srcs, func(uint64) (*engine.EventIterator, error) {
+				i, err := store.ReadStream(ctx, s, 0, engine.ReadOptions{})
+				if errors.Is(err, engine.ErrStreamNotFound) || errors.Is(err, engine.ErrStreamDeleted) || errors.Is(err, engine.ErrInvalidInput) {
+					return nil, nil
+				}
+				return i, err
+			})
+		}
+	case t.scope == scopeType:
+		it.srcs = append(it.srcs, func(from uint64) (*engine.EventIterator, error) {
+			return store.ReadType(ctx, t.scopeName, from, engine.ReadOptions{})
+		})
+	case plan.types != nil:
+		for _, typ := range plan.types {
+			it.srcs = append(it.srcs, func(from uint64) (*engine.EventIterator, error) {
+				return store.ReadType(ctx, typ, from, engine.ReadOptions{})
+			})
+		}
+	case t.scope == scopeCategory:
+		it.srcs = append(it.srcs, func(from uint64) (*engine.EventIterator, error) {
+			return store.ReadCategory(ctx, t.scopeName, from, engine.ReadOptions{})
+		})
+	default:
+		it.srcs = append(it.srcs, func(from uint64) (*engine.EventIterator, error) {
+			// Positions are gapless: stop exactly at hi.
+			limit := 0
+			if it.hi-from < math.MaxInt32 {
+				limit = int(it.hi-from) + 1
+			}
+			return store.ReadAll(ctx, from, engine.ReadOptions{Limit: limit})
+		})
+	}
+	return it, nil
+}
+
+// resolveTimes maps created_at bounds to positions (stamps never go
+// backwards, so a time range is a position range).
+func (it *rowIter) resolveTimes() error {
+	store := it.t.fe.store
+	if tl := it.plan.timeLo; !tl.IsZero() {
+		if it.plan.timeLoOpen {
+			tl = tl.Add(time.Microsecond)
+		}
+		pos, err := store.PositionAt(it.ctx, tl)
+		if err != nil {
+			return err
+		}
+		it.lo = max(it.lo, pos)
+	}
+	if th := it.plan.timeHi; !th.IsZero() {
+		if !it.plan.timeHiOp {
+			th = th.Add(time.Microsecond)
+		}
+		pos, err := store.PositionAt(it.ctx, th)
+		if err != nil {
+			return err
+		}
+		if pos <= 1 {
+			it.done = true
+			return nil
+		}
+		it.hi = min(it.hi, pos-1)
+	}
+	return nil
+}
+
+func (it *rowIter) Next(ctx *sql.Context) (sql.Row, error) {
+	for !it.done {
+		if it.cur == nil {
+			if it.next >= len(it.srcs) {
+				it.done = true
+				break
+			}
+			src := it.srcs[it.next]
+			it.next++
+			cur, err := src(it.lo)
+			if err != nil {
+				return nil, err
+			}
+			if cur == nil {
+				continue
+			}
+			it.cur = cur
+		}
+		if !it.cur.Next() {
+			err := it.cur.Err()
+			it.cur.Close()
+			it.cur = nil
+			if err != nil {
+				return nil, err
+			}
+			continue
+		}
+		e := it.cur.Event()
+		if e.Position < it.lo {
+			continue
+		}
+		if e.Position > it.hi {
+			// Every source reads in position order: this one is done.
+			it.cur.Close()
+			it.cur = nil
+			continue
+		}
+		if !it.inScope(e) {
+			continue
+		}
+		return it.row(e), nil
+	}
+	return nil, io.EOF
+}
+
+func (it *rowIter) inScope(e *engine.RecordedEvent) bool {
+	switch it.t.scope {
+	case scopeType:
+		return e.Type == it.t.scopeName
+	case scopeCategory:
+		return engine.Category(e.Stream) == it.t.scopeName
+	}
+	return true
+}
+
+func (it *rowIter) Close(*sql.Context) error {
+	if it.cur != nil {
+		it.cur.Close()
+		it.cur = nil
+	}
+	it.done = true
+	return nil
+}
+
+// row builds the projected columns of e. Byte slices are copied: e
+// aliases the log only until the iterator moves on.
+func (it *rowIter) row(e *engine.RecordedEvent) sql.Row {
+	row := make(sql.Row, len(it.cols))
+	for out, c := range it.cols {
+		switch c {
+		case colPosition:
+			row[out] = e.Position
+		case colStream:
+			row[out] = e.Stream
+		case colVersion:
+			row[out] = e.Version
+		case colEventID:
+			row[out] = e.ID.String()
+		case colEventType:
+			row[out] = e.Type
+		case colCreatedAt:
+			row[out] = e.CreatedAt
+		case colData:
+			row[out] = payloadValue(e.Data, e.DataIsJSON)
+		case colMetadata:
+			if len(e.Metadata) > 0 {
+				row[out] = payloadValue(e.Metadata, e.MetadataIsJSON)
+			}
+		}
+	}
+	if it.typed != nil && e.DataIsJSON {
+		it.fillTyped(row, e.Data)
+	}
+	return row
+}
+
+func payloadValue(b []byte, isJSON bool) *jsonValue {
+	if isJSON {
+		return newJSONValue(bytes.Clone(b))
+	}
+	return nonJSONValue(b)
+}
+
+// fillTyped sets the typed columns from the data's top-level fields.
+func (it *rowIter) fillTyped(row sql.Row, data []byte) {
+	set := func(key string, v gjson.Result) {
+		out, ok := it.typed[key]
+		if !ok {
+			return
+		}
+		row[out] = typedValue(it.t.typed[it.cols[out]-numBaseColumns].kind, v)
+	}
+	if len(it.typed) == 1 {
+		for key := range it.typed {
+			set(key, gjson.GetBytes(data, escapeGJSON(key)))
+		}
+		return
+	}
+	doc := gjson.ParseBytes(data)
+	if !doc.IsObject() {
+		return
+	}
+	doc.ForEach(func(k, v gjson.Result) bool {
+		set(k.Str, v)
+		return true
+	})
+}
+
+// typedValue converts a JSON value to the column's kind; a value that
+// does not fit (written after the schema was read) is NULL.
+func typedValue(kind typeinfer.Kind, v gjson.Result) any {
+	if !v.Exists() || v.Type == gjson.Null {
+		return nil
+	}
+	switch kind {
+	case typeinfer.KindInt:
+		if v.Type == gjson.Number {
+			if i, err := strconv.ParseInt(v.Raw, 10, 64); err == nil {
+				return i
+			}
+		}
+		return nil
+	case typeinfer.KindFloat:
+		if v.Type == gjson.Number {
+			f := v.Float()
+			if !math.IsInf(f, 0) {
+				return f
+			}
+		}
+		return nil
+	case typeinfer.KindBool:
+		switch v.Type {
+		case gjson.True:
+			return int8(1)
+		case gjson.False:
+			return int8(0)
+		}
+		return nil
+	case typeinfer.KindDatetime:
+		if v.Type == gjson.String {
+			if tm, err := time.Parse(time.RFC3339Nano, v.Str); err == nil {
+				return tm.UTC().Truncate(time.Microsecond)
+			}
+		}
+		return nil
+	case typeinfer.KindString:
+		if v.Type == gjson.String {
+			return v.Str
+		}
+		return nil
+	}
+	return newJSONValue([]byte(v.Raw))
+}

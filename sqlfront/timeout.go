@@ -1,0 +1,50 @@
+package sqlfront
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/dolthub/vitess/go/mysql"
+	"github.com/dolthub/vitess/go/sqltypes"
+)
+
+// erQueryTimeout is MySQL's ER_QUERY_TIMEOUT (3024).
+const erQueryTimeout = 3024
+
+// timeoutHandler cancels every statement that runs longer than d (the
+// --query-timeout flag), answering MySQL's ERROR 3024. Cancellation
+// reaches the engine's iterators through the context, so the scan stops.
+type timeoutHandler struct {
+	mysql.Handler
+	d time.Duration
+}
+
+func (h timeoutHandler) run(ctx context.Context, fn func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, h.d)
+	defer cancel()
+	err := fn(ctx)
+	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return mysql.NewSQLError(erQueryTimeout, "HY000",
+			"Query execution was interrupted, maximum statement execution time (--query-timeout %s) exceeded", h.d)
+	}
+	return err
+}
+
+func (h timeoutHandler) ComQuery(ctx context.Context, c *mysql.Conn, query string, callback mysql.ResultSpoolFn) error {
+	return h.run(ctx, func(ctx context.Context) error { return h.Handler.ComQuery(ctx, c, query, callback) })
+}
+
+func (h timeoutHandler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query string, callback mysql.ResultSpoolFn) (string, error) {
+	var rest string
+	err := h.run(ctx, func(ctx context.Context) error {
+		var err error
+		rest, err = h.Handler.ComMultiQuery(ctx, c, query, callback)
+		return err
+	})
+	return rest, err
+}
+
+func (h timeoutHandler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare *mysql.PrepareData, callback func(*sqltypes.Result) error) error {
+	return h.run(ctx, func(ctx context.Context) error { return h.Handler.ComStmtExecute(ctx, c, prepare, callback) })
+}
