@@ -163,6 +163,9 @@ func TestErrorsAreJSONAndWriteNothing(t *testing.T) {
 		{"read hard-deleted stream", "GET", "/streams/gone-1", nil, "", 410, "stream_deleted"},
 		{"bad count", "GET", "/streams/s-1?count=0", nil, "", 400, "invalid_input"},
 		{"bad direction", "GET", "/streams/s-1?direction=up", nil, "", 400, "invalid_input"},
+		{"backward $all", "GET", "/streams/$all?direction=backward", nil, "", 400, "invalid_input"},
+		{"type: bad from", "GET", "/types/E?from=x", nil, "", 400, "invalid_input"},
+		{"category: bad count", "GET", "/categories/s?count=5000", nil, "", 400, "invalid_input"},
 		{"unknown event", "GET", "/events/2b3c4d5e-0000-4000-8000-00000000dead", nil, "", 404, "event_not_found"},
 		{"event id not a UUID", "GET", "/events/xyz", nil, "", 400, "invalid_input"},
 	}
@@ -191,6 +194,8 @@ func TestAuthOnEveryProtectedRoute(t *testing.T) {
 		{"POST", "/streams/a-1", RoleWriter},
 		{"GET", "/streams/a-1", RoleReader},
 		{"GET", "/streams/$all", RoleReader},
+		{"GET", "/types/E", RoleReader},
+		{"GET", "/categories/a", RoleReader},
 		{"GET", "/events/2b3c4d5e-0000-4000-8000-000000000001", RoleReader},
 	}
 	for _, rt := range routes {

@@ -24,6 +24,7 @@ type Store interface {
 	ReadStream(ctx context.Context, stream string, from int64, opts engine.ReadOptions) (*engine.EventIterator, error)
 	ReadAll(ctx context.Context, from uint64, opts engine.ReadOptions) (*engine.EventIterator, error)
 	GetEvent(ctx context.Context, id uuid.UUID) (*engine.RecordedEvent, error)
+	feedStore
 }
 
 // Options configure the HTTP front.
@@ -54,6 +55,8 @@ func New(store Store, users *Users, opts Options, logger *slog.Logger, ready fun
 	mux.HandleFunc("GET /health/ready", s.readyz)
 	mux.HandleFunc("POST /streams/{stream}", s.require(RoleWriter, s.appendToStream))
 	mux.HandleFunc("GET /streams/{stream}", s.require(RoleReader, s.readStream))
+	mux.HandleFunc("GET /types/{type}", s.require(RoleReader, s.readType))
+	mux.HandleFunc("GET /categories/{category}", s.require(RoleReader, s.readCategory))
 	mux.HandleFunc("GET /events/{id}", s.require(RoleReader, s.getEvent))
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	return s
