@@ -2,7 +2,9 @@ package httpfront
 
 import (
 	"bufio"
+	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -104,8 +106,18 @@ func (s *Server) readCategory(w http.ResponseWriter, r *http.Request) {
 // readFeed answers one page of f. A type or category without events is
 // an empty page, not a 404: it is a query, and clients may follow it
 // before its first event exists.
+//
+// With ES-LongPoll, a forward read that finds nothing (an empty page at
+// the head, a version not written yet, a stream that does not exist yet)
+// waits for the next append and reads again, until the wait ends; the
+// last try answers whatever there is then.
 func (s *Server) readFeed(w http.ResponseWriter, r *http.Request, f feed) {
 	p, err := parsePage(r.URL.Query())
+	if err != nil {
+		writeError(w, s.logger, r, err)
+		return
+	}
+	wait, err := parseLongPoll(r.Header.Get("ES-LongPoll"), s.tail.opts.MaxLongPoll)
 	if err != nil {
 		writeError(w, s.logger, r, err)
 		return
@@ -114,13 +126,36 @@ func (s *Server) readFeed(w http.ResponseWriter, r *http.Request, f feed) {
 	if !p.hasFrom && p.backward {
 		from = -1
 	}
-	it, err := f.open(r.Context(), s.store, from, p.backward, p.count)
-	if err != nil {
-		writeError(w, s.logger, r, err)
+	waiting := wait > 0 && !p.backward
+	var waitCtx context.Context
+	if waiting {
+		ctx, cancel := s.tail.context(r.Context())
+		defer cancel()
+		ctx, cancelWait := context.WithTimeout(ctx, wait)
+		defer cancelWait()
+		waitCtx = ctx
+	}
+	for {
+		head := s.store.Head() // before the read: no append is missed
+		it, err := f.open(r.Context(), s.store, from, p.backward, p.count)
+		if err != nil {
+			if waiting && errors.Is(err, engine.ErrStreamNotFound) {
+				waiting = s.waitAfter(waitCtx, head)
+				continue
+			}
+			writeError(w, s.logger, r, err)
+			return
+		}
+		has := it.Next()
+		if !has && it.Err() == nil && waiting {
+			it.Close()
+			waiting = s.waitAfter(waitCtx, head)
+			continue
+		}
+		s.writePage(w, r, f, p, it, has)
+		it.Close()
 		return
 	}
-	defer it.Close()
-	s.writePage(w, r, f, p, it, it.Next())
 }
 
 // writePage streams a page of events as JSON, with a link to the next

@@ -31,6 +31,8 @@ type Store interface {
 type Options struct {
 	// MaxBodySize bounds a request body; larger ones get 413.
 	MaxBodySize int
+	// Live configures long-polls and subscriptions.
+	Live LiveOptions
 }
 
 // Server is the HTTP front.
@@ -41,6 +43,7 @@ type Server struct {
 	logger *slog.Logger
 	http   *http.Server
 	ready  func() bool
+	tail   *live
 }
 
 // New returns a server for store. ready reports whether the node can serve
@@ -49,7 +52,7 @@ func New(store Store, users *Users, opts Options, logger *slog.Logger, ready fun
 	if opts.MaxBodySize <= 0 {
 		opts.MaxBodySize = 64 << 20
 	}
-	s := &Server{store: store, users: users, opts: opts, logger: logger, ready: ready}
+	s := &Server{store: store, users: users, opts: opts, logger: logger, ready: ready, tail: newLive(opts.Live)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /health/live", s.live)
 	mux.HandleFunc("GET /health/ready", s.readyz)
@@ -59,6 +62,7 @@ func New(store Store, users *Users, opts Options, logger *slog.Logger, ready fun
 	mux.HandleFunc("GET /categories/{category}", s.require(RoleReader, s.readCategory))
 	mux.HandleFunc("GET /events/{id}", s.require(RoleReader, s.getEvent))
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	s.http.RegisterOnShutdown(s.tail.stop) // ends long-polls and subscriptions
 	return s
 }
 
@@ -74,7 +78,8 @@ func (s *Server) Serve(l net.Listener) error {
 	return err
 }
 
-// Shutdown stops accepting requests and waits for running ones.
+// Shutdown stops accepting requests and waits for running ones; it ends
+// long-polls and subscriptions at once.
 func (s *Server) Shutdown(ctx context.Context) error { return s.http.Shutdown(ctx) }
 
 func (s *Server) live(w http.ResponseWriter, r *http.Request) {
