@@ -227,6 +227,10 @@ func TestAuthOnEveryProtectedRoute(t *testing.T) {
 		{"GET", "/streams/$all", RoleReader},
 		{"GET", "/types/E", RoleReader},
 		{"GET", "/categories/a", RoleReader},
+		{"GET", "/subscribe/$all", RoleReader},
+		{"GET", "/subscribe/streams/a-1", RoleReader},
+		{"GET", "/subscribe/types/E", RoleReader},
+		{"GET", "/subscribe/categories/a", RoleReader},
 		{"GET", "/events/2b3c4d5e-0000-4000-8000-000000000001", RoleReader},
 	}
 	for _, rt := range routes {

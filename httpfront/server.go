@@ -61,6 +61,10 @@ func New(store Store, users *Users, opts Options, logger *slog.Logger, ready fun
 	mux.HandleFunc("GET /types/{type}", s.require(RoleReader, s.readType))
 	mux.HandleFunc("GET /categories/{category}", s.require(RoleReader, s.readCategory))
 	mux.HandleFunc("GET /events/{id}", s.require(RoleReader, s.getEvent))
+	mux.HandleFunc("GET /subscribe/$all", s.require(RoleReader, s.subscribeHandler(feedAll, "")))
+	mux.HandleFunc("GET /subscribe/streams/{stream}", s.require(RoleReader, s.subscribeHandler(feedStream, "stream")))
+	mux.HandleFunc("GET /subscribe/types/{type}", s.require(RoleReader, s.subscribeHandler(feedType, "type")))
+	mux.HandleFunc("GET /subscribe/categories/{category}", s.require(RoleReader, s.subscribeHandler(feedCategory, "category")))
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	s.http.RegisterOnShutdown(s.tail.stop) // ends long-polls and subscriptions
 	return s
