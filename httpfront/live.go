@@ -44,11 +44,12 @@ type live struct {
 	done        context.Context
 	stop        context.CancelFunc
 	subscribers atomic.Int64 // open subscriptions
+	events      *eventCache  // encodings shared by subscriptions
 }
 
 func newLive(opts LiveOptions) *live {
 	done, stop := context.WithCancel(context.Background())
-	return &live{opts: opts.withDefaults(), done: done, stop: stop}
+	return &live{opts: opts.withDefaults(), done: done, stop: stop, events: newEventCache(eventCacheSlots)}
 }
 
 // context returns a context for a long-lived handler: cancelled when the

@@ -23,8 +23,6 @@ import (
 	"strconv"
 	"time"
 
-	gojson "github.com/goccy/go-json"
-
 	"github.com/eventsql/eventsql/engine"
 )
 
@@ -179,9 +177,7 @@ func (sub *subscription) readBatch(ctx context.Context) (full bool, err error) {
 	for it.Next() {
 		e := it.Event()
 		seq := sub.f.seq(e)
-		if err := appendSSE(&sub.buf, seq, e); err != nil {
-			return false, err
-		}
+		appendSSE(&sub.buf, seq, e, sub.s.tail.events)
 		sub.cursor = seq + 1
 		sub.queued++
 		n++
@@ -251,25 +247,10 @@ func (sub *subscription) comment(text string) error {
 // appendSSE appends one event as an SSE message: its id (version for a
 // stream subscription, position otherwise), a fixed event name, and the
 // event as JSON in the shape reads return.
-func appendSSE(buf *bytes.Buffer, id int64, e *engine.RecordedEvent) error {
-	b, err := gojson.Marshal(toEventJSON(e))
-	if err != nil {
-		return fmt.Errorf("encode event %d: %w", e.Position, err)
-	}
-	// SSE ends a line at CR or LF. In JSON they can only be whitespace
-	// between tokens (strings escape them), so spaces do as well.
-	if bytes.ContainsAny(b, "\r\n") {
-		b = bytes.Map(func(r rune) rune {
-			if r == '\r' || r == '\n' {
-				return ' '
-			}
-			return r
-		}, b)
-	}
+func appendSSE(buf *bytes.Buffer, id int64, e *engine.RecordedEvent, cache *eventCache) {
 	buf.WriteString("id: ")
 	buf.Write(strconv.AppendInt(buf.AvailableBuffer(), id, 10))
 	buf.WriteString("\nevent: event\ndata: ")
-	buf.Write(b)
+	buf.Write(cache.encode(e))
 	buf.WriteString("\n\n")
-	return nil
 }
