@@ -11,7 +11,8 @@ package httpfront
 // being written, so a slow consumer falls behind instead of growing
 // memory, and one whose connection takes no data for WriteTimeout is
 // dropped. No iterator is open while writing to the network: a stalled
-// client cannot hold up Store.Close.
+// client cannot hold up Store.Close; and server shutdown interrupts a
+// blocked write rather than waiting for the write timeout.
 
 import (
 	"bytes"
@@ -21,6 +22,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/eventsql/eventsql/engine"
@@ -74,7 +76,11 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request, f feed) {
 	w.WriteHeader(http.StatusOK)
 	s.tail.subscribers.Add(1)
 	defer s.tail.subscribers.Add(-1)
-	defer sub.rc.SetWriteDeadline(time.Now().Add(s.tail.opts.WriteTimeout)) // for the final chunk
+	stop := context.AfterFunc(ctx, sub.interrupt)
+	defer func() {
+		stop()
+		sub.finish()
+	}()
 	err = sub.run(ctx, full)
 	level := s.logger.Debug
 	if !errors.Is(err, context.Canceled) && !errors.Is(err, engine.ErrClosed) {
@@ -122,6 +128,10 @@ func (s *Server) subscriptionStart(ctx context.Context, r *http.Request, f feed)
 	return latest + 1, nil
 }
 
+// finalChunkGrace is how long the end of the response may take once a
+// subscription has been interrupted (by shutdown or the client going).
+const finalChunkGrace = time.Second
+
 // subscription is one client's live tail.
 type subscription struct {
 	s      *Server
@@ -133,6 +143,51 @@ type subscription struct {
 	buf    bytes.Buffer
 	queued int64 // events in buf
 	sent   int64
+
+	// mu orders write deadline changes between the handler and
+	// interrupt, which runs on another goroutine when the context ends.
+	mu          sync.Mutex
+	interrupted bool // writes fail at once from now on
+	finished    bool // the handler is returning: interrupt has nothing to do
+}
+
+// interrupt makes the write in progress, if any, and every later one fail
+// at once, so that a client that stalled does not hold up server
+// shutdown until the write timeout.
+func (sub *subscription) interrupt() {
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	if !sub.finished {
+		sub.interrupted = true
+		_ = sub.rc.SetWriteDeadline(time.Now())
+	}
+}
+
+// finish leaves the server time to end the response: the write timeout,
+// or a short grace after an interrupt.
+func (sub *subscription) finish() {
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	sub.finished = true
+	grace := sub.s.tail.opts.WriteTimeout
+	if sub.interrupted {
+		grace = finalChunkGrace
+	}
+	_ = sub.rc.SetWriteDeadline(time.Now().Add(grace))
+}
+
+// setWriteDeadline gives the next write the write timeout, unless the
+// subscription was interrupted.
+func (sub *subscription) setWriteDeadline() error {
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	if sub.interrupted {
+		return context.Canceled
+	}
+	// An error means the connection cannot take deadlines (not a net.Conn
+	// underneath): nothing to do about it.
+	_ = sub.rc.SetWriteDeadline(time.Now().Add(sub.s.tail.opts.WriteTimeout))
+	return nil
 }
 
 // run sends batches until the client goes, the server shuts down or a
@@ -216,9 +271,9 @@ func (sub *subscription) await(ctx context.Context) error {
 // flush writes buf to the client in one write and flushes it, giving up
 // after the write timeout.
 func (sub *subscription) flush() error {
-	// An error means the connection cannot take deadlines (not a net.Conn
-	// underneath): nothing to do about it.
-	_ = sub.rc.SetWriteDeadline(time.Now().Add(sub.s.tail.opts.WriteTimeout))
+	if err := sub.setWriteDeadline(); err != nil {
+		return err
+	}
 	if sub.buf.Len() > 0 {
 		if _, err := sub.w.Write(sub.buf.Bytes()); err != nil {
 			return fmt.Errorf("write to subscriber: %w", err)

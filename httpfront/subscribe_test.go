@@ -316,16 +316,15 @@ func TestShutdownEndsLiveRequests(t *testing.T) {
 	}
 }
 
-// TestStalledSubscriberIsDropped: a client that stops reading holds up
-// neither writers nor memory; after the write timeout it is dropped.
-func TestStalledSubscriberIsDropped(t *testing.T) {
-	st := openTestStore(t)
-	base, srv := startServer(t, st, Options{Live: LiveOptions{WriteTimeout: 200 * time.Millisecond}})
+// stallSubscriber opens a subscription to $all from 1 over a raw
+// connection that never reads, and fills the socket buffers.
+func stallSubscriber(t *testing.T, base string, srv *Server, st *engine.Store) net.Conn {
+	t.Helper()
 	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	t.Cleanup(func() { conn.Close() })
 	conn.(*net.TCPConn).SetReadBuffer(4 << 10)
 	fmt.Fprintf(conn, "GET /subscribe/$all?from=1 HTTP/1.1\r\nHost: x\r\nAuthorization: Basic cmVhZGVyOnItcHc=\r\n\r\n")
 	for srv.tail.subscribers.Load() != 1 {
@@ -342,11 +341,36 @@ func TestStalledSubscriberIsDropped(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	return conn
+}
+
+// TestStalledSubscriberIsDropped: a client that stops reading holds up
+// neither writers nor memory; after the write timeout it is dropped.
+func TestStalledSubscriberIsDropped(t *testing.T) {
+	st := openTestStore(t)
+	base, srv := startServer(t, st, Options{Live: LiveOptions{WriteTimeout: 200 * time.Millisecond}})
+	stallSubscriber(t, base, srv, st)
 	deadline := time.Now().Add(60 * time.Second) // a guard
 	for srv.tail.subscribers.Load() != 0 {
 		if time.Now().After(deadline) {
 			t.Fatal("the stalled subscriber was not dropped")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestShutdownInterruptsStalledSubscriber: Shutdown does not wait for
+// the write timeout of a subscriber blocked on a client that stalled.
+func TestShutdownInterruptsStalledSubscriber(t *testing.T) {
+	st := openTestStore(t)
+	base, srv := startServer(t, st, Options{Live: LiveOptions{WriteTimeout: time.Hour}})
+	stallSubscriber(t, base, srv, st)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second) // a guard, far below the write timeout
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if n := srv.tail.subscribers.Load(); n != 0 {
+		t.Fatalf("%d subscriptions still open after Shutdown", n)
 	}
 }
