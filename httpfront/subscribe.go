@@ -74,6 +74,9 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request, f feed) {
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
 	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return
+	}
 	s.tail.subscribers.Add(1)
 	defer s.tail.subscribers.Add(-1)
 	stop := context.AfterFunc(ctx, sub.interrupt)

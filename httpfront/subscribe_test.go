@@ -374,3 +374,23 @@ func TestShutdownInterruptsStalledSubscriber(t *testing.T) {
 		t.Fatalf("%d subscriptions still open after Shutdown", n)
 	}
 }
+
+// TestSubscribeHead: HEAD answers the headers of a subscription and
+// returns instead of following the log.
+func TestSubscribeHead(t *testing.T) {
+	base, _ := testServer(t)
+	req, err := http.NewRequest("HEAD", base+"/subscribe/$all", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth("reader", "r-pw")
+	client := &http.Client{Timeout: 60 * time.Second} // a guard
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("HEAD = %d %v", resp.StatusCode, resp.Header)
+	}
+}
