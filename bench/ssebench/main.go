@@ -4,7 +4,7 @@
 // from one eventsql server to many subscribers.
 //
 //	go run ./bench/ssebench [-subscribers 100] [-stalled 0] [-events 1000000] [-batch 100]
-//	    [-writers 1] [-baseline 200000] [-paced-rate 20000] [-paced-events 200000]
+//	    [-writers 1] [-baseline 200000] [-paced-rate 5000] [-paced-events 100000]
 //	    [-dir ./bench-data] [-json FILE] [-cpuprofile FILE] [-trace FILE]
 //
 // It opens a store in a fresh directory under -dir, serves it over HTTP
@@ -91,8 +91,8 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&cfg.batch, "batch", 100, "events per append request")
 	fs.IntVar(&cfg.writers, "writers", 1, "concurrent append clients")
 	fs.IntVar(&cfg.baseline, "baseline", 200_000, "events appended with no subscriber first (0: skip)")
-	fs.IntVar(&cfg.pacedRate, "paced-rate", 20_000, "events/s in the paced phase")
-	fs.IntVar(&cfg.pacedEvents, "paced-events", 200_000, "events appended in the paced phase (0: skip)")
+	fs.IntVar(&cfg.pacedRate, "paced-rate", 5_000, "events/s in the paced phase (keep it below the unpaced writer rate)")
+	fs.IntVar(&cfg.pacedEvents, "paced-events", 100_000, "events appended in the paced phase (0: skip)")
 	fs.IntVar(&cfg.sampleEvery, "sample-every", 10, "sample latency on every n-th batch")
 	fs.StringVar(&cfg.dir, "dir", "./bench-data", "directory for the store (a fresh subdirectory, removed afterwards)")
 	fs.StringVar(&cfg.jsonPath, "json", "", "also write the results as JSON to this file")

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"sync"
@@ -36,8 +37,10 @@ type Report struct {
 	// included.
 	PeakRSS int64 `json:"peakRssBytes"`
 	// The largest anonymous RSS sampled (heap, stacks, buffers: what
-	// subscribers could grow).
+	// subscribers could grow), and the largest Go heap (live and not yet
+	// collected objects) sampled.
 	PeakRSSAnon int64 `json:"peakRssAnonBytes"`
+	PeakHeap    int64 `json:"peakHeapBytes"`
 
 	subs []*subscriber
 }
@@ -78,8 +81,8 @@ func (r *Report) print(w io.Writer) {
 	}
 	tw.Flush()
 	mib := func(b int64) string { return benchfmt.Num(float64(b)/(1<<20)) + " MiB" }
-	fmt.Fprintf(w, "\nRSS before subscribers %s; peak RSS %s (VmHWM: everything, mapped log pages included); peak anonymous RSS %s\n",
-		mib(r.RSSBeforeSubscribers), mib(r.PeakRSS), mib(r.PeakRSSAnon))
+	fmt.Fprintf(w, "\nRSS before subscribers %s; peak RSS %s (VmHWM: everything, mapped log pages included); peak anonymous RSS %s; peak Go heap %s\n",
+		mib(r.RSSBeforeSubscribers), mib(r.PeakRSS), mib(r.PeakRSSAnon), mib(r.PeakHeap))
 	for _, p := range r.Phases {
 		if p.Writer != nil {
 			fmt.Fprintf(w, "%s: %d latency samples; %d read before the writer had its 201 (counted as 0 ms)\n", p.Name, p.AckLatency.Samples, p.BeforeAck)
@@ -116,11 +119,11 @@ func procStatus(field string) int64 {
 	return 0
 }
 
-// memSampler records the peak anonymous RSS.
+// memSampler records the peak anonymous RSS and Go heap.
 type memSampler struct {
-	peak atomic.Int64
-	quit chan struct{}
-	wg   sync.WaitGroup
+	peak, peakHeap atomic.Int64
+	quit           chan struct{}
+	wg             sync.WaitGroup
 }
 
 func startMemSampler(every time.Duration) *memSampler {
@@ -143,6 +146,13 @@ func startMemSampler(every time.Duration) *memSampler {
 func (m *memSampler) observe() {
 	if v := procStatus("RssAnon"); v > m.peak.Load() {
 		m.peak.Store(v)
+	}
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() == metrics.KindUint64 {
+		if v := int64(s[0].Value.Uint64()); v > m.peakHeap.Load() {
+			m.peakHeap.Store(v)
+		}
 	}
 }
 

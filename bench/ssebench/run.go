@@ -150,6 +150,7 @@ func (b *bench) run(ctx context.Context) (*Report, error) {
 		rep.Phases = append(rep.Phases, r)
 	}
 	rep.PeakRSS, rep.PeakRSSAnon = procStatus("VmHWM"), mem.peakAnon()
+	rep.PeakHeap = mem.peakHeap.Load()
 	return rep, nil
 }
 
