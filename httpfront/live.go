@@ -1,9 +1,11 @@
 package httpfront
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -45,11 +47,29 @@ type live struct {
 	stop        context.CancelFunc
 	subscribers atomic.Int64 // open subscriptions
 	events      *eventCache  // encodings shared by subscriptions
+	buffers     sync.Pool    // of *bytes.Buffer: subscriptions' batches
 }
 
 func newLive(opts LiveOptions) *live {
 	done, stop := context.WithCancel(context.Background())
 	return &live{opts: opts.withDefaults(), done: done, stop: stop, events: newEventCache(eventCacheSlots)}
+}
+
+// getBuffer returns an empty buffer for a batch of events.
+func (l *live) getBuffer() *bytes.Buffer {
+	if b, ok := l.buffers.Get().(*bytes.Buffer); ok {
+		return b
+	}
+	return new(bytes.Buffer)
+}
+
+// putBuffer gives a batch buffer back, unless it grew over sseKeepBuffer.
+func (l *live) putBuffer(b *bytes.Buffer) {
+	if b.Cap() > sseKeepBuffer {
+		return
+	}
+	b.Reset()
+	l.buffers.Put(b)
 }
 
 // context returns a context for a long-lived handler: cancelled when the

@@ -10,9 +10,11 @@ package httpfront
 // subscribers and nothing is queued per subscriber but the one batch
 // being written, so a slow consumer falls behind instead of growing
 // memory, and one whose connection takes no data for WriteTimeout is
-// dropped. No iterator is open while writing to the network: a stalled
-// client cannot hold up Store.Close; and server shutdown interrupts a
-// blocked write rather than waiting for the write timeout.
+// dropped. Batch buffers come from a pool shared by all subscriptions,
+// so one that waits for events holds none. No iterator is open while
+// writing to the network, so a stalled client cannot hold up Store.Close,
+// and server shutdown interrupts a blocked write rather than waiting for
+// the write timeout.
 
 import (
 	"bytes"
@@ -33,8 +35,8 @@ import (
 const (
 	sseBatchEvents = 1024
 	sseBatchBytes  = 64 << 10
-	// sseKeepBuffer is the largest batch buffer kept between batches; a
-	// larger one (a batch with a huge event) is dropped after its write.
+	// sseKeepBuffer is the largest batch buffer reused; a larger one (a
+	// batch with a huge event) is dropped after its write.
 	sseKeepBuffer = 1 << 20
 )
 
@@ -141,10 +143,10 @@ type subscription struct {
 	f      feed
 	w      http.ResponseWriter
 	rc     *http.ResponseController
-	cursor int64  // the next version or position to send
-	head   uint64 // the store's head before the last read
-	buf    bytes.Buffer
-	queued int64 // events in buf
+	cursor int64         // the next version or position to send
+	head   uint64        // the store's head before the last read
+	buf    *bytes.Buffer // the batch being sent; nil between batches
+	queued int64         // events in buf
 	sent   int64
 
 	// mu orders write deadline changes between the handler and
@@ -220,6 +222,9 @@ func (sub *subscription) run(ctx context.Context, full bool) error {
 // it stopped at a batch limit rather than at the head. It notes the head
 // before reading, so that await misses no append.
 func (sub *subscription) readBatch(ctx context.Context) (full bool, err error) {
+	if sub.buf == nil {
+		sub.buf = sub.s.tail.getBuffer()
+	}
 	sub.buf.Reset()
 	sub.queued = 0
 	sub.head = sub.s.store.Head()
@@ -235,7 +240,7 @@ func (sub *subscription) readBatch(ctx context.Context) (full bool, err error) {
 	for it.Next() {
 		e := it.Event()
 		seq := sub.f.seq(e)
-		appendSSE(&sub.buf, seq, e, sub.s.tail.events)
+		appendSSE(sub.buf, seq, e, sub.s.tail.events)
 		sub.cursor = seq + 1
 		sub.queued++
 		n++
@@ -271,35 +276,45 @@ func (sub *subscription) await(ctx context.Context) error {
 	}
 }
 
-// flush writes buf to the client in one write and flushes it, giving up
-// after the write timeout.
+// flush sends the batch in buf, if any, and gives the buffer back: a
+// subscription waiting for events holds none.
 func (sub *subscription) flush() error {
+	var p []byte
+	if sub.buf != nil {
+		p = sub.buf.Bytes()
+	}
+	err := sub.send(p)
+	if err == nil {
+		sub.sent += sub.queued
+	}
+	sub.queued = 0
+	if sub.buf != nil {
+		sub.s.tail.putBuffer(sub.buf)
+		sub.buf = nil
+	}
+	return err
+}
+
+// send writes p to the client in one write and flushes it, giving up
+// after the write timeout.
+func (sub *subscription) send(p []byte) error {
 	if err := sub.setWriteDeadline(); err != nil {
 		return err
 	}
-	if sub.buf.Len() > 0 {
-		if _, err := sub.w.Write(sub.buf.Bytes()); err != nil {
+	if len(p) > 0 {
+		if _, err := sub.w.Write(p); err != nil {
 			return fmt.Errorf("write to subscriber: %w", err)
 		}
 	}
 	if err := sub.rc.Flush(); err != nil {
 		return fmt.Errorf("flush to subscriber: %w", err)
 	}
-	sub.sent += sub.queued
-	sub.queued = 0
-	if sub.buf.Cap() > sseKeepBuffer {
-		sub.buf = bytes.Buffer{}
-	}
-	sub.buf.Reset()
 	return nil
 }
 
 // comment sends an SSE comment line (": text"), which clients ignore.
 func (sub *subscription) comment(text string) error {
-	sub.buf.Reset()
-	sub.queued = 0
-	sub.buf.WriteString(": " + text + "\n\n")
-	return sub.flush()
+	return sub.send([]byte(": " + text + "\n\n"))
 }
 
 // appendSSE appends one event as an SSE message: its id (version for a
