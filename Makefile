@@ -6,7 +6,7 @@ BIN       := bin/eventsql
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X main.version=$(VERSION) -X main.build=$(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
-.PHONY: all build test deps lint unit e2e fuzz bench bench-http clean
+.PHONY: all build test deps lint unit e2e fuzz bench bench-http bench-sse clean
 
 all: build
 
@@ -39,6 +39,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzOpenDamagedSegment$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10x ./engine
 	$(GO) test -run '^$$' -fuzz '^FuzzValidJSONMatchesStd$$' -fuzztime $(FUZZTIME) ./engine
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeAppendBody$$' -fuzztime $(FUZZTIME) ./httpfront
+	$(GO) test -run '^$$' -fuzz '^FuzzAppendEventJSON$$' -fuzztime $(FUZZTIME) ./httpfront
 
 ## bench: engine benchmarks (figures for docs/performance.md).
 bench:
@@ -49,6 +50,10 @@ bench:
 ## missing), e.g. make bench-http HTTPBENCHFLAGS="-import-size 200MB".
 bench-http:
 	$(GO) run ./bench/httpbench $(HTTPBENCHFLAGS)
+
+## bench-sse: Server-Sent Events fan-out (figures for docs/performance.md).
+bench-sse:
+	$(GO) run ./bench/ssebench $(SSEFLAGS)
 
 clean:
 	rm -rf bin bench-data

@@ -3,6 +3,7 @@ package httpfront
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -17,6 +18,15 @@ import (
 // store; users: admin/admin-pw, writer/w-pw, reader/r-pw.
 func testServer(t *testing.T) (base string, store *engine.Store) {
 	t.Helper()
+	st := openTestStore(t)
+	base, _ = startServer(t, st, Options{MaxBodySize: 64 << 10})
+	return base, st
+}
+
+// openTestStore opens a store in a temporary directory, closed at the
+// end of the test.
+func openTestStore(t *testing.T) *engine.Store {
+	t.Helper()
 	opts := engine.DefaultOptions()
 	opts.Logger = slog.New(slog.DiscardHandler)
 	opts.SegmentSize = 1 << 20
@@ -24,20 +34,32 @@ func testServer(t *testing.T) (base string, store *engine.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// startServer serves st on a loopback socket until the end of the test
+// (users as in testServer).
+func startServer(t *testing.T, st Store, opts Options) (base string, srv *Server) {
+	t.Helper()
 	users := NewUsers("admin-pw")
 	users.Add("writer", "w-pw", RoleWriter)
 	users.Add("reader", "r-pw", RoleReader)
-	srv := New(st, users, Options{MaxBodySize: 64 << 10}, opts.Logger, func() bool { return true })
+	srv = New(st, users, opts, slog.New(slog.DiscardHandler), func() bool { return true })
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	go srv.Serve(l)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		srv.Serve(l)
+	}()
 	t.Cleanup(func() {
 		srv.Shutdown(context.Background())
-		st.Close()
+		<-done
 	})
-	return "http://" + l.Addr().String(), st
+	return "http://" + l.Addr().String(), srv
 }
 
 type reply struct {
@@ -49,9 +71,18 @@ type reply struct {
 
 func do(t *testing.T, method, url, user, pass string, headers map[string]string, body string) reply {
 	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	r, err := fetch(method, url, user, pass, headers, body)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return r
+}
+
+// fetch is do for other goroutines than the test's: it returns errors.
+func fetch(method, url, user, pass string, headers map[string]string, body string) (reply, error) {
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		return reply{}, err
 	}
 	if user != "" {
 		req.SetBasicAuth(user, pass)
@@ -61,15 +92,15 @@ func do(t *testing.T, method, url, user, pass string, headers map[string]string,
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return reply{}, err
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	r := reply{status: resp.StatusCode, header: resp.Header, raw: string(b)}
 	if err := json.Unmarshal(b, &r.body); err != nil {
-		t.Fatalf("%s %s: body is not a JSON object: %q", method, url, b)
+		return r, fmt.Errorf("%s %s: body is not a JSON object: %q", method, url, b)
 	}
-	return r
+	return r, nil
 }
 
 var jsonCT = map[string]string{"Content-Type": "application/json"}
@@ -163,6 +194,9 @@ func TestErrorsAreJSONAndWriteNothing(t *testing.T) {
 		{"read hard-deleted stream", "GET", "/streams/gone-1", nil, "", 410, "stream_deleted"},
 		{"bad count", "GET", "/streams/s-1?count=0", nil, "", 400, "invalid_input"},
 		{"bad direction", "GET", "/streams/s-1?direction=up", nil, "", 400, "invalid_input"},
+		{"backward $all", "GET", "/streams/$all?direction=backward", nil, "", 400, "invalid_input"},
+		{"type: bad from", "GET", "/types/E?from=x", nil, "", 400, "invalid_input"},
+		{"category: bad count", "GET", "/categories/s?count=5000", nil, "", 400, "invalid_input"},
 		{"unknown event", "GET", "/events/2b3c4d5e-0000-4000-8000-00000000dead", nil, "", 404, "event_not_found"},
 		{"event id not a UUID", "GET", "/events/xyz", nil, "", 400, "invalid_input"},
 	}
@@ -191,6 +225,12 @@ func TestAuthOnEveryProtectedRoute(t *testing.T) {
 		{"POST", "/streams/a-1", RoleWriter},
 		{"GET", "/streams/a-1", RoleReader},
 		{"GET", "/streams/$all", RoleReader},
+		{"GET", "/types/E", RoleReader},
+		{"GET", "/categories/a", RoleReader},
+		{"GET", "/subscribe/$all", RoleReader},
+		{"GET", "/subscribe/streams/a-1", RoleReader},
+		{"GET", "/subscribe/types/E", RoleReader},
+		{"GET", "/subscribe/categories/a", RoleReader},
 		{"GET", "/events/2b3c4d5e-0000-4000-8000-000000000001", RoleReader},
 	}
 	for _, rt := range routes {

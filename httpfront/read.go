@@ -2,7 +2,9 @@ package httpfront
 
 import (
 	"bufio"
+	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -88,51 +90,87 @@ func parsePage(q url.Values) (pageParams, error) {
 
 // readStream handles GET /streams/{stream} and GET /streams/$all.
 func (s *Server) readStream(w http.ResponseWriter, r *http.Request) {
-	stream := r.PathValue("stream")
+	s.readFeed(w, r, streamFeed(r.PathValue("stream")))
+}
+
+// readType handles GET /types/{type}.
+func (s *Server) readType(w http.ResponseWriter, r *http.Request) {
+	s.readFeed(w, r, feed{kind: feedType, name: r.PathValue("type")})
+}
+
+// readCategory handles GET /categories/{category}.
+func (s *Server) readCategory(w http.ResponseWriter, r *http.Request) {
+	s.readFeed(w, r, feed{kind: feedCategory, name: r.PathValue("category")})
+}
+
+// readFeed answers one page of f. A type or category without events is
+// an empty page, not a 404: it is a query, and clients may follow it
+// before its first event exists.
+//
+// With ES-LongPoll, a forward read that finds nothing (an empty page at
+// the head, a version not written yet, a stream that does not exist yet)
+// waits for the next append and reads again, until the wait ends; the
+// last try answers whatever there is then.
+func (s *Server) readFeed(w http.ResponseWriter, r *http.Request, f feed) {
 	p, err := parsePage(r.URL.Query())
 	if err != nil {
 		writeError(w, s.logger, r, err)
 		return
 	}
-	var it *engine.EventIterator
-	opts := engine.ReadOptions{Limit: p.count}
-	if p.backward {
-		opts.Direction = engine.Backward
-	}
-	if stream == "$all" {
-		if p.backward {
-			writeError(w, s.logger, r, invalidInput("direction", "backward reads of $all are not supported"))
-			return
-		}
-		it, err = s.store.ReadAll(r.Context(), uint64(max(p.from, 0)), opts)
-	} else {
-		from := p.from
-		if !p.hasFrom && p.backward {
-			from = -1
-		}
-		it, err = s.store.ReadStream(r.Context(), stream, from, opts)
-	}
+	wait, err := parseLongPoll(r.Header.Get("ES-LongPoll"), s.tail.opts.MaxLongPoll)
 	if err != nil {
 		writeError(w, s.logger, r, err)
 		return
 	}
-	defer it.Close()
-	s.writePage(w, r, stream, p, it)
+	from := p.from
+	if !p.hasFrom && p.backward {
+		from = -1
+	}
+	waiting := wait > 0 && !p.backward
+	var waitCtx context.Context
+	if waiting {
+		ctx, cancel := s.tail.context(r.Context())
+		defer cancel()
+		ctx, cancelWait := context.WithTimeout(ctx, wait)
+		defer cancelWait()
+		waitCtx = ctx
+	}
+	for {
+		head := s.store.Head() // before the read: no append is missed
+		it, err := f.open(r.Context(), s.store, from, p.backward, p.count)
+		if err != nil {
+			if waiting && errors.Is(err, engine.ErrStreamNotFound) {
+				waiting = s.waitAfter(waitCtx, head)
+				continue
+			}
+			writeError(w, s.logger, r, err)
+			return
+		}
+		has := it.Next()
+		if !has && it.Err() == nil && waiting {
+			it.Close()
+			waiting = s.waitAfter(waitCtx, head)
+			continue
+		}
+		s.writePage(w, r, f, p, it, has)
+		it.Close()
+		return
+	}
 }
 
-// writePage streams a page of events as JSON, with a link to the next page.
-func (s *Server) writePage(w http.ResponseWriter, r *http.Request, stream string, p pageParams, it *engine.EventIterator) {
+// writePage streams a page of events as JSON, with a link to the next
+// page. has is the result of the first it.Next().
+func (s *Server) writePage(w http.ResponseWriter, r *http.Request, f feed, p pageParams, it *engine.EventIterator, has bool) {
 	w.Header().Set("Content-Type", "application/json")
 	bw := bufio.NewWriterSize(w, 64<<10)
 	direction := "forward"
 	if p.backward {
 		direction = "backward"
 	}
-	fmt.Fprintf(bw, `{"stream":%s,"direction":%q,"events":[`, quote(stream), direction)
+	fmt.Fprintf(bw, `{%q:%s,"direction":%q,"events":[`, f.pageKey(), quote(f.name), direction)
 	n := 0
-	var lastPosition uint64
-	var lastVersion int64
-	for it.Next() {
+	var last int64
+	for ok := has; ok; ok = it.Next() {
 		e := it.Event()
 		if n > 0 {
 			bw.WriteByte(',')
@@ -144,28 +182,29 @@ func (s *Server) writePage(w http.ResponseWriter, r *http.Request, stream string
 		}
 		bw.Write(b)
 		n++
-		lastPosition, lastVersion = e.Position, e.Version
+		last = f.seq(e)
 	}
 	if err := it.Err(); err != nil {
 		s.logger.Error("read failed mid-page", "path", r.URL.Path, "err", err)
 	}
 	next := "null"
 	if n > 0 && n == p.count {
-		var from int64
-		switch {
-		case stream == "$all":
-			from = int64(lastPosition) + 1
-		case p.backward:
-			from = lastVersion - 1
-		default:
-			from = lastVersion + 1
+		from := last + 1
+		// Versions start at 0, positions at 1 (and position 0 going
+		// backward would mean "from the end").
+		first := int64(1)
+		if f.byVersion() {
+			first = 0
 		}
-		if from >= 0 {
+		if p.backward {
+			from = last - 1
+		}
+		if from >= first {
 			q := url.Values{"from": {strconv.FormatInt(from, 10)}, "count": {strconv.Itoa(p.count)}}
 			if p.backward {
 				q.Set("direction", "backward")
 			}
-			next = quote("/streams/" + url.PathEscape(stream) + "?" + q.Encode())
+			next = quote(f.path() + "?" + q.Encode())
 		}
 	}
 	fmt.Fprintf(bw, `],"next":%s}`+"\n", next)

@@ -1,6 +1,7 @@
 // Package httpfront is eventsql's HTTP API (docs/http.md): EventStoreDB-
-// style appends, reads, stream metadata and deletes behind HTTP Basic
-// auth, statistics, Prometheus metrics and health endpoints.
+// style appends, paged and long-polled reads, Server-Sent Events live
+// tail, stream metadata and deletes behind HTTP Basic auth, statistics,
+// Prometheus metrics and health endpoints.
 package httpfront
 
 import (
@@ -27,12 +28,15 @@ type Store interface {
 	StreamInfo(ctx context.Context, stream string) (engine.StreamInfo, error)
 	SetStreamMetadata(ctx context.Context, stream string, meta engine.StreamMetadata) error
 	DeleteStream(ctx context.Context, stream string, expected engine.ExpectedVersion, hard bool) error
+	feedStore
 }
 
 // Options configure the HTTP front.
 type Options struct {
 	// MaxBodySize bounds a request body; larger ones get 413.
 	MaxBodySize int
+	// Live configures long-polls and subscriptions.
+	Live LiveOptions
 }
 
 // Server is the HTTP front.
@@ -45,6 +49,7 @@ type Server struct {
 	ready   func() bool
 	metrics *metrics
 	rates   rateTracker
+	tail    *live
 }
 
 // New returns a server for store. ready reports whether the node can serve
@@ -53,7 +58,7 @@ func New(store Store, users *Users, opts Options, logger *slog.Logger, ready fun
 	if opts.MaxBodySize <= 0 {
 		opts.MaxBodySize = 64 << 20
 	}
-	s := &Server{store: store, users: users, opts: opts, logger: logger, ready: ready, metrics: newMetrics(store)}
+	s := &Server{store: store, users: users, opts: opts, logger: logger, ready: ready, metrics: newMetrics(store), tail: newLive(opts.Live)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /health/live", s.live)
 	mux.HandleFunc("GET /health/ready", s.readyz)
@@ -62,11 +67,18 @@ func New(store Store, users *Users, opts Options, logger *slog.Logger, ready fun
 	mux.HandleFunc("DELETE /streams/{stream}", s.require(RoleAdmin, s.deleteStream))
 	mux.HandleFunc("GET /streams/{stream}/metadata", s.require(RoleReader, s.getMetadata))
 	mux.HandleFunc("POST /streams/{stream}/metadata", s.require(RoleAdmin, s.setMetadata))
+	mux.HandleFunc("GET /types/{type}", s.require(RoleReader, s.readType))
+	mux.HandleFunc("GET /categories/{category}", s.require(RoleReader, s.readCategory))
 	mux.HandleFunc("GET /events/{id}", s.require(RoleReader, s.getEvent))
+	mux.HandleFunc("GET /subscribe/$all", s.require(RoleReader, s.subscribeHandler(feedAll, "")))
+	mux.HandleFunc("GET /subscribe/streams/{stream}", s.require(RoleReader, s.subscribeHandler(feedStream, "stream")))
+	mux.HandleFunc("GET /subscribe/types/{type}", s.require(RoleReader, s.subscribeHandler(feedType, "type")))
+	mux.HandleFunc("GET /subscribe/categories/{category}", s.require(RoleReader, s.subscribeHandler(feedCategory, "category")))
 	mux.HandleFunc("GET /stats", s.require(RoleReader, s.stats))
 	mux.Handle("GET /metrics", s.require(RoleReader, s.metrics.handler().ServeHTTP))
 	s.http = &http.Server{Handler: s.metrics.instrument(mux), ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	s.http.RegisterOnShutdown(s.tail.stop) // ends long-polls and subscriptions
 	return s
 }
 
@@ -91,7 +103,8 @@ func (s *Server) ServeTLS(l net.Listener, certFile, keyFile string) error {
 	return err
 }
 
-// Shutdown stops accepting requests and waits for running ones.
+// Shutdown stops accepting requests and waits for running ones; it ends
+// long-polls and subscriptions at once.
 func (s *Server) Shutdown(ctx context.Context) error { return s.http.Shutdown(ctx) }
 
 func (s *Server) live(w http.ResponseWriter, r *http.Request) {

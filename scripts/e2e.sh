@@ -49,7 +49,33 @@ check "no credentials answers 401 with WWW-Authenticate" \
   "curl -s -D - -o /dev/null http://127.0.0.1:$port/streams/cart-1 | grep -qi '^WWW-Authenticate: Basic'"
 check "GET /health/ready reports the head" "curl -fsS http://127.0.0.1:$port/health/ready | grep -q '\"head\":2'"
 check "unknown route answers 404" "[ \"\$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$port/nope)\" = 404 ]"
+check "GET /types/ItemAdded reads the events of a type" \
+  "curl -fsS $A http://127.0.0.1:$port/types/ItemAdded | grep -q '^{\"eventType\":\"ItemAdded\",\"direction\":\"forward\",\"events\":\[{\"position\":1,'"
+long_poll() { # a long-poll at the head returns the event a background curl appends meanwhile
+  ( sleep 0.5; curl -fsS $A -H 'Content-Type: application/json' -d '[{"eventType":"Polled","data":{}}]' \
+      "http://127.0.0.1:$port/streams/poll-1" >/dev/null ) &
+  local bg=$! rc
+  curl -fsS --max-time 20 $A -H 'ES-LongPoll: 15' "http://127.0.0.1:$port/streams/\$all?from=3" | grep -q '"eventType":"Polled"'
+  rc=$?; wait $bg; return $rc
+}
+check "ES-LongPoll at the head answers with an event appended meanwhile" long_poll
+check "a bad ES-LongPoll answers 400" \
+  "curl -s $A -H 'ES-LongPoll: soon' http://127.0.0.1:$port/streams/cart-1 | grep -q '\"field\":\"longPoll\"'"
+sse_pid=""
+sse_live() { # curl -N on a category: catch-up, then an event appended while it listens
+  curl -sN --max-time 30 $A "http://127.0.0.1:$port/subscribe/categories/cart?from=1" >"$work/sse.out" &
+  sse_pid=$!
+  for _ in $(seq 1 100); do grep -q '^id: 2$' "$work/sse.out" 2>/dev/null && break; sleep 0.1; done
+  curl -fsS $A -H 'Content-Type: application/json' -d '[{"eventType":"LiveOne","data":{}}]' \
+    "http://127.0.0.1:$port/streams/cart-2" >/dev/null
+  for _ in $(seq 1 100); do grep -q '"eventType":"LiveOne"' "$work/sse.out" && break; sleep 0.1; done
+  grep -q '^id: 1$' "$work/sse.out" && grep -q '^event: event$' "$work/sse.out" && grep -q '"eventType":"LiveOne"' "$work/sse.out"
+}
+check "GET /subscribe/categories/cart (SSE) catches up, then receives a live event" sse_live
+check "SSE without credentials answers 401" \
+  "[ \"\$(curl -s -o /dev/null -w '%{http_code}' 'http://127.0.0.1:$port/subscribe/\$all')\" = 401 ]"
 check "SIGTERM stops the server cleanly (exit 0)" "stop"
+check "SIGTERM ended the open subscription cleanly" "[ -n '$sse_pid' ] && wait $sse_pid"
 check "the data directory holds a store" "[ -f '$work/data/STORE' ] && ls '$work/data/log/'*.seg >/dev/null"
 check "inspect dumps the data directory" "'$BIN' inspect '$work/data' | grep -q 'segment(s)'"
 check "inspect of a non-store fails clearly" "! '$BIN' inspect '$work' 2>&1 | grep -q xyz && '$BIN' inspect '$work' 2>&1 | grep -q 'not an eventsql data directory'"
