@@ -7,6 +7,7 @@ package sqlfront
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -61,6 +62,11 @@ type Options struct {
 	QueryTimeout time.Duration
 	// TypeCachePath is where inferred schemas are cached ("" = memory).
 	TypeCachePath string
+	// TLS, when set, lets clients upgrade to TLS (and then use
+	// caching_sha2_password clients' defaults); RequireTLS refuses
+	// connections that do not.
+	TLS        *tls.Config
+	RequireTLS bool
 }
 
 // Front is the SQL server.
@@ -128,11 +134,13 @@ func (noPersist) Persist(*sql.Context, []byte) error {
 // Serve serves the MySQL protocol on l until Close.
 func (fe *Front) Serve(l net.Listener) error {
 	cfg := server.Config{
-		Protocol:         "tcp",
-		Listener:         l,
-		Version:          fe.opts.Version,
-		ConnReadTimeout:  0,
-		ConnWriteTimeout: 0,
+		Protocol:               "tcp",
+		Listener:               l,
+		Version:                fe.opts.Version,
+		TLSConfig:              fe.opts.TLS,
+		RequireSecureTransport: fe.opts.TLS != nil && fe.opts.RequireTLS,
+		ConnReadTimeout:        0,
+		ConnWriteTimeout:       0,
 	}
 	wrap := func(h mysql.Handler) (mysql.Handler, error) {
 		if fe.opts.QueryTimeout > 0 {

@@ -73,10 +73,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return fmt.Errorf("--tls-cert and --tls-key go together")
 	}
+	var sqlTLS *tls.Config
 	if *tlsCert != "" {
-		if _, err := tls.LoadX509KeyPair(*tlsCert, *tlsKey); err != nil {
+		cert, err := tls.LoadX509KeyPair(*tlsCert, *tlsKey)
+		if err != nil {
 			return fmt.Errorf("--tls-cert/--tls-key: %w", err)
 		}
+		sqlTLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
 	opts := engine.DefaultOptions()
 	opts.SegmentSize = int64(segmentSize)
@@ -126,6 +129,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			Version:       "8.0.33-eventsql-" + version,
 			QueryTimeout:  *queryTimeout,
 			TypeCachePath: filepath.Join(*dataDir, "typeinfer.json"),
+			TLS:           sqlTLS,
+			RequireTLS:    sqlTLS != nil,
 		}, logger)
 		if err != nil {
 			return err

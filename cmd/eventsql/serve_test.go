@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"database/sql"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -19,6 +20,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-sql-driver/mysql"
 )
 
 // writeSelfSignedCert writes a certificate for 127.0.0.1 and its key.
@@ -58,8 +61,9 @@ func writeSelfSignedCert(t *testing.T, dir string) (certFile, keyFile string, po
 }
 
 // startServe runs `eventsql serve args...` in process and returns the
-// base URL it prints, and a stop function that waits for it to end.
-func startServe(t *testing.T, args ...string) (base string, stop func() error) {
+// base URL and SQL address it prints, and a stop function that waits for
+// it to end.
+func startServe(t *testing.T, args ...string) (base, sqlAddr string, stop func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
@@ -68,12 +72,20 @@ func startServe(t *testing.T, args ...string) (base string, stop func() error) {
 		done <- run(ctx, append([]string{"serve", "--http", "127.0.0.1:0", "--mysql", "127.0.0.1:0", "--log-level", "error"}, args...), pw, io.Discard)
 		pw.Close()
 	}()
-	line, err := bufio.NewReader(pr).ReadString('\n')
-	go io.Copy(io.Discard, pr)
+	br := bufio.NewReader(pr)
+	line, err := br.ReadString('\n')
 	if err != nil {
 		cancel()
 		t.Fatalf("serve printed nothing: %v (exit: %v)", err, <-done)
 	}
+	sqlLine, err := br.ReadString('\n')
+	go io.Copy(io.Discard, pr)
+	if err != nil {
+		cancel()
+		t.Fatalf("serve printed no SQL address: %v (exit: %v)", err, <-done)
+	}
+	sqlAddr = sqlLine[strings.LastIndex(strings.TrimSpace(sqlLine), " ")+1:]
+	sqlAddr = strings.TrimSpace(sqlAddr)
 	for _, f := range strings.Fields(line) {
 		if strings.HasPrefix(f, "http://") || strings.HasPrefix(f, "https://") {
 			base = strings.TrimSuffix(f, ",")
@@ -83,7 +95,7 @@ func startServe(t *testing.T, args ...string) (base string, stop func() error) {
 		cancel()
 		t.Fatalf("no URL in %q", line)
 	}
-	return base, func() error { cancel(); return <-done }
+	return base, sqlAddr, func() error { cancel(); return <-done }
 }
 
 func TestServeWithTLSAndConfiguredUsers(t *testing.T) {
@@ -91,7 +103,7 @@ func TestServeWithTLSAndConfiguredUsers(t *testing.T) {
 	certFile, keyFile, pool := writeSelfSignedCert(t, dir)
 	usersFile := filepath.Join(dir, "users")
 	os.WriteFile(usersFile, []byte("ann:reader:a-pw\n"), 0o600)
-	base, stop := startServe(t, "--data", filepath.Join(dir, "data"), "--admin-password", "adm",
+	base, sqlAddr, stop := startServe(t, "--data", filepath.Join(dir, "data"), "--admin-password", "adm",
 		"--tls-cert", certFile, "--tls-key", keyFile, "--users-file", usersFile, "--user", "wes:writer:w-pw")
 	if !strings.HasPrefix(base, "https://") {
 		t.Fatalf("base = %q, want https", base)
@@ -141,6 +153,22 @@ func TestServeWithTLSAndConfiguredUsers(t *testing.T) {
 		if resp.StatusCode < 400 {
 			t.Fatalf("plain HTTP to the TLS port = %d", resp.StatusCode)
 		}
+	}
+	// SQL on the same certificate: TLS works, plain connections are refused.
+	mysql.RegisterTLSConfig("eventsql-test", &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"})
+	db, err := sql.Open("mysql", "ann:a-pw@tcp("+sqlAddr+")/eventsql?tls=eventsql-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow("SELECT COUNT(*) FROM events").Scan(&n); err != nil || n != 1 {
+		t.Fatalf("SQL over TLS: %d, %v", n, err)
+	}
+	plain, _ := sql.Open("mysql", "ann:a-pw@tcp("+sqlAddr+")/eventsql?tls=false")
+	defer plain.Close()
+	if err := plain.Ping(); err == nil {
+		t.Fatal("a plain SQL connection was accepted while TLS is configured")
 	}
 	if err := stop(); err != nil {
 		t.Fatalf("serve: %v", err)
