@@ -26,7 +26,11 @@ type Stats struct {
 	// EventsDecoded counts event records read by iterators (including
 	// ones skipped by filters): what a query cost.
 	EventsDecoded uint64
-	Uptime        time.Duration
+	// RestrictedStreams counts streams whose events reads may hide
+	// ($maxCount, $maxAge, $tb, deleted). When it is 0 every event ever
+	// appended is visible, so counts from the indexes are exact.
+	RestrictedStreams int64
+	Uptime            time.Duration
 }
 
 // latencyBounds are the upper bounds of the LatencyHistogram buckets.
@@ -115,16 +119,17 @@ func (st *storeStats) observeFsync(d time.Duration) {
 func (s *Store) Stats() Stats {
 	h := s.head.Load()
 	st := Stats{
-		StoreID:        s.id,
-		Events:         h.LastPosition,
-		Streams:        h.Streams,
-		DataBytes:      h.Bytes,
-		Appends:        s.stats.appends.Load(),
-		EventsAppended: s.stats.events.Load(),
-		Fsyncs:         s.stats.fsyncs.Load(),
-		FsyncMax:       time.Duration(s.stats.fsyncMax.Load()),
-		EventsDecoded:  s.stats.decoded.Load(),
-		Uptime:         time.Since(s.opened),
+		StoreID:           s.id,
+		Events:            h.LastPosition,
+		Streams:           h.Streams,
+		DataBytes:         h.Bytes,
+		Appends:           s.stats.appends.Load(),
+		EventsAppended:    s.stats.events.Load(),
+		Fsyncs:            s.stats.fsyncs.Load(),
+		FsyncMax:          time.Duration(s.stats.fsyncMax.Load()),
+		EventsDecoded:     s.stats.decoded.Load(),
+		RestrictedStreams: s.restricted.n.Load(),
+		Uptime:            time.Since(s.opened),
 	}
 	for i := range s.stats.fsyncBuckets {
 		st.FsyncLatency.Counts[i] = s.stats.fsyncBuckets[i].Load()
@@ -145,3 +150,7 @@ func (s *Store) Stats() Stats {
 	}
 	return st
 }
+
+// RestrictedStreams is Stats().RestrictedStreams without the rest: 0
+// means no read hides any event, so index counts are exact.
+func (s *Store) RestrictedStreams() int64 { return s.restricted.n.Load() }

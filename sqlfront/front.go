@@ -42,6 +42,7 @@ type Store interface {
 	ListStreams(ctx context.Context, opts engine.ListStreamsOptions) (*engine.StreamIterator, error)
 	EventTypes(ctx context.Context) ([]engine.NameInfo, error)
 	Categories(ctx context.Context) ([]engine.NameInfo, error)
+	RestrictedStreams() int64
 }
 
 // Account is a user who may log in over SQL.
@@ -196,12 +197,15 @@ func (fe *Front) sessionBuilder(ctx context.Context, conn *mysql.Conn, addr stri
 	return sess, nil
 }
 
-// countInScope counts the events in a table's scope. It counts hidden
-// (deleted, truncated) events too, so it is never exact.
+// countInScope counts the events in a table's scope from the indexes. The
+// count includes events hidden by stream metadata or deletes, so it is
+// exact only while no stream restricts reads; then GMS answers COUNT(*)
+// with it instead of scanning.
 func (fe *Front) countInScope(ctx context.Context, sc scope, name string) (uint64, bool, error) {
+	exact := fe.store.RestrictedStreams() == 0
 	switch sc {
 	case scopeAll:
-		return fe.store.Head(), false, nil
+		return fe.store.Head(), exact, nil
 	case scopeType, scopeCategory:
 		list := fe.store.EventTypes
 		if sc == scopeCategory {
@@ -213,9 +217,10 @@ func (fe *Front) countInScope(ctx context.Context, sc scope, name string) (uint6
 		}
 		for _, in := range infos {
 			if in.Name == name {
-				return in.Count, false, nil
+				return in.Count, exact, nil
 			}
 		}
+		return 0, exact, nil
 	}
 	return 0, false, nil
 }

@@ -302,3 +302,33 @@ func TestQueryTimeout(t *testing.T) {
 		t.Fatalf("a quick query after a timeout: %v", err)
 	}
 }
+
+func TestCountStarUsesIndexCountsOnlyWhenExact(t *testing.T) {
+	st, open := testFront(t)
+	for i := range 50 {
+		appendEvents(t, st, fmt.Sprintf("cart-%d", i), "ItemAdded", `{"n":1}`, `{"n":2}`)
+	}
+	db := open("reader", "r-pw")
+	count := func(q string) (string, uint64) {
+		t.Helper()
+		before := st.Stats().EventsDecoded
+		got := queryStrings(t, db, q)
+		return got[0][0], st.Stats().EventsDecoded - before
+	}
+	queryStrings(t, db, "SELECT 1 FROM by_type.ItemAdded LIMIT 1") // schema inference
+	for _, q := range []string{"SELECT COUNT(*) FROM events", "SELECT COUNT(*) FROM by_type.ItemAdded", "SELECT COUNT(*) FROM by_category.cart"} {
+		if n, decoded := count(q); n != "100" || decoded != 0 {
+			t.Errorf("%s = %s, decoded %d events; want 100 from the index", q, n, decoded)
+		}
+	}
+	// Once a stream hides events, counts must scan to stay right.
+	if err := st.SetStreamMetadata(context.Background(), "cart-0", engine.StreamMetadata{MaxCount: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := count("SELECT COUNT(*) FROM events"); n != "99" {
+		t.Fatalf("COUNT(*) with a $maxCount stream = %s, want 99", n)
+	}
+	if n, _ := count("SELECT COUNT(*) FROM by_type.ItemAdded"); n != "99" {
+		t.Fatalf("by_type COUNT(*) with a $maxCount stream = %s, want 99", n)
+	}
+}
