@@ -11,8 +11,9 @@ import (
 )
 
 // TestBigResultsAreStreamed selects ~100 MB of events and checks that the
-// process heap (server and client are both in this process) never holds
-// more than a fraction of it: rows go to the client batch by batch.
+// live heap (server and client are both in this process) never holds more
+// than a quarter of it: rows go to the client batch by batch. Upstream's
+// server package kept the whole result (310 MB of heap for this query).
 func TestBigResultsAreStreamed(t *testing.T) {
 	if testing.Short() {
 		t.Skip("writes 100 MB")
@@ -36,7 +37,7 @@ func TestBigResultsAreStreamed(t *testing.T) {
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	base := ms.HeapInuse
+	base := ms.HeapAlloc
 	rows, err := db.Query("SELECT * FROM events")
 	if err != nil {
 		t.Fatal(err)
@@ -54,9 +55,11 @@ func TestBigResultsAreStreamed(t *testing.T) {
 			t.Fatal(err)
 		}
 		n++
-		if n%5000 == 0 {
+		if n%10000 == 0 {
+			// Collect first: what is left is what the server still holds.
+			runtime.GC()
 			runtime.ReadMemStats(&ms)
-			peak = max(peak, ms.HeapInuse)
+			peak = max(peak, ms.HeapAlloc)
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -66,7 +69,7 @@ func TestBigResultsAreStreamed(t *testing.T) {
 		t.Fatalf("got %d rows, want %d", n, events)
 	}
 	total := uint64(events * size)
-	if peak > base && peak-base > total/3 {
+	if peak > base && peak-base > total/4 {
 		t.Fatalf("heap grew by %d MB while streaming %d MB: results are buffered", (peak-base)>>20, total>>20)
 	}
 	t.Logf("streamed %d MB; heap grew by at most %d MB", total>>20, (peak-base)>>20)
