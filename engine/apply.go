@@ -49,7 +49,6 @@ type cachedState struct {
 
 type recentID struct {
 	pos     uint64
-	off     uint64
 	stream  string
 	version int64
 }
@@ -141,8 +140,8 @@ func (a *applier) lookupID(id uuid.UUID) (recentID, bool, error) {
 	if err != nil || !ok {
 		return recentID{}, false, err
 	}
-	r := recentID{pos: e.pos, off: e.off}
-	payload, err := a.log.readFrame(r.off, ^uint64(0))
+	r := recentID{pos: e.pos}
+	payload, err := a.log.readFrame(e.off, ^uint64(0))
 	if err != nil {
 		return recentID{}, false, err
 	}
@@ -171,6 +170,9 @@ func (a *applier) apply(cmd *Command) (Result, error) {
 		return a.applyMetadata(cmd.Metadata, at)
 	case cmd.Delete != nil:
 		return a.applyDelete(cmd.Delete, at)
+	}
+	if cmd.Independent {
+		return a.applyEach(cmd.Appends, cmd.partErrs, at)
 	}
 	return a.applyAppend(cmd.Appends, at)
 }
@@ -268,13 +270,12 @@ func (a *applier) applyAppend(parts []StreamAppend, at int64) (Result, error) {
 				flags |= flagCommit
 			}
 			pos := sr.FirstPosition + uint64(j)
-			a.locs = append(a.locs, idLoc{id: e.ID, rel: len(a.buf), stream: p.Stream, version: version + int64(j), pos: pos})
+			a.locs = append(a.locs, idLoc{id: e.ID, stream: p.Stream, version: version + int64(j), pos: pos})
 			a.rec = appendEventRecord(a.rec[:0], flags, pos, version+int64(j), at, e.ID, p.Stream, e.Type, e.Data, e.Metadata)
 			a.buf = appendFrame(a.buf, a.rec)
 		}
 	}
-	base, err := a.log.reserve(len(a.buf), firstPosition)
-	if err != nil {
+	if _, err := a.log.reserve(len(a.buf), firstPosition); err != nil {
 		return Result{}, err
 	}
 	a.log.stage(a.buf)
@@ -282,7 +283,7 @@ func (a *applier) applyAppend(parts []StreamAppend, at int64) (Result, error) {
 	// Commit the decision to the caches.
 	g := &a.recent[len(a.recent)-1]
 	for _, l := range a.locs {
-		a.recentIDs[l.id] = recentID{pos: l.pos, off: base + uint64(l.rel), stream: l.stream, version: l.version}
+		a.recentIDs[l.id] = recentID{pos: l.pos, stream: l.stream, version: l.version}
 		g.ids = append(g.ids, l.id)
 		a.key = eventIDKey(a.key[:0], l.id)
 		a.remember(a.key)
@@ -301,7 +302,6 @@ func (a *applier) applyAppend(parts []StreamAppend, at int64) (Result, error) {
 
 type idLoc struct {
 	id      uuid.UUID
-	rel     int
 	stream  string
 	version int64
 	pos     uint64

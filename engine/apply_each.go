@@ -1,0 +1,150 @@
+package engine
+
+import (
+	"errors"
+
+	"github.com/google/uuid"
+)
+
+// eachState is a stream's working state during an Independent command.
+type eachState struct {
+	s       streamState
+	found   bool // the stream existed before the command
+	written bool // a part of the command wrote to it
+}
+
+// applyEach decides an Independent command: each part on its own, in
+// order, seeing the parts accepted before it. Rejected parts get their
+// error in their StreamResult and change nothing; the accepted ones are
+// staged together as one command (one commit flag, on the last record).
+// Errors returned are failures of the store (index reads, log I/O).
+func (a *applier) applyEach(parts []StreamAppend, partErrs []error, at int64) (Result, error) {
+	res := Result{Streams: make([]StreamResult, len(parts))}
+	work := make(map[string]*eachState)
+	g := &a.recent[len(a.recent)-1]
+	firstPosition := a.nextPosition
+	next := firstPosition
+	last := -1 // last accepted part
+	for i := range parts {
+		p := &parts[i]
+		sr := &res.Streams[i]
+		sr.Stream = p.Stream
+		if partErrs != nil && partErrs[i] != nil {
+			sr.Err = partErrs[i]
+			continue
+		}
+		w, ok := work[p.Stream]
+		if !ok {
+			st, found, err := a.state(p.Stream)
+			if err != nil {
+				return Result{}, err
+			}
+			w = &eachState{s: st, found: found}
+			work[p.Stream] = w
+		}
+		if w.s.Deleted == hardDeleted {
+			sr.Err = &StreamError{Stream: p.Stream, Err: ErrStreamDeleted}
+			continue
+		}
+		// Ids accepted by earlier parts are in recentIDs already, so a
+		// repeat inside the command is a replay or a duplicate too.
+		r, isReplay, err := a.checkReplay(p)
+		if err != nil {
+			var dup *DuplicateEventIDError
+			if errors.As(err, &dup) {
+				sr.Err = err
+				continue
+			}
+			return Result{}, err
+		}
+		if isReplay {
+			*sr = r
+			sr.Replayed = true
+			continue
+		}
+		if err := checkExpected(p.Stream, p.Expected, &w.s); err != nil {
+			sr.Err = err
+			continue
+		}
+		if err := repeatedID(p.Events); err != nil {
+			sr.Err = err
+			continue
+		}
+		sr.FirstPosition = next
+		for j := range p.Events {
+			w.s.applyEvent(next, w.s.Version+1, at)
+			a.recentIDs[p.Events[j].ID] = recentID{pos: next, stream: p.Stream, version: w.s.Version}
+			g.ids = append(g.ids, p.Events[j].ID)
+			next++
+		}
+		sr.LastPosition, sr.NextExpectedVersion = next-1, w.s.Version
+		w.written = true
+		last = i
+	}
+	if last < 0 {
+		return res, nil
+	}
+
+	// Encode the accepted parts' records.
+	a.buf = a.buf[:0]
+	for i := range parts[:last+1] {
+		p := &parts[i]
+		sr := &res.Streams[i]
+		if sr.Err != nil || sr.Replayed {
+			continue
+		}
+		version := sr.NextExpectedVersion - int64(len(p.Events)) + 1
+		for j := range p.Events {
+			e := &p.Events[j]
+			flags := uint8(0)
+			if e.DataIsJSON {
+				flags |= flagDataJSON
+			}
+			if e.MetadataIsJSON {
+				flags |= flagMetadataJSON
+			}
+			if i == last && j == len(p.Events)-1 {
+				flags |= flagCommit
+			}
+			a.rec = appendEventRecord(a.rec[:0], flags, sr.FirstPosition+uint64(j), version+int64(j), at, e.ID, p.Stream, e.Type, e.Data, e.Metadata)
+			a.buf = appendFrame(a.buf, a.rec)
+		}
+	}
+	if _, err := a.log.reserve(len(a.buf), firstPosition); err != nil {
+		return Result{}, err
+	}
+	a.log.stage(a.buf)
+
+	for _, id := range g.ids[len(g.ids)-int(next-firstPosition):] {
+		a.key = eventIDKey(a.key[:0], id)
+		a.remember(a.key)
+	}
+	for name, w := range work {
+		if !w.written {
+			continue
+		}
+		if !w.found {
+			a.rememberStream(name, false)
+		}
+		a.states[name] = &cachedState{s: w.s, group: a.group}
+	}
+	a.nextPosition = next
+	a.lastTime = at
+	res.FirstPosition, res.LastPosition = firstPosition, next-1
+	return res, nil
+}
+
+// repeatedID reports an id that appears twice among events.
+func repeatedID(events []EventData) error {
+	if len(events) < 2 {
+		return nil
+	}
+	seen := make(map[uuid.UUID]struct{}, len(events))
+	for _, e := range events {
+		if _, dup := seen[e.ID]; dup {
+			return &DuplicateEventIDError{ID: e.ID, Version: -1}
+		}
+		seen[e.ID] = struct{}{}
+	}
+	return nil
+}
