@@ -135,3 +135,30 @@ func TestIndependentSurvivesReopen(t *testing.T) {
 		t.Fatalf("after reopen: %d events", len(evs))
 	}
 }
+
+// TestSubmitKeepsOrder: commands submitted one after the other are
+// applied in that order, whatever order their outcomes are awaited in.
+func TestSubmitKeepsOrder(t *testing.T) {
+	ctx := context.Background()
+	s := openTestStore(t, t.TempDir(), testOptions())
+	var ps []*Pending
+	for i := range 20 {
+		p, err := s.Submit(ctx, Command{Appends: []StreamAppend{{Stream: "o-1", Expected: ExpectedVersion(i - 1), Events: []EventData{jsonEvent("E", `{}`)}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps = append(ps, p)
+	}
+	for i := len(ps) - 1; i >= 0; i-- {
+		res, err := ps[i].Wait()
+		if err != nil {
+			t.Fatalf("command %d: %v", i, err)
+		}
+		if res.FirstPosition != uint64(i+1) {
+			t.Fatalf("command %d got position %d", i, res.FirstPosition)
+		}
+	}
+	if st := s.Stats(); st.Events != 20 {
+		t.Fatalf("stats count %d events", st.Events)
+	}
+}
