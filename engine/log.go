@@ -282,7 +282,10 @@ func (l *eventLog) readFrame(off, limit uint64) ([]byte, error) {
 // sealed, and a new one started. nextPosition goes into the new header.
 func (l *eventLog) reserve(n int, nextPosition uint64) (uint64, error) {
 	used := l.written + int64(len(l.pending))
-	if used+int64(n) > l.segmentSize && used > segmentHeaderSize {
+	// Roll when the command would make the segment too big, or when it
+	// does not fit the active segment's mapping at all (a command larger
+	// than a segment, into a segment still empty: the empty one is sealed).
+	if used+int64(n) > l.segmentSize && used > segmentHeaderSize || used+int64(n) > int64(len(l.active.mmap)) {
 		if err := l.roll(nextPosition, n); err != nil {
 			return 0, &logIOError{err}
 		}
