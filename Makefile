@@ -39,6 +39,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzOpenDamagedSegment$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10x ./engine
 	$(GO) test -run '^$$' -fuzz '^FuzzValidJSONMatchesStd$$' -fuzztime $(FUZZTIME) ./engine
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeAppendBody$$' -fuzztime $(FUZZTIME) ./httpfront
+	$(GO) test -run '^$$' -fuzz '^FuzzParseLine$$' -fuzztime $(FUZZTIME) ./ndjsonimport
 
 ## bench: engine benchmarks (figures for docs/performance.md).
 bench:

@@ -55,6 +55,7 @@ func New(store Store, users *Users, opts Options, logger *slog.Logger, ready fun
 	mux.HandleFunc("POST /streams/{stream}", s.require(RoleWriter, s.appendToStream))
 	mux.HandleFunc("GET /streams/{stream}", s.require(RoleReader, s.readStream))
 	mux.HandleFunc("GET /events/{id}", s.require(RoleReader, s.getEvent))
+	mux.HandleFunc("POST /import", s.require(RoleWriter, s.importNDJSON))
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	return s
 }
