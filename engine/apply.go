@@ -128,13 +128,16 @@ func (a *applier) maintainFilter() {
 }
 
 // lookupID finds an event id among recent groups, then in the index.
+//
+// The filter is asked first: it holds every id applied, recent ones too
+// (remember), so the usual answer for a new id costs one probe.
 func (a *applier) lookupID(id uuid.UUID) (recentID, bool, error) {
-	if r, ok := a.recentIDs[id]; ok {
-		return r, true, nil
-	}
 	a.key = eventIDKey(a.key[:0], id)
 	if !a.mayExist(a.key) {
 		return recentID{}, false, nil
+	}
+	if r, ok := a.recentIDs[id]; ok {
+		return r, true, nil
 	}
 	e, ok, err := a.ids.lookup(id)
 	if err != nil || !ok {

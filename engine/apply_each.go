@@ -73,8 +73,12 @@ func (a *applier) applyEach(parts []StreamAppend, partErrs []error, at int64) (R
 		sr.FirstPosition = next
 		for j := range p.Events {
 			w.s.applyEvent(next, w.s.Version+1, at)
-			a.recentIDs[p.Events[j].ID] = recentID{pos: next, stream: p.Stream, version: w.s.Version}
-			g.ids = append(g.ids, p.Events[j].ID)
+			id := p.Events[j].ID
+			a.recentIDs[id] = recentID{pos: next, stream: p.Stream, version: w.s.Version}
+			g.ids = append(g.ids, id)
+			// Later parts look ids up through the filter first.
+			a.key = eventIDKey(a.key[:0], id)
+			a.remember(a.key)
 			next++
 		}
 		sr.LastPosition, sr.NextExpectedVersion = next-1, w.s.Version
@@ -115,10 +119,6 @@ func (a *applier) applyEach(parts []StreamAppend, partErrs []error, at int64) (R
 	}
 	a.log.stage(a.buf)
 
-	for _, id := range g.ids[len(g.ids)-int(next-firstPosition):] {
-		a.key = eventIDKey(a.key[:0], id)
-		a.remember(a.key)
-	}
 	for name, w := range work {
 		if !w.written {
 			continue

@@ -134,3 +134,21 @@ func checkFrame(b []byte) (payload []byte, n int, status frameStatus) {
 	}
 	return payload, int(length), frameOK
 }
+
+// frameOfOwnWrite is checkFrame without the checksum, for frames this
+// process has just written (see logScanner.written).
+func frameOfOwnWrite(b []byte) (payload []byte, n int, status frameStatus) {
+	if len(b) < frameHeaderSize {
+		return nil, 0, frameShort
+	}
+	length := binary.LittleEndian.Uint32(b[0:])
+	switch {
+	case length == 0:
+		return nil, 0, frameZero
+	case length > maxRecordPayload:
+		return nil, int(length), frameBadLength
+	case uint64(len(b)) < frameHeaderSize+uint64(length):
+		return nil, int(length), frameShort
+	}
+	return b[frameHeaderSize : frameHeaderSize+length], int(length), frameOK
+}

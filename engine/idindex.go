@@ -145,7 +145,9 @@ func (x *idIndex) freezeLocked() {
 		return
 	}
 	x.frozen = append(x.frozen, frozenIDs{ids: x.active, end: x.activeEnd})
-	x.active = make(map[uuid.UUID]idEntry)
+	// A store that filled one map will fill the next: size it so, as
+	// growing a map costs more than filling it.
+	x.active = make(map[uuid.UUID]idEntry, x.flushAt)
 }
 
 func (x *idIndex) freezeBulkLocked() {

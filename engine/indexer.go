@@ -113,7 +113,8 @@ func (ix *indexer) resetBatch() {
 	ix.typeRuns = make(map[string]*postingRun)
 	ix.catRuns = make(map[string]*postingRun)
 	ix.restrictedChanged = make(map[string]streamState)
-	ix.ids = nil
+	// The finished batch keeps the old slice; size the next like it.
+	ix.ids = make([]pendingID, 0, cap(ix.ids))
 	ix.events = 0
 }
 
