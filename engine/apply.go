@@ -274,14 +274,13 @@ func (a *applier) applyAppend(parts []StreamAppend, at int64) (Result, error) {
 			}
 			pos := sr.FirstPosition + uint64(j)
 			a.locs = append(a.locs, idLoc{id: e.ID, stream: p.Stream, version: version + int64(j), pos: pos})
-			a.rec = appendEventRecord(a.rec[:0], flags, pos, version+int64(j), at, e.ID, p.Stream, e.Type, e.Data, e.Metadata)
-			a.buf = appendFrame(a.buf, a.rec)
+			a.buf = appendEventFrame(a.buf, flags, pos, version+int64(j), at, e.ID, p.Stream, e.Type, e.Data, e.Metadata)
 		}
 	}
 	if _, err := a.log.reserve(len(a.buf), firstPosition); err != nil {
 		return Result{}, err
 	}
-	a.log.stage(a.buf)
+	a.buf = a.log.stage(a.buf)
 
 	// Commit the decision to the caches.
 	g := &a.recent[len(a.recent)-1]
@@ -434,6 +433,6 @@ func (a *applier) stageOne() error {
 	if _, err := a.log.reserve(len(a.buf), a.nextPosition); err != nil {
 		return fmt.Errorf("reserve log space: %w", err)
 	}
-	a.log.stage(a.buf)
+	a.buf = a.log.stage(a.buf)
 	return nil
 }

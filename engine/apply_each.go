@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"slices"
 
 	"github.com/google/uuid"
 )
@@ -25,6 +26,7 @@ func (a *applier) applyEach(parts []StreamAppend, partErrs []error, at int64) (R
 	firstPosition := a.nextPosition
 	next := firstPosition
 	last := -1 // last accepted part
+	size := 0  // bytes of the accepted parts' frames
 	for i := range parts {
 		p := &parts[i]
 		sr := &res.Streams[i]
@@ -81,6 +83,10 @@ func (a *applier) applyEach(parts []StreamAppend, partErrs []error, at int64) (R
 			a.remember(a.key)
 			next++
 		}
+		for j := range p.Events {
+			e := &p.Events[j]
+			size += frameHeaderSize + eventRecordSize(p.Stream, e.Type, e.Data, e.Metadata)
+		}
 		sr.LastPosition, sr.NextExpectedVersion = next-1, w.s.Version
 		w.written = true
 		last = i
@@ -90,7 +96,7 @@ func (a *applier) applyEach(parts []StreamAppend, partErrs []error, at int64) (R
 	}
 
 	// Encode the accepted parts' records.
-	a.buf = a.buf[:0]
+	a.buf = slices.Grow(a.buf[:0], size)
 	for i := range parts[:last+1] {
 		p := &parts[i]
 		sr := &res.Streams[i]
@@ -110,14 +116,13 @@ func (a *applier) applyEach(parts []StreamAppend, partErrs []error, at int64) (R
 			if i == last && j == len(p.Events)-1 {
 				flags |= flagCommit
 			}
-			a.rec = appendEventRecord(a.rec[:0], flags, sr.FirstPosition+uint64(j), version+int64(j), at, e.ID, p.Stream, e.Type, e.Data, e.Metadata)
-			a.buf = appendFrame(a.buf, a.rec)
+			a.buf = appendEventFrame(a.buf, flags, sr.FirstPosition+uint64(j), version+int64(j), at, e.ID, p.Stream, e.Type, e.Data, e.Metadata)
 		}
 	}
 	if _, err := a.log.reserve(len(a.buf), firstPosition); err != nil {
 		return Result{}, err
 	}
-	a.log.stage(a.buf)
+	a.buf = a.log.stage(a.buf)
 
 	for name, w := range work {
 		if !w.written {

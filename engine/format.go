@@ -97,6 +97,20 @@ func appendFrame(dst, payload []byte) []byte {
 	return append(dst, payload...)
 }
 
+// appendEventFrame appends a frame holding an event record to dst,
+// encoding the record in place (appendFrame(dst, appendEventRecord(...))
+// without the intermediate copy).
+func appendEventFrame(dst []byte, flags uint8, pos uint64, version int64, createdAt int64,
+	id [16]byte, stream, typ string, data, meta []byte) []byte {
+	start := len(dst)
+	dst = append(dst, make([]byte, frameHeaderSize)...)
+	dst = appendEventRecord(dst, flags, pos, version, createdAt, id, stream, typ, data, meta)
+	payload := dst[start+frameHeaderSize:]
+	binary.LittleEndian.PutUint32(dst[start:], uint32(len(payload)))
+	binary.LittleEndian.PutUint32(dst[start+4:], frameChecksum(dst[start:start+4], payload))
+	return dst
+}
+
 // frameStatus is the result of checking the frame at the start of a buffer.
 type frameStatus int
 

@@ -294,8 +294,17 @@ func (l *eventLog) reserve(n int, nextPosition uint64) (uint64, error) {
 	return l.active.header.BaseOffset + uint64(used), nil
 }
 
-// stage appends frames to the pending write.
-func (l *eventLog) stage(frames []byte) { l.pending = append(l.pending, frames...) }
+// stage appends frames to the pending write and returns a buffer for
+// the caller's next frames: when nothing was pending, frames becomes the
+// pending write itself (no copy) and the caller gets the old one back.
+func (l *eventLog) stage(frames []byte) []byte {
+	if len(l.pending) == 0 {
+		l.pending, frames = frames, l.pending
+		return frames[:0]
+	}
+	l.pending = append(l.pending, frames...)
+	return frames[:0]
+}
 
 // flush writes the staged frames to the active segment (without syncing)
 // and returns the segment and the global offset just past them. On error
