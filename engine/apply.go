@@ -32,6 +32,7 @@ type applier struct {
 	// an index lookup; next is its larger successor while it is built.
 	filter    *existenceFilter
 	next      *existenceFilter
+	sink      uint64 // keeps prefetchIDs' loads from being optimised away
 	startFill func(f *existenceFilter, afterGroup uint64)
 	key       []byte
 

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/google/uuid"
@@ -161,4 +162,50 @@ func TestSubmitKeepsOrder(t *testing.T) {
 	if st := s.Stats(); st.Events != 20 {
 		t.Fatalf("stats count %d events", st.Events)
 	}
+}
+
+// TestBulkIDsAreFound: ids of large index batches (kept as sorted runs
+// rather than in the id map) are found by GetEvent and by the duplicate
+// check, before and after they are ingested into the index, and after a
+// reopen.
+func TestBulkIDsAreFound(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	o := testOptions()
+	o.idFlushEntries = 3000 // freeze after every second command
+	s := openTestStore(t, dir, o)
+	var all []uuid.UUID
+	for c := range 5 {
+		parts := make([]StreamAppend, 2000)
+		for i := range parts {
+			id := uuid.New()
+			all = append(all, id)
+			parts[i] = StreamAppend{Stream: fmt.Sprintf("b-%d", i%37), Expected: ExpectAny, Events: []EventData{idEvent(id, "E", `{}`)}}
+		}
+		if _, err := s.Apply(ctx, Command{Appends: parts, Independent: true}); err != nil {
+			t.Fatalf("command %d: %v", c, err)
+		}
+	}
+	check := func(s *Store) {
+		t.Helper()
+		for i, id := range all {
+			e, err := s.GetEvent(ctx, id)
+			if err != nil || e.Position != uint64(i+1) {
+				t.Fatalf("event %d: %v, %v", i, e, err)
+			}
+		}
+		// Every id is a duplicate in another stream.
+		res, err := s.Apply(ctx, Command{Independent: true, Appends: []StreamAppend{
+			{Stream: "other-1", Expected: ExpectAny, Events: []EventData{idEvent(all[0], "E", `{}`)}},
+			{Stream: "other-1", Expected: ExpectAny, Events: []EventData{idEvent(all[len(all)-1], "E", `{}`)}},
+		}})
+		if err != nil || !errors.Is(res.Streams[0].Err, ErrDuplicateEventID) || !errors.Is(res.Streams[1].Err, ErrDuplicateEventID) {
+			t.Fatalf("duplicates: %+v, %v", res, err)
+		}
+	}
+	check(s)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	check(openTestStore(t, dir, o))
 }
