@@ -110,7 +110,11 @@ func (a *applier) mayExist(key []byte) bool {
 
 // remember adds a key applied now to the existence filters.
 func (a *applier) remember(key []byte) {
-	a.filter.add(key)
+	if a.filter.ready.Load() {
+		a.filter.addOwned(key)
+	} else {
+		a.filter.add(key) // its filler is still adding too
+	}
 	if a.next != nil {
 		a.next.add(key)
 	}
