@@ -181,16 +181,25 @@ func skipSpace(b []byte, i int) int {
 }
 
 // skipString returns the index just past the string starting at b[i] == '"'.
+// It jumps from quote to quote (bytes.IndexByte is vectorised): a quote
+// ends the string unless an odd number of backslashes precedes it.
 func skipString(b []byte, i int) int {
-	for i++; i < len(b); i++ {
-		switch b[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1
+	start := i + 1
+	for from := start; ; {
+		j := bytes.IndexByte(b[from:], '"')
+		if j < 0 {
+			return len(b)
 		}
+		q := from + j
+		n := 0
+		for p := q - 1; p >= start && b[p] == '\\'; p-- {
+			n++
+		}
+		if n%2 == 0 {
+			return q + 1
+		}
+		from = q + 1
 	}
-	return len(b)
 }
 
 // skipValue returns the index just past the value starting at b[i].

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
+
+	"github.com/eventsql/eventsql/bench/importbench/gen"
 )
 
 func TestParseLine(t *testing.T) {
@@ -94,4 +96,18 @@ func FuzzParseLine(f *testing.F) {
 			t.Fatalf("accepted %q with invalid metadata %q", line, l.Metadata)
 		}
 	})
+}
+
+// BenchmarkParseLine decodes a generated ~330-byte line (bench/importbench/gen).
+func BenchmarkParseLine(b *testing.B) {
+	line := gen.Line(12345, gen.Options{})
+	b.SetBytes(int64(len(line)))
+	var l Line
+	var scratch []byte
+	for b.Loop() {
+		var err error
+		if scratch, err = ParseLine(line, &l, scratch); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
