@@ -21,7 +21,7 @@ import (
 // 0.1% false positives, each of which costs an index probe; 10 bits gave
 // about 1%, a tenth of a microsecond per appended event) and is built in the
 // background on open from the index; until it is ready, lookups go to the
-// index. When it fills up, a filter twice the size is built the same way.
+// index. When it fills up, a filter four times the size is built the same way.
 type existenceFilter struct {
 	blocks   uint64
 	words    []atomic.Uint64 // blocks * 8 words: 512-bit blocks
