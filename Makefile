@@ -6,7 +6,7 @@ BIN       := bin/eventsql
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X main.version=$(VERSION) -X main.build=$(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
-.PHONY: all build test deps lint unit e2e fuzz bench clean
+.PHONY: all build test deps lint unit e2e fuzz bench bench-import clean
 
 all: build
 
@@ -44,6 +44,10 @@ fuzz:
 ## bench: engine benchmarks (figures for docs/performance.md).
 bench:
 	$(GO) run ./bench/enginebench $(BENCHFLAGS)
+
+## bench-import: bulk import of a generated 1 GB NDJSON file via POST /import and --data.
+bench-import:
+	$(GO) run ./bench/importbench $(IMPORTFLAGS)
 
 clean:
 	rm -rf bin bench-data

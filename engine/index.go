@@ -26,9 +26,11 @@ func openIndex(dir string, opts Options) (*pebble.DB, *pebble.Options, error) {
 		MemTableStopWritesThreshold: 4,
 		// Ingested event-id tables each span the whole id key range, so
 		// every L0 compaction rewrites the id data below; letting 8 gather
-		// first halves that work (+7% append throughput under load).
-		L0CompactionThreshold: 8,
-		L0StopWritesThreshold: 32,
+		// first halved that work (+7% append throughput under load), 16
+		// saved another ~0.4 us of CPU per event in a 1 GB bulk import
+		// (A/B, two runs each) with stream and $all reads unchanged.
+		L0CompactionThreshold: 16,
+		L0StopWritesThreshold: 48,
 		LBaseMaxBytes:         256 << 20,
 		FormatMajorVersion:    pebble.FormatNewest,
 		Logger:                pebbleLogger{opts.Logger},
