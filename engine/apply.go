@@ -27,6 +27,10 @@ type applier struct {
 	states    map[string]*cachedState
 	recentIDs map[uuid.UUID]recentID
 	recent    []recentGroup // ids per unindexed group, oldest first
+	// cmdIDs are the ids the Independent command being applied has
+	// accepted so far; cmdMap indexes them once a lookup needs it.
+	cmdIDs []recentEntry
+	cmdMap map[uuid.UUID]recentID
 
 	// filter answers "certainly absent" for ids and stream names without
 	// an index lookup; next is its larger successor while it is built.
@@ -56,7 +60,65 @@ type recentID struct {
 
 type recentGroup struct {
 	seq uint64
-	ids []uuid.UUID
+	ids []uuid.UUID // in recentIDs
+	// runs hold the ids of the group's Independent (bulk) commands, one
+	// run per command: no map insert and delete per id, and forgetting
+	// the group drops them at once. Lookups rarely get this far (the
+	// existence filter answers first), so runMap indexes the first mapped
+	// runs only when one does. See applyEach.
+	runs   [][]recentEntry
+	runMap map[uuid.UUID]recentID
+	mapped int
+}
+
+// lookupRuns finds id among g's runs.
+func (g *recentGroup) lookupRuns(id uuid.UUID) (recentID, bool) {
+	if len(g.runs) == 0 {
+		return recentID{}, false
+	}
+	if g.mapped < len(g.runs) {
+		if g.runMap == nil {
+			g.runMap = make(map[uuid.UUID]recentID)
+		}
+		for _, run := range g.runs[g.mapped:] {
+			for _, e := range run {
+				g.runMap[e.id] = e.r
+			}
+		}
+		g.mapped = len(g.runs)
+	}
+	r, ok := g.runMap[id]
+	return r, ok
+}
+
+// recentEntry is an id applied by an Independent command.
+type recentEntry struct {
+	id uuid.UUID
+	r  recentID
+}
+
+// recentInRuns looks id up among the runs of unindexed groups and the
+// ids of the Independent command being applied.
+func (a *applier) recentInRuns(id uuid.UUID) (recentID, bool) {
+	if len(a.cmdIDs) > 0 {
+		if a.cmdMap == nil {
+			// The first lookup that gets this far during a command
+			// (rare: the filter answered "maybe") indexes its ids.
+			a.cmdMap = make(map[uuid.UUID]recentID, len(a.cmdIDs))
+			for _, e := range a.cmdIDs {
+				a.cmdMap[e.id] = e.r
+			}
+		}
+		if r, ok := a.cmdMap[id]; ok {
+			return r, true
+		}
+	}
+	for i := len(a.recent) - 1; i >= 0; i-- {
+		if r, ok := a.recent[i].lookupRuns(id); ok {
+			return r, true
+		}
+	}
+	return recentID{}, false
 }
 
 const maxCommitterStates = 100_000
@@ -145,6 +207,9 @@ func (a *applier) lookupID(id uuid.UUID) (recentID, bool, error) {
 		return recentID{}, false, nil
 	}
 	if r, ok := a.recentIDs[id]; ok {
+		return r, true, nil
+	}
+	if r, ok := a.recentInRuns(id); ok {
 		return r, true, nil
 	}
 	e, ok, err := a.ids.lookup(id)

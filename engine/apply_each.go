@@ -23,7 +23,8 @@ func (a *applier) applyEach(parts []StreamAppend, partErrs []error, at int64) (R
 	res := Result{Streams: make([]StreamResult, len(parts))}
 	work := make(map[string]*eachState)
 	g := &a.recent[len(a.recent)-1]
-	g.ids = slices.Grow(g.ids, len(parts))
+	a.cmdIDs, a.cmdMap = a.cmdIDs[:0], nil
+	defer func() { a.cmdIDs, a.cmdMap = a.cmdIDs[:0], nil }()
 	a.prefetchIDs(parts)
 	firstPosition := a.nextPosition
 	next := firstPosition
@@ -50,7 +51,7 @@ func (a *applier) applyEach(parts []StreamAppend, partErrs []error, at int64) (R
 			sr.Err = &StreamError{Stream: p.Stream, Err: ErrStreamDeleted}
 			continue
 		}
-		// Ids accepted by earlier parts are in recentIDs already, so a
+		// Ids accepted by earlier parts are in cmdIDs already, so a
 		// repeat inside the command is a replay or a duplicate too.
 		r, isReplay, err := a.checkReplay(p)
 		if err != nil {
@@ -78,8 +79,11 @@ func (a *applier) applyEach(parts []StreamAppend, partErrs []error, at int64) (R
 		for j := range p.Events {
 			w.s.applyEvent(next, w.s.Version+1, at)
 			id := p.Events[j].ID
-			a.recentIDs[id] = recentID{pos: next, stream: p.Stream, version: w.s.Version}
-			g.ids = append(g.ids, id)
+			r := recentID{pos: next, stream: p.Stream, version: w.s.Version}
+			a.cmdIDs = append(a.cmdIDs, recentEntry{id: id, r: r})
+			if a.cmdMap != nil {
+				a.cmdMap[id] = r
+			}
 			// Later parts look ids up through the filter first.
 			a.key = eventIDKey(a.key[:0], id)
 			a.remember(a.key)
@@ -126,6 +130,7 @@ func (a *applier) applyEach(parts []StreamAppend, partErrs []error, at int64) (R
 	}
 	a.buf = a.log.stage(a.buf)
 
+	g.runs = append(g.runs, slices.Clone(a.cmdIDs))
 	for name, w := range work {
 		if !w.written {
 			continue

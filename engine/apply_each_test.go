@@ -209,3 +209,49 @@ func TestBulkIDsAreFound(t *testing.T) {
 	}
 	check(openTestStore(t, dir, o))
 }
+
+// TestIndependentRepeatsInFlight: a bulk command repeating the ids of one
+// still in flight (applied, not yet indexed) sees them: replays in the
+// same streams, duplicates in others.
+func TestIndependentRepeatsInFlight(t *testing.T) {
+	ctx := context.Background()
+	s := openTestStore(t, t.TempDir(), testOptions())
+	mk := func(prefix string, ids []uuid.UUID) Command {
+		parts := make([]StreamAppend, len(ids))
+		for i, id := range ids {
+			parts[i] = StreamAppend{Stream: fmt.Sprintf("%s-%d", prefix, i%7), Expected: ExpectAny, Events: []EventData{idEvent(id, "E", `{}`)}}
+		}
+		return Command{Appends: parts, Independent: true}
+	}
+	ids := make([]uuid.UUID, 3000)
+	for i := range ids {
+		ids[i] = uuid.New()
+	}
+	var ps []*Pending
+	for _, c := range []Command{mk("a", ids), mk("a", ids), mk("b", ids)} {
+		p, err := s.Submit(ctx, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps = append(ps, p)
+	}
+	var res []Result
+	for _, p := range ps {
+		r, err := p.Wait()
+		if err != nil {
+			t.Fatal(err)
+		}
+		res = append(res, r)
+	}
+	for i := range ids {
+		if sr := res[1].Streams[i]; !sr.Replayed || sr.FirstPosition != uint64(i+1) {
+			t.Fatalf("repeat %d: %+v", i, sr)
+		}
+		if sr := res[2].Streams[i]; !errors.Is(sr.Err, ErrDuplicateEventID) {
+			t.Fatalf("other stream %d: %+v", i, sr)
+		}
+	}
+	if s.Head() != uint64(len(ids)) {
+		t.Fatalf("head = %d", s.Head())
+	}
+}
