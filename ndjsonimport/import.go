@@ -228,8 +228,9 @@ func (im *importer) read(r io.Reader, queued chan<- submitted) error {
 			if im.lines == 1 {
 				line = trimBOM(line)
 			}
-			if b, err = im.add(b, line, tooLong, queued); err != nil {
-				return err
+			var addErr error
+			if b, addErr = im.add(b, line, tooLong, queued); addErr != nil {
+				return addErr
 			}
 			long, tooLong = long[:0], false
 		}
