@@ -37,13 +37,16 @@ import (
 // Store is what an import needs from the engine.
 type Store interface {
 	Submit(ctx context.Context, cmd engine.Command) (*engine.Pending, error)
+	// Limits are the store's largest event and append: lines and
+	// batches are sized to fit.
+	Limits() (maxEventSize, maxAppendSize int)
 }
 
 // Defaults of Options.
 const (
 	DefaultBatchBytes  = 4 << 20
 	DefaultBatchEvents = 10_000
-	DefaultMaxLineSize = 16<<20 + 64<<10 // the store's largest event, plus room for the names
+	lineOverhead       = 64 << 10 // room for the names, the id and the JSON around data
 	DefaultMaxErrors   = 1000
 	DefaultInFlight    = 2
 )
@@ -56,6 +59,7 @@ type Options struct {
 	BatchBytes  int
 	BatchEvents int
 	// MaxLineSize bounds a line; a longer one is rejected (and skipped).
+	// The default is the store's largest event plus 64 KiB.
 	MaxLineSize int
 	// MaxErrors bounds Summary.Errors; Rejected still counts every line.
 	MaxErrors int
@@ -63,15 +67,19 @@ type Options struct {
 	InFlight int
 }
 
-func (o Options) withDefaults() Options {
+func (o Options) withDefaults(st Store) Options {
+	maxEvent, maxAppend := st.Limits()
 	if o.BatchBytes <= 0 {
 		o.BatchBytes = DefaultBatchBytes
 	}
+	// A batch may end with one more event than BatchBytes, and frames
+	// add headers: keep every batch under the store's append limit.
+	o.BatchBytes = max(1, min(o.BatchBytes, (maxAppend-maxEvent)/2))
 	if o.BatchEvents <= 0 {
 		o.BatchEvents = DefaultBatchEvents
 	}
 	if o.MaxLineSize <= 0 {
-		o.MaxLineSize = DefaultMaxLineSize
+		o.MaxLineSize = maxEvent + lineOverhead
 	}
 	if o.MaxErrors <= 0 {
 		o.MaxErrors = DefaultMaxErrors
@@ -119,7 +127,7 @@ var ErrRead = errors.New("reading the import input")
 // ctx is done or the store fails. The summary counts what happened
 // before an error too.
 func Import(ctx context.Context, r io.Reader, st Store, opts Options) (Summary, error) {
-	opts = opts.withDefaults()
+	opts = opts.withDefaults(st)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	im := &importer{opts: opts, st: st, ctx: ctx, sum: Summary{Errors: []LineError{}}}
