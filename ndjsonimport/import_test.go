@@ -158,3 +158,31 @@ func TestImportCancelled(t *testing.T) {
 		t.Fatalf("err = %v, head %d", err, st.Head())
 	}
 }
+
+// TestImportFollowsStoreLimits: batches stay under a small store's
+// append limit, and an event over its event limit is rejected alone.
+func TestImportFollowsStoreLimits(t *testing.T) {
+	opts := engine.DefaultOptions()
+	opts.Logger = slog.New(slog.DiscardHandler)
+	opts.MaxEventSize, opts.MaxAppendSize = 1024, 8192
+	st, err := engine.Open(context.Background(), t.TempDir(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var in strings.Builder
+	for n := 1; n <= 200; n++ {
+		data := fmt.Sprintf(`{"n":%d,"pad":%q}`, n, strings.Repeat("p", 200))
+		if n == 77 {
+			data = fmt.Sprintf(`{"pad":%q}`, strings.Repeat("p", 2000))
+		}
+		fmt.Fprintf(&in, `{"stream":"s-%d","eventType":"T","data":%s}`+"\n", n%9, data)
+	}
+	sum, err := Import(context.Background(), strings.NewReader(in.String()), st, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Written != 199 || sum.Rejected != 1 || sum.Errors[0].Line != 77 || sum.Errors[0].Code != "invalid_input" {
+		t.Fatalf("summary %+v", sum)
+	}
+}
