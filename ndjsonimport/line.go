@@ -30,56 +30,82 @@ type Line struct {
 var null = []byte("null")
 
 // ParseLine decodes one line (without its newline; surrounding white space
-// is allowed). The whole line is validated as JSON first, so Data and
-// Metadata are valid JSON values when it succeeds. Field names are
-// case-sensitive; unknown fields are ignored; when a field repeats, the
-// last one wins. Names are not validated beyond being JSON strings: the
-// store checks them. scratch holds unescaped names and is returned grown.
+// is allowed). The line is validated as JSON while its fields are found
+// (scan.go), so Data and Metadata are valid JSON values when it succeeds.
+// Field names are case-sensitive; unknown fields are ignored; when a
+// field repeats, the last one wins. Names are not validated beyond being
+// JSON strings: the store checks them. scratch holds unescaped names and
+// is returned grown.
 func ParseLine(line []byte, l *Line, scratch []byte) ([]byte, error) {
 	*l = Line{}
 	line = trimSpace(line)
 	if len(line) == 0 {
 		return scratch, errors.New("empty line")
 	}
-	if !gojson.Valid(line) {
-		return scratch, syntaxError(line)
-	}
 	if line[0] != '{' {
+		if !validJSON(line) {
+			return scratch, syntaxError(line)
+		}
 		return scratch, fmt.Errorf("the line is a JSON %s, not an object", kind(line[0]))
 	}
 	scratch = scratch[:0]
 	var stream, typ, id span
 	i := skipSpace(line, 1)
-	for line[i] != '}' {
-		// line[i] is the '"' opening a key: the line is valid JSON.
-		ke := skipString(line, i)
-		key := line[i+1 : ke-1]
-		if bytes.IndexByte(key, '\\') >= 0 {
-			var k string
-			if err := gojson.Unmarshal(line[i:ke], &k); err != nil {
-				return scratch, fmt.Errorf("field name %s: %w", line[i:ke], err)
+	if i < len(line) && line[i] == '}' {
+		i++
+	} else {
+		for {
+			if i >= len(line) || line[i] != '"' {
+				return scratch, syntaxError(line)
 			}
-			key = []byte(k)
-		}
-		vs := skipSpace(line, skipSpace(line, ke)+1) // past ':'
-		ve := skipValue(line, vs)
-		v := span{vs, ve}
-		switch string(key) {
-		case "stream":
-			stream = v
-		case "eventType":
-			typ = v
-		case "eventId":
-			id = v
-		case "data":
-			l.Data = line[vs:ve]
-		case "metadata":
-			l.Metadata = line[vs:ve]
-		}
-		i = skipSpace(line, ve)
-		if line[i] == ',' {
+			ke, ok := scanString(line, i)
+			if !ok {
+				return scratch, syntaxError(line)
+			}
+			key := line[i+1 : ke-1]
+			if bytes.IndexByte(key, '\\') >= 0 {
+				var k string
+				if err := gojson.Unmarshal(line[i:ke], &k); err != nil {
+					return scratch, fmt.Errorf("field name %s: %w", line[i:ke], err)
+				}
+				key = []byte(k)
+			}
+			if i = skipSpace(line, ke); i >= len(line) || line[i] != ':' {
+				return scratch, syntaxError(line)
+			}
+			vs := skipSpace(line, i+1)
+			ve, ok := scanValue(line, vs, 1)
+			if !ok {
+				return scratch, syntaxError(line)
+			}
+			v := span{vs, ve}
+			switch string(key) {
+			case "stream":
+				stream = v
+			case "eventType":
+				typ = v
+			case "eventId":
+				id = v
+			case "data":
+				l.Data = line[vs:ve]
+			case "metadata":
+				l.Metadata = line[vs:ve]
+			}
+			if i = skipSpace(line, ve); i >= len(line) {
+				return scratch, syntaxError(line)
+			}
+			if line[i] == '}' {
+				i++
+				break
+			}
+			if line[i] != ',' {
+				return scratch, syntaxError(line)
+			}
 			i = skipSpace(line, i+1)
 		}
+	}
+	if i != len(line) { // something after the object
+		return scratch, syntaxError(line)
 	}
 	var err error
 	if l.Stream, scratch, err = stringField(line, stream, "stream", scratch); err != nil {
@@ -171,7 +197,7 @@ func trimSpace(b []byte) []byte {
 	return b[i:j]
 }
 
-// The helpers below scan JSON already known to be valid.
+// skipSpace returns the index of the first non-white-space byte at or after i.
 
 func skipSpace(b []byte, i int) int {
 	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
@@ -180,58 +206,3 @@ func skipSpace(b []byte, i int) int {
 	return i
 }
 
-// skipString returns the index just past the string starting at b[i] == '"'.
-// It jumps from quote to quote (bytes.IndexByte is vectorised): a quote
-// ends the string unless an odd number of backslashes precedes it.
-func skipString(b []byte, i int) int {
-	start := i + 1
-	for from := start; ; {
-		j := bytes.IndexByte(b[from:], '"')
-		if j < 0 {
-			return len(b)
-		}
-		q := from + j
-		n := 0
-		for p := q - 1; p >= start && b[p] == '\\'; p-- {
-			n++
-		}
-		if n%2 == 0 {
-			return q + 1
-		}
-		from = q + 1
-	}
-}
-
-// skipValue returns the index just past the value starting at b[i].
-func skipValue(b []byte, i int) int {
-	switch b[i] {
-	case '"':
-		return skipString(b, i)
-	case '{', '[':
-		depth := 0
-		for i < len(b) {
-			switch b[i] {
-			case '"':
-				i = skipString(b, i)
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return i + 1
-				}
-			}
-			i++
-		}
-		return len(b)
-	}
-	for i < len(b) {
-		switch b[i] {
-		case ',', '}', ']', ' ', '\t', '\n', '\r':
-			return i
-		}
-		i++
-	}
-	return i
-}
