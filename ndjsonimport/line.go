@@ -205,4 +205,3 @@ func skipSpace(b []byte, i int) int {
 	}
 	return i
 }
-
