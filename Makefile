@@ -6,7 +6,7 @@ BIN       := bin/eventsql
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X main.version=$(VERSION) -X main.build=$(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
-.PHONY: all build test deps lint unit e2e fuzz bench bench-http bench-sse clean
+.PHONY: all build test deps lint unit e2e fuzz bench bench-http bench-sse bench-import clean
 
 all: build
 
@@ -40,6 +40,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzValidJSONMatchesStd$$' -fuzztime $(FUZZTIME) ./engine
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeAppendBody$$' -fuzztime $(FUZZTIME) ./httpfront
 	$(GO) test -run '^$$' -fuzz '^FuzzAppendEventJSON$$' -fuzztime $(FUZZTIME) ./httpfront
+	$(GO) test -run '^$$' -fuzz '^FuzzParseLine$$' -fuzztime $(FUZZTIME) ./ndjsonimport
+	$(GO) test -run '^$$' -fuzz '^FuzzScanMatchesStd$$' -fuzztime $(FUZZTIME) ./ndjsonimport
 
 ## bench: engine benchmarks (figures for docs/performance.md).
 bench:
@@ -54,6 +56,10 @@ bench-http:
 ## bench-sse: Server-Sent Events fan-out (figures for docs/performance.md).
 bench-sse:
 	$(GO) run ./bench/ssebench $(SSEFLAGS)
+
+## bench-import: bulk import of a generated 1 GB NDJSON file via POST /import and --data.
+bench-import:
+	$(GO) run ./bench/importbench $(IMPORTFLAGS)
 
 clean:
 	rm -rf bin bench-data

@@ -44,40 +44,66 @@ func (s *Store) DeleteStream(ctx context.Context, stream string, expected Expect
 // with the store's clock. Apply is what a replicated log feeds: given the
 // same commands in the same order, stores end identical.
 func (s *Store) Apply(ctx context.Context, cmd Command) (Result, error) {
+	p, err := s.Submit(ctx, cmd)
+	if err != nil {
+		return Result{}, err
+	}
+	select {
+	case <-p.req.done:
+	case <-ctx.Done():
+		// The command may still be applied; a retry with the same event
+		// ids is idempotent.
+		return Result{}, ctx.Err()
+	}
+	return p.Wait()
+}
+
+// Pending is a submitted command whose outcome is not known yet.
+type Pending struct {
+	s   *Store
+	req *request
+}
+
+// Submit validates cmd and queues it, returning without waiting for its
+// outcome: commands submitted one after the other by one goroutine are
+// applied in that order, so a caller can keep several in flight (the
+// bulk-import path does, to overlap decoding, applying, fsyncing and
+// indexing). Every submitted command is decided, even if the store is
+// closed meanwhile; Wait returns its outcome.
+func (s *Store) Submit(ctx context.Context, cmd Command) (*Pending, error) {
 	if cmd.Time.IsZero() {
 		cmd.Time = s.opts.Clock()
 	}
 	if err := cmd.prepare(&s.opts); err != nil {
-		return Result{}, err
+		return nil, err
 	}
 	req := &request{cmd: cmd, done: make(chan struct{})}
 	s.closeMu.RLock()
+	defer s.closeMu.RUnlock()
 	if s.closed.Load() {
-		s.closeMu.RUnlock()
-		return Result{}, ErrClosed
+		return nil, ErrClosed
 	}
 	s.unsynced.Add(1)
 	select {
 	case s.queue <- req:
 	case <-ctx.Done():
 		s.unsynced.Add(-1)
-		s.closeMu.RUnlock()
-		return Result{}, ctx.Err()
+		return nil, ctx.Err()
 	}
-	s.closeMu.RUnlock()
-	select {
-	case <-req.done:
-	case <-ctx.Done():
-		// The command may still be applied; a retry with the same event
-		// ids is idempotent.
-		return Result{}, ctx.Err()
+	return &Pending{s: s, req: req}, nil
+}
+
+// Wait blocks until the command is durable and readable (or rejected)
+// and returns its outcome. Call it once.
+func (p *Pending) Wait() (Result, error) {
+	<-p.req.done
+	if p.req.err != nil {
+		return Result{}, p.req.err
 	}
-	if req.err != nil {
-		return Result{}, req.err
+	res := p.req.res
+	p.s.stats.appends.Add(1)
+	if !res.Idempotent && res.LastPosition > 0 {
+		p.s.stats.events.Add(res.LastPosition - res.FirstPosition + 1)
 	}
-	s.stats.appends.Add(1)
-	if !req.res.Idempotent && req.res.LastPosition > 0 {
-		s.stats.events.Add(req.res.LastPosition - req.res.FirstPosition + 1)
-	}
-	return req.res, nil
+	return res, nil
 }

@@ -255,3 +255,28 @@ func TestEventIDsSurviveIngestAndReopen(t *testing.T) {
 	s = openTestStore(t, dir, testOptions())
 	check(s)
 }
+
+// TestCommandLargerThanSegmentFirst: a command larger than a segment,
+// appended while the active segment is still empty, gets a segment of its
+// own (it used to overrun the empty segment's mapping).
+func TestCommandLargerThanSegmentFirst(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	o := testOptions()
+	o.SegmentSize = 1 << 20
+	s := openTestStore(t, dir, o)
+	big := `"` + strings.Repeat("x", 3<<20) + `"`
+	for _, data := range []string{big, `1`, big} {
+		if _, err := s.Append(ctx, "a-1", ExpectAny, jsonEvent("E", data)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openTestStore(t, dir, o)
+	evs := collect(t)(s.ReadStream(ctx, "a-1", 0, ReadOptions{}))
+	if len(evs) != 3 || len(evs[0].Data) != len(big) || string(evs[1].Data) != "1" {
+		t.Fatalf("read back %d events", len(evs))
+	}
+}

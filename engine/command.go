@@ -18,6 +18,26 @@ type Command struct {
 	Appends  []StreamAppend
 	Metadata *MetadataChange
 	Delete   *StreamDelete
+
+	// Independent makes each of Appends its own atomic append, decided in
+	// order inside the one command (the bulk-import path): a part that is
+	// rejected — invalid input, a wrong expected version, an event id used
+	// elsewhere, a hard-deleted stream — writes nothing and gets its error
+	// in its StreamResult.Err, and the other parts are written; a part
+	// that repeats events already written (an idempotent retry) is
+	// Replayed. Parts see the events of the parts before them. The
+	// command as a whole fails only for what no part causes: a closed or
+	// failed store, or Appends over MaxAppendSize.
+	Independent bool
+	// JSONValidated says the caller has checked that every Data and
+	// Metadata declared JSON is one valid JSON value (a JSON decoder
+	// produced them), so the store does not check again. Set it only when
+	// that holds: invalid JSON stored as JSON breaks readers.
+	JSONValidated bool
+
+	// partErrs holds, for an Independent command, the parts prepare
+	// rejected (nil when none was).
+	partErrs []error
 }
 
 // MetadataChange replaces a stream's metadata.
@@ -56,6 +76,13 @@ type StreamResult struct {
 	// NextExpectedVersion is the version of the last event appended: pass
 	// it as the expected version of the next append.
 	NextExpectedVersion int64
+	// Replayed is set, in an Independent command, for a part that repeated
+	// events already written: nothing was written and the positions are
+	// the original ones.
+	Replayed bool
+	// Err is set, in an Independent command, for a part that was rejected
+	// (nothing of it was written; the positions are 0).
+	Err error
 }
 
 // prepare validates the command and fills in missing event ids. It runs in
@@ -87,6 +114,9 @@ func (c *Command) prepare(opts *Options) error {
 		}
 		return c.Delete.Expected.validate()
 	}
+	if c.Independent {
+		return c.prepareEach(opts)
+	}
 	size := 0
 	seen := make(map[uuid.UUID]struct{})
 	for i := range c.Appends {
@@ -102,7 +132,7 @@ func (c *Command) prepare(opts *Options) error {
 		}
 		for j := range a.Events {
 			e := &a.Events[j]
-			if err := validateEvent(e, opts.MaxEventSize); err != nil {
+			if err := validateEvent(e, opts.MaxEventSize, !c.JSONValidated); err != nil {
 				return err
 			}
 			if e.ID == uuid.Nil {
@@ -114,6 +144,51 @@ func (c *Command) prepare(opts *Options) error {
 				seen[e.ID] = struct{}{}
 			}
 			size += frameHeaderSize + eventRecordSize(a.Stream, e.Type, e.Data, e.Metadata)
+		}
+	}
+	if size > opts.MaxAppendSize {
+		return invalid("events", "append of %d bytes is over the limit of %d bytes; split it", size, opts.MaxAppendSize)
+	}
+	return nil
+}
+
+// prepareEach is prepare for an Independent command: a part with invalid
+// input is marked rejected instead of failing the command. Ids repeated
+// across parts are decided by apply (a later part sees the earlier ones).
+func (c *Command) prepareEach(opts *Options) error {
+	c.partErrs = nil
+	size := 0
+	prevStream := ""
+	for i := range c.Appends {
+		a := &c.Appends[i]
+		var err error
+		if a.Stream != prevStream || i == 0 {
+			err = ValidateStreamName(a.Stream)
+			if err == nil {
+				prevStream = a.Stream
+			}
+		}
+		if err == nil {
+			err = a.Expected.validate()
+		}
+		if err == nil && len(a.Events) == 0 {
+			err = invalid("events", "append to stream %q has no events", a.Stream)
+		}
+		for j := range a.Events {
+			e := &a.Events[j]
+			if err == nil {
+				err = validateEvent(e, opts.MaxEventSize, !c.JSONValidated)
+			}
+			if e.ID == uuid.Nil {
+				e.ID = uuid.New()
+			}
+			size += frameHeaderSize + eventRecordSize(a.Stream, e.Type, e.Data, e.Metadata)
+		}
+		if err != nil {
+			if c.partErrs == nil {
+				c.partErrs = make([]error, len(c.Appends))
+			}
+			c.partErrs[i] = err
 		}
 	}
 	if size > opts.MaxAppendSize {

@@ -53,7 +53,9 @@ func commandScript(n int) []Command {
 				}
 				parts = append(parts, StreamAppend{Stream: fmt.Sprintf("s%d-%d", rng.IntN(5), rng.IntN(20)), Expected: ev, Events: evs})
 			}
-			c := Command{Time: at, Appends: parts}
+			// A quarter are bulk-import commands, whose parts succeed or
+			// fail one by one.
+			c := Command{Time: at, Appends: parts, Independent: rng.IntN(4) == 0}
 			cmds = append(cmds, c)
 			lastAppend = &cmds[len(cmds)-1]
 		}

@@ -138,12 +138,16 @@ func validateName(field, name string, maxLen int) error {
 }
 
 // validateEvent checks one event to append; maxSize bounds data+metadata.
-func validateEvent(e *EventData, maxSize int) error {
+// checkJSON is false when the caller already validated the JSON.
+func validateEvent(e *EventData, maxSize int, checkJSON bool) error {
 	if err := ValidateEventType(e.Type); err != nil {
 		return err
 	}
 	if size := len(e.Data) + len(e.Metadata); size > maxSize {
 		return invalid("data", "event of type %q is %d bytes, over the limit of %d bytes", e.Type, size, maxSize)
+	}
+	if !checkJSON {
+		return nil
 	}
 	if e.DataIsJSON && !validJSON(e.Data) {
 		return invalid("data", "event of type %q is declared JSON but its data is not valid JSON", e.Type)

@@ -97,6 +97,20 @@ func appendFrame(dst, payload []byte) []byte {
 	return append(dst, payload...)
 }
 
+// appendEventFrame appends a frame holding an event record to dst,
+// encoding the record in place (appendFrame(dst, appendEventRecord(...))
+// without the intermediate copy).
+func appendEventFrame(dst []byte, flags uint8, pos uint64, version int64, createdAt int64,
+	id [16]byte, stream, typ string, data, meta []byte) []byte {
+	start := len(dst)
+	dst = append(dst, make([]byte, frameHeaderSize)...)
+	dst = appendEventRecord(dst, flags, pos, version, createdAt, id, stream, typ, data, meta)
+	payload := dst[start+frameHeaderSize:]
+	binary.LittleEndian.PutUint32(dst[start:], uint32(len(payload)))
+	binary.LittleEndian.PutUint32(dst[start+4:], frameChecksum(dst[start:start+4], payload))
+	return dst
+}
+
 // frameStatus is the result of checking the frame at the start of a buffer.
 type frameStatus int
 
@@ -133,4 +147,22 @@ func checkFrame(b []byte) (payload []byte, n int, status frameStatus) {
 		return nil, int(length), frameBadCRC
 	}
 	return payload, int(length), frameOK
+}
+
+// frameOfOwnWrite is checkFrame without the checksum, for frames this
+// process has just written (see logScanner.written).
+func frameOfOwnWrite(b []byte) (payload []byte, n int, status frameStatus) {
+	if len(b) < frameHeaderSize {
+		return nil, 0, frameShort
+	}
+	length := binary.LittleEndian.Uint32(b[0:])
+	switch {
+	case length == 0:
+		return nil, 0, frameZero
+	case length > maxRecordPayload:
+		return nil, int(length), frameBadLength
+	case uint64(len(b)) < frameHeaderSize+uint64(length):
+		return nil, int(length), frameShort
+	}
+	return b[frameHeaderSize : frameHeaderSize+length], int(length), frameOK
 }

@@ -39,8 +39,12 @@ type idIndex struct {
 	logger *slog.Logger
 	onFail func(error)
 
-	mu        sync.RWMutex
-	active    map[uuid.UUID]idEntry
+	mu     sync.RWMutex
+	active map[uuid.UUID]idEntry
+	// runs hold the ids of large index batches (bulk appends), each
+	// sorted by id: sorting 10k ids costs less than 10k map inserts.
+	runs      [][]pendingID
+	runIDs    int // ids in runs
 	activeEnd uint64
 	frozen    []frozenIDs // oldest first; frozen[0] is being ingested
 
@@ -57,25 +61,48 @@ type idIndex struct {
 
 type idEntry struct{ pos, off uint64 }
 
-// frozenIDs is a set of ids waiting to be ingested: a map (frozen from
-// the live path) or a slice sorted by id (from bulk loading on open).
+// frozenIDs is a set of ids waiting to be ingested: a map and sorted
+// runs (frozen from the live path) or one slice sorted by id (from bulk
+// loading on open).
 type frozenIDs struct {
 	ids    map[uuid.UUID]idEntry
+	runs   [][]pendingID
 	sorted []pendingID
 	end    uint64 // log offset the ids cover up to
 }
 
 func (f *frozenIDs) get(id uuid.UUID) (idEntry, bool) {
-	if f.ids != nil {
-		e, ok := f.ids[id]
-		return e, ok
+	if e, ok := f.ids[id]; ok {
+		return e, true
 	}
-	i, ok := slices.BinarySearchFunc(f.sorted, id, func(p pendingID, id uuid.UUID) int { return bytes.Compare(p.id[:], id[:]) })
+	if e, ok := searchRuns(f.runs, id); ok {
+		return e, true
+	}
+	return searchSorted(f.sorted, id)
+}
+
+// searchRuns looks id up in sorted runs, newest first.
+func searchRuns(runs [][]pendingID, id uuid.UUID) (idEntry, bool) {
+	for i := len(runs) - 1; i >= 0; i-- {
+		if e, ok := searchSorted(runs[i], id); ok {
+			return e, true
+		}
+	}
+	return idEntry{}, false
+}
+
+func searchSorted(sorted []pendingID, id uuid.UUID) (idEntry, bool) {
+	i, ok := slices.BinarySearchFunc(sorted, id, func(p pendingID, id uuid.UUID) int { return bytes.Compare(p.id[:], id[:]) })
 	if !ok {
 		return idEntry{}, false
 	}
-	return f.sorted[i].e, true
+	return sorted[i].e, true
 }
+
+// minSortedRun is the smallest index batch whose ids are kept as a
+// sorted run rather than in the map; smaller ones would make lookups
+// search many tiny runs.
+const minSortedRun = 1024
 
 // pendingID is an id the indexer saw in the current batch.
 type pendingID struct {
@@ -112,6 +139,10 @@ func (x *idIndex) add(ids []pendingID, end uint64) {
 	if len(ids) == 0 {
 		return
 	}
+	var run []pendingID
+	if len(ids) >= minSortedRun {
+		run = sortIDs(ids) // outside the lock; ids is ours now
+	}
 	x.mu.Lock()
 	if x.bulk {
 		x.bulkIDs = append(x.bulkIDs, ids...)
@@ -126,11 +157,16 @@ func (x *idIndex) add(ids []pendingID, end uint64) {
 		}
 		return
 	}
-	for _, p := range ids {
-		x.active[p.id] = p.e
+	if run != nil {
+		x.runs = append(x.runs, run)
+		x.runIDs += len(run)
+	} else {
+		for _, p := range ids {
+			x.active[p.id] = p.e
+		}
 	}
 	x.activeEnd = end
-	full := len(x.active) >= x.flushAt
+	full := len(x.active)+x.runIDs >= x.flushAt
 	if full {
 		x.freezeLocked()
 	}
@@ -141,11 +177,14 @@ func (x *idIndex) add(ids []pendingID, end uint64) {
 }
 
 func (x *idIndex) freezeLocked() {
-	if len(x.active) == 0 {
+	if len(x.active) == 0 && len(x.runs) == 0 {
 		return
 	}
-	x.frozen = append(x.frozen, frozenIDs{ids: x.active, end: x.activeEnd})
-	x.active = make(map[uuid.UUID]idEntry)
+	x.frozen = append(x.frozen, frozenIDs{ids: x.active, runs: x.runs, end: x.activeEnd})
+	// The next map will likely take as many ids as this one: size it
+	// so, as growing a map costs more than filling it.
+	x.active = make(map[uuid.UUID]idEntry, len(x.active))
+	x.runs, x.runIDs = nil, 0
 }
 
 func (x *idIndex) freezeBulkLocked() {
@@ -180,6 +219,9 @@ func (x *idIndex) signal() {
 func (x *idIndex) lookup(id uuid.UUID) (idEntry, bool, error) {
 	x.mu.RLock()
 	e, ok := x.active[id]
+	if !ok {
+		e, ok = searchRuns(x.runs, id)
+	}
 	for i := len(x.frozen) - 1; !ok && i >= 0; i-- {
 		e, ok = x.frozen[i].get(id)
 	}
@@ -206,11 +248,21 @@ func (x *idIndex) eachInMemory(fn func(key []byte)) {
 		k = eventIDKey(k[:0], id)
 		fn(k)
 	}
+	eachInRuns := func(runs [][]pendingID) {
+		for _, run := range runs {
+			for _, p := range run {
+				k = eventIDKey(k[:0], p.id)
+				fn(k)
+			}
+		}
+	}
+	eachInRuns(x.runs)
 	for _, f := range x.frozen {
 		for id := range f.ids {
 			k = eventIDKey(k[:0], id)
 			fn(k)
 		}
+		eachInRuns(f.runs)
 		for _, p := range f.sorted {
 			k = eventIDKey(k[:0], p.id)
 			fn(k)
@@ -245,9 +297,16 @@ func (x *idIndex) run() {
 func (x *idIndex) ingest(f frozenIDs) error {
 	sorted := f.sorted
 	if sorted == nil {
-		unsorted := make([]pendingID, 0, len(f.ids))
+		n := len(f.ids)
+		for _, run := range f.runs {
+			n += len(run)
+		}
+		unsorted := make([]pendingID, 0, n)
 		for id, e := range f.ids {
 			unsorted = append(unsorted, pendingID{id: id, e: e})
+		}
+		for _, run := range f.runs {
+			unsorted = append(unsorted, run...)
 		}
 		sorted = sortIDs(unsorted)
 	}

@@ -26,9 +26,14 @@ func openIndex(dir string, opts Options) (*pebble.DB, *pebble.Options, error) {
 		MemTableStopWritesThreshold: 4,
 		// Ingested event-id tables each span the whole id key range, so
 		// every L0 compaction rewrites the id data below; letting 8 gather
-		// first halves that work (+7% append throughput under load).
-		L0CompactionThreshold: 8,
-		L0StopWritesThreshold: 32,
+		// first halved that work (+7% append throughput under load); 16
+		// saved another ~0.4 us of CPU per event in a 1 GB bulk import
+		// and 32 another ~0.35 (A/B, five runs each: 3.21-3.33 against
+		// 3.57-3.96 us), with stream reads of 2M events unchanged within
+		// the noise (p99 0.22 ms). Point lookups skip L0 tables by their
+		// bloom filters; scans merge more of them.
+		L0CompactionThreshold: 32,
+		L0StopWritesThreshold: 96,
 		LBaseMaxBytes:         256 << 20,
 		FormatMajorVersion:    pebble.FormatNewest,
 		Logger:                pebbleLogger{opts.Logger},

@@ -29,6 +29,7 @@ type indexer struct {
 	touchedTypes map[string]*nameInfo
 	touchedCats  map[string]*nameInfo
 	streamRuns   map[string]*postingRun
+	freeRuns     []*postingRun // emptied stream runs, for reuse
 	typeRuns     map[string]*postingRun
 	catRuns      map[string]*postingRun
 	lastPosEntry uint64 // position of the last 'p' entry written
@@ -109,11 +110,21 @@ func (ix *indexer) resetBatch() {
 	ix.touched = make(map[*indexedStream]struct{})
 	ix.touchedTypes = make(map[string]*nameInfo)
 	ix.touchedCats = make(map[string]*nameInfo)
-	ix.streamRuns = make(map[string]*postingRun)
+	// Stream runs are many and short-lived (one per stream a batch
+	// touches): keep the emptied ones for the next batch.
+	for _, run := range ix.streamRuns {
+		ix.freeRuns = append(ix.freeRuns, run)
+	}
+	if ix.streamRuns == nil {
+		ix.streamRuns = make(map[string]*postingRun)
+	} else {
+		clear(ix.streamRuns)
+	}
 	ix.typeRuns = make(map[string]*postingRun)
 	ix.catRuns = make(map[string]*postingRun)
 	ix.restrictedChanged = make(map[string]streamState)
-	ix.ids = nil
+	// The finished batch keeps the old slice; size the next like it.
+	ix.ids = make([]pendingID, 0, cap(ix.ids))
 	ix.events = 0
 }
 
@@ -217,10 +228,16 @@ func (ix *indexer) addEvent(r *record, off uint64) error {
 	run := ix.streamRuns[stream]
 	if run != nil && (run.First+uint64(len(run.Ps)) != uint64(r.Version) || len(run.Ps) == maxPostingsPerBlock) {
 		ix.flushRun(prefixStreamPost, stream, run)
-		run = nil
+		run.First = uint64(r.Version)
 	}
 	if run == nil {
-		run = &postingRun{First: uint64(r.Version)}
+		if n := len(ix.freeRuns); n > 0 {
+			run = ix.freeRuns[n-1]
+			ix.freeRuns = ix.freeRuns[:n-1]
+			run.First = uint64(r.Version)
+		} else {
+			run = &postingRun{First: uint64(r.Version)}
+		}
 		ix.streamRuns[stream] = run
 	}
 	run.Ps = append(run.Ps, p)

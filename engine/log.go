@@ -282,7 +282,10 @@ func (l *eventLog) readFrame(off, limit uint64) ([]byte, error) {
 // sealed, and a new one started. nextPosition goes into the new header.
 func (l *eventLog) reserve(n int, nextPosition uint64) (uint64, error) {
 	used := l.written + int64(len(l.pending))
-	if used+int64(n) > l.segmentSize && used > segmentHeaderSize {
+	// Roll when the command would make the segment too big, or when it
+	// does not fit the active segment's mapping at all (a command larger
+	// than a segment, into a segment still empty: the empty one is sealed).
+	if used+int64(n) > l.segmentSize && used > segmentHeaderSize || used+int64(n) > int64(len(l.active.mmap)) {
 		if err := l.roll(nextPosition, n); err != nil {
 			return 0, &logIOError{err}
 		}
@@ -291,8 +294,17 @@ func (l *eventLog) reserve(n int, nextPosition uint64) (uint64, error) {
 	return l.active.header.BaseOffset + uint64(used), nil
 }
 
-// stage appends frames to the pending write.
-func (l *eventLog) stage(frames []byte) { l.pending = append(l.pending, frames...) }
+// stage appends frames to the pending write and returns a buffer for
+// the caller's next frames: when nothing was pending, frames becomes the
+// pending write itself (no copy) and the caller gets the old one back.
+func (l *eventLog) stage(frames []byte) []byte {
+	if len(l.pending) == 0 {
+		l.pending, frames = frames, l.pending
+		return frames[:0]
+	}
+	l.pending = append(l.pending, frames...)
+	return frames[:0]
+}
 
 // flush writes the staged frames to the active segment (without syncing)
 // and returns the segment and the global offset just past them. On error

@@ -358,6 +358,12 @@ func (s *Store) closeFiles() error {
 // ID returns the store's unique id, chosen when it was created.
 func (s *Store) ID() string { return s.id }
 
+// Limits returns Options.MaxEventSize and Options.MaxAppendSize, for
+// callers that split input into appends (bulk import).
+func (s *Store) Limits() (maxEventSize, maxAppendSize int) {
+	return s.opts.MaxEventSize, s.opts.MaxAppendSize
+}
+
 // Dir returns the data directory.
 func (s *Store) Dir() string { return s.dir }
 

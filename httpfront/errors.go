@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/eventsql/eventsql/engine"
+	"github.com/eventsql/eventsql/ndjsonimport"
 )
 
 // apiError is the JSON body of every error response:
@@ -41,6 +42,8 @@ func toAPIError(err error) *apiError {
 	switch {
 	case errors.As(err, &api):
 		return api
+	case errors.Is(err, ndjsonimport.ErrRead):
+		return newError(http.StatusBadRequest, "invalid_input", err.Error())
 	case errors.As(err, &maxb):
 		return newError(http.StatusRequestEntityTooLarge, "body_too_large",
 			"request body is over the limit of "+strconv.FormatInt(maxb.Limit, 10)+" bytes")

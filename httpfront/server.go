@@ -1,7 +1,7 @@
 // Package httpfront is eventsql's HTTP API (docs/http.md): EventStoreDB-
 // style appends, paged and long-polled reads, Server-Sent Events live
-// tail, stream metadata and deletes behind HTTP Basic auth, statistics,
-// Prometheus metrics and health endpoints.
+// tail, NDJSON bulk import, stream metadata and deletes behind HTTP Basic
+// auth, statistics, Prometheus metrics and health endpoints.
 package httpfront
 
 import (
@@ -70,6 +70,7 @@ func New(store Store, users *Users, opts Options, logger *slog.Logger, ready fun
 	mux.HandleFunc("GET /types/{type}", s.require(RoleReader, s.readType))
 	mux.HandleFunc("GET /categories/{category}", s.require(RoleReader, s.readCategory))
 	mux.HandleFunc("GET /events/{id}", s.require(RoleReader, s.getEvent))
+	mux.HandleFunc("POST /import", s.require(RoleWriter, s.importNDJSON))
 	mux.HandleFunc("GET /subscribe/$all", s.require(RoleReader, s.subscribeHandler(feedAll, "")))
 	mux.HandleFunc("GET /subscribe/streams/{stream}", s.require(RoleReader, s.subscribeHandler(feedStream, "stream")))
 	mux.HandleFunc("GET /subscribe/types/{type}", s.require(RoleReader, s.subscribeHandler(feedType, "type")))

@@ -74,8 +74,28 @@ sse_live() { # curl -N on a category: catch-up, then an event appended while it 
 check "GET /subscribe/categories/cart (SSE) catches up, then receives a live event" sse_live
 check "SSE without credentials answers 401" \
   "[ \"\$(curl -s -o /dev/null -w '%{http_code}' 'http://127.0.0.1:$port/subscribe/\$all')\" = 401 ]"
+# Bulk import: POST /import with a good and a bad line, then the CLI.
+printf '%s\n%s\n' '{"stream":"imp-1","eventType":"Imported","eventId":"6f1c1c3e-1b1a-4c1a-9a1a-000000000101","data":{"n":1}}' '{"stream":"imp-1","eventType":"Imported","data":' > "$work/one-bad.ndjson"
+curl -sS $A -H 'Content-Type: application/x-ndjson' --data-binary @"$work/one-bad.ndjson" http://127.0.0.1:$port/import > "$work/import.json"
+check "POST /import writes the good line and rejects the bad one with its line number" \
+  "grep -q '\"written\":1' '$work/import.json' && grep -q '\"rejected\":1' '$work/import.json' && grep -q '\"line\":2' '$work/import.json'"
+check "POST /import with another content type answers 415" \
+  "[ \"\$(curl -s -o /dev/null -w '%{http_code}' $A -H 'Content-Type: text/csv' --data-binary @'$work/one-bad.ndjson' http://127.0.0.1:$port/import)\" = 415 ]"
+for i in $(seq 1 50); do printf '{"stream":"cli-%d","eventType":"Imported","eventId":"5e1c1c3e-1b1a-4c1a-9a1a-%012d","data":{"i":%d}}\n' $((i % 5)) $i $i; done > "$work/small.ndjson"
+check "eventsql import --server writes a small file" \
+  "'$BIN' import --server http://127.0.0.1:$port --password changeit '$work/small.ndjson' | grep -q '50 events written'"
+check "eventsql import --server again writes nothing (duplicates)" \
+  "'$BIN' import --server http://127.0.0.1:$port '$work/small.ndjson' | grep -q '0 events written, 50 duplicates'"
+check "eventsql import exits non-zero on a rejected line" \
+  "! '$BIN' import --server http://127.0.0.1:$port '$work/one-bad.ndjson' >/dev/null 2>&1"
+check "eventsql import --data into a served store is refused clearly" \
+  "'$BIN' import --data '$work/data' '$work/small.ndjson' 2>&1 | grep -q 'stop the server'"
 check "SIGTERM stops the server cleanly (exit 0)" "stop"
 check "SIGTERM ended the open subscription cleanly" "[ -n '$sse_pid' ] && wait $sse_pid"
+check "eventsql import --data into the stopped store" \
+  "cat '$work/small.ndjson' | sed 's/5e1c1c3e-1b1a-4c1a-9a1a-/7f1c1c3e-1b1a-4c1a-9a1a-/' | '$BIN' import --data '$work/data' - | grep -q '50 events written'"
+check "the imported events are served after a restart" \
+  "start '$work/data' $port && curl -fsS $A 'http://127.0.0.1:$port/streams/cli-3?count=100' | grep -o '\"eventType\":\"Imported\"' | wc -l | grep -qx 20; stop"
 check "the data directory holds a store" "[ -f '$work/data/STORE' ] && ls '$work/data/log/'*.seg >/dev/null"
 check "inspect dumps the data directory" "'$BIN' inspect '$work/data' | grep -q 'segment(s)'"
 check "inspect of a non-store fails clearly" "! '$BIN' inspect '$work' 2>&1 | grep -q xyz && '$BIN' inspect '$work' 2>&1 | grep -q 'not an eventsql data directory'"

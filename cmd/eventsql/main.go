@@ -1,6 +1,7 @@
 // Command eventsql is an event store you can query with SQL.
 //
 //	eventsql serve    run the server (default data directory ./eventsql-data)
+//	eventsql import   bulk-import NDJSON events into a server or a stopped store
 //	eventsql inspect  dump a data directory's segments, records and index
 //	eventsql hash-password  print a password's hashed form for --user
 //	eventsql version  print the version
@@ -37,6 +38,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"serve", "run the server", runServe},
+		{"import", "bulk-import NDJSON events (--server URL or --data DIR)", runImport},
 		{"inspect", "dump a data directory (segments, records, index)", runInspect},
 		{"hash-password", "print the hashed form of a password read from stdin", runHashPassword},
 		{"version", "print the version", runVersion},

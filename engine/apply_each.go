@@ -1,0 +1,180 @@
+package engine
+
+import (
+	"errors"
+	"slices"
+
+	"github.com/google/uuid"
+)
+
+// eachState is a stream's working state during an Independent command.
+type eachState struct {
+	s       streamState
+	found   bool // the stream existed before the command
+	written bool // a part of the command wrote to it
+}
+
+// applyEach decides an Independent command: each part on its own, in
+// order, seeing the parts accepted before it. Rejected parts get their
+// error in their StreamResult and change nothing; the accepted ones are
+// staged together as one command (one commit flag, on the last record).
+// Errors returned are failures of the store (index reads, log I/O).
+func (a *applier) applyEach(parts []StreamAppend, partErrs []error, at int64) (Result, error) {
+	res := Result{Streams: make([]StreamResult, len(parts))}
+	work := make(map[string]*eachState)
+	g := &a.recent[len(a.recent)-1]
+	a.cmdIDs, a.cmdMap = a.cmdIDs[:0], nil
+	defer func() { a.cmdIDs, a.cmdMap = a.cmdIDs[:0], nil }()
+	a.prefetchIDs(parts)
+	firstPosition := a.nextPosition
+	next := firstPosition
+	last := -1 // last accepted part
+	size := 0  // bytes of the accepted parts' frames
+	for i := range parts {
+		p := &parts[i]
+		sr := &res.Streams[i]
+		sr.Stream = p.Stream
+		if partErrs != nil && partErrs[i] != nil {
+			sr.Err = partErrs[i]
+			continue
+		}
+		w, ok := work[p.Stream]
+		if !ok {
+			st, found, err := a.state(p.Stream)
+			if err != nil {
+				return Result{}, err
+			}
+			w = &eachState{s: st, found: found}
+			work[p.Stream] = w
+		}
+		if w.s.Deleted == hardDeleted {
+			sr.Err = &StreamError{Stream: p.Stream, Err: ErrStreamDeleted}
+			continue
+		}
+		// Ids accepted by earlier parts are in cmdIDs already, so a
+		// repeat inside the command is a replay or a duplicate too.
+		r, isReplay, err := a.checkReplay(p)
+		if err != nil {
+			var dup *DuplicateEventIDError
+			if errors.As(err, &dup) {
+				sr.Err = err
+				continue
+			}
+			return Result{}, err
+		}
+		if isReplay {
+			*sr = r
+			sr.Replayed = true
+			continue
+		}
+		if err := checkExpected(p.Stream, p.Expected, &w.s); err != nil {
+			sr.Err = err
+			continue
+		}
+		if err := repeatedID(p.Events); err != nil {
+			sr.Err = err
+			continue
+		}
+		sr.FirstPosition = next
+		for j := range p.Events {
+			w.s.applyEvent(next, w.s.Version+1, at)
+			id := p.Events[j].ID
+			r := recentID{pos: next, stream: p.Stream, version: w.s.Version}
+			a.cmdIDs = append(a.cmdIDs, recentEntry{id: id, r: r})
+			if a.cmdMap != nil {
+				a.cmdMap[id] = r
+			}
+			// Later parts look ids up through the filter first.
+			a.key = eventIDKey(a.key[:0], id)
+			a.remember(a.key)
+			next++
+		}
+		for j := range p.Events {
+			e := &p.Events[j]
+			size += frameHeaderSize + eventRecordSize(p.Stream, e.Type, e.Data, e.Metadata)
+		}
+		sr.LastPosition, sr.NextExpectedVersion = next-1, w.s.Version
+		w.written = true
+		last = i
+	}
+	if last < 0 {
+		return res, nil
+	}
+
+	// Encode the accepted parts' records.
+	a.buf = slices.Grow(a.buf[:0], size)
+	for i := range parts[:last+1] {
+		p := &parts[i]
+		sr := &res.Streams[i]
+		if sr.Err != nil || sr.Replayed {
+			continue
+		}
+		version := sr.NextExpectedVersion - int64(len(p.Events)) + 1
+		for j := range p.Events {
+			e := &p.Events[j]
+			flags := uint8(0)
+			if e.DataIsJSON {
+				flags |= flagDataJSON
+			}
+			if e.MetadataIsJSON {
+				flags |= flagMetadataJSON
+			}
+			if i == last && j == len(p.Events)-1 {
+				flags |= flagCommit
+			}
+			a.buf = appendEventFrame(a.buf, flags, sr.FirstPosition+uint64(j), version+int64(j), at, e.ID, p.Stream, e.Type, e.Data, e.Metadata)
+		}
+	}
+	if _, err := a.log.reserve(len(a.buf), firstPosition); err != nil {
+		return Result{}, err
+	}
+	a.buf = a.log.stage(a.buf)
+
+	g.runs = append(g.runs, slices.Clone(a.cmdIDs))
+	for name, w := range work {
+		if !w.written {
+			continue
+		}
+		if !w.found {
+			a.rememberStream(name, false)
+		}
+		a.states[name] = &cachedState{s: w.s, group: a.group}
+	}
+	a.nextPosition = next
+	a.lastTime = at
+	res.FirstPosition, res.LastPosition = firstPosition, next-1
+	return res, nil
+}
+
+// repeatedID reports an id that appears twice among events.
+func repeatedID(events []EventData) error {
+	if len(events) < 2 {
+		return nil
+	}
+	seen := make(map[uuid.UUID]struct{}, len(events))
+	for _, e := range events {
+		if _, dup := seen[e.ID]; dup {
+			return &DuplicateEventIDError{ID: e.ID, Version: -1}
+		}
+		seen[e.ID] = struct{}{}
+	}
+	return nil
+}
+
+// prefetchIDs touches the existence filter's block of every event id of
+// parts in one tight loop. The blocks are random cache lines; loaded one
+// by one in the apply loop each costs a full memory latency, loaded here
+// the misses overlap, and the apply loop then finds them in the cache.
+func (a *applier) prefetchIDs(parts []StreamAppend) {
+	if !a.filter.ready.Load() {
+		return
+	}
+	var sink uint64
+	for i := range parts {
+		for j := range parts[i].Events {
+			a.key = eventIDKey(a.key[:0], parts[i].Events[j].ID)
+			sink += a.filter.touch(a.key)
+		}
+	}
+	a.sink = sink
+}
