@@ -33,12 +33,12 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime/pprof"
-	"runtime/trace"
 	"slices"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/eventsql/eventsql/bench/benchprof"
 
 	"github.com/eventsql/eventsql/engine"
 )
@@ -163,29 +163,17 @@ func run(cfg config) error {
 		os.Exit(130)
 	}()
 
-	if cfg.cpuProfile != "" {
-		f, err := os.Create(cfg.cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopCPU, err := benchprof.CPU(cfg.cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stopCPU()
 
-	if cfg.tracePath != "" {
-		f, err := os.Create(cfg.tracePath)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := trace.Start(f); err != nil {
-			return err
-		}
-		defer trace.Stop()
+	stopTrace, err := benchprof.Trace(cfg.tracePath)
+	if err != nil {
+		return err
 	}
+	defer stopTrace()
 
 	rep := &Report{Env: environment(cfg, runDir), Started: time.Now()}
 	tab := newTable(os.Stdout)

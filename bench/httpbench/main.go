@@ -48,12 +48,13 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/eventsql/eventsql/bench/benchprof"
 
 	"github.com/eventsql/eventsql/bench/benchfmt"
 	"github.com/eventsql/eventsql/bench/rawdisk"
@@ -302,17 +303,11 @@ func run(ctx context.Context, cfg config) (err error) {
 		b.rep.Env.MariaDBSchema = mariadbSchema
 	}
 
-	if cfg.cpuProfile != "" {
-		f, err := os.Create(cfg.cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopCPU, err := benchprof.CPU(cfg.cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stopCPU()
 
 	if cfg.rawDuration > 0 {
 		progress("raw disk: write+fdatasync of one record at a time, %v", cfg.rawDuration)

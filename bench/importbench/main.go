@@ -29,11 +29,12 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/eventsql/eventsql/bench/benchprof"
 
 	"github.com/eventsql/eventsql/bench/benchfmt"
 	"github.com/eventsql/eventsql/bench/importbench/gen"
@@ -158,17 +159,11 @@ func run(args []string) error {
 			}
 		}
 	}
-	if cfg.cpuProfile != "" {
-		f, err := os.Create(cfg.cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopCPU, err := benchprof.CPU(cfg.cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stopCPU()
 	ctx := context.Background()
 	var results []Result
 	for _, mode := range cfg.modes {

@@ -42,9 +42,9 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"runtime/pprof"
-	"runtime/trace"
 	"time"
+
+	"github.com/eventsql/eventsql/bench/benchprof"
 
 	"github.com/eventsql/eventsql/engine"
 	"github.com/eventsql/eventsql/httpfront"
@@ -128,29 +128,17 @@ func runTo(cfg config, out io.Writer) error {
 	}
 	defer os.RemoveAll(runDir)
 
-	if cfg.cpuProfile != "" {
-		f, err := os.Create(cfg.cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopCPU, err := benchprof.CPU(cfg.cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stopCPU()
 
-	if cfg.tracePath != "" {
-		f, err := os.Create(cfg.tracePath)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := trace.Start(f); err != nil {
-			return err
-		}
-		defer trace.Stop()
+	stopTrace, err := benchprof.Trace(cfg.tracePath)
+	if err != nil {
+		return err
 	}
+	defer stopTrace()
 
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	opts := engine.DefaultOptions()
