@@ -42,6 +42,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzAppendEventJSON$$' -fuzztime $(FUZZTIME) ./httpfront
 	$(GO) test -run '^$$' -fuzz '^FuzzParseLine$$' -fuzztime $(FUZZTIME) ./ndjsonimport
 	$(GO) test -run '^$$' -fuzz '^FuzzScanMatchesStd$$' -fuzztime $(FUZZTIME) ./ndjsonimport
+	$(GO) test -run '^$$' -fuzz '^FuzzParseArrayMatchesStd$$' -fuzztime $(FUZZTIME) ./ndjsonimport
 
 ## bench: engine benchmarks (figures for docs/performance.md).
 bench:

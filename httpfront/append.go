@@ -2,17 +2,17 @@ package httpfront
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
 
-	gojson "github.com/goccy/go-json"
 	"github.com/google/uuid"
 
 	"github.com/eventsql/eventsql/engine"
+	"github.com/eventsql/eventsql/ndjsonimport"
 )
 
 // Content types of the EventStoreDB-style array body.
@@ -21,14 +21,6 @@ const (
 	contentEvents = "application/vnd.eventstore.events+json"
 	contentBinary = "application/octet-stream"
 )
-
-// eventBody is one element of the array body.
-type eventBody struct {
-	EventID   string            `json:"eventId"`
-	EventType string            `json:"eventType"`
-	Data      gojson.RawMessage `json:"data"`
-	Metadata  gojson.RawMessage `json:"metadata"`
-}
 
 type appendResponse struct {
 	FirstPosition       uint64 `json:"firstPosition"`
@@ -45,17 +37,20 @@ func (s *Server) appendToStream(w http.ResponseWriter, r *http.Request) {
 		writeError(w, s.logger, r, err)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, int64(s.opts.MaxBodySize)))
+	body, err := readBody(w, r, int64(s.opts.MaxBodySize))
 	if err != nil {
 		writeError(w, s.logger, r, err)
 		return
 	}
-	events, err := decodeAppendBody(r.Header, body)
+	events, validated, err := decodeAppendBody(r.Header, body)
 	if err != nil {
 		writeError(w, s.logger, r, err)
 		return
 	}
-	res, err := s.store.Append(r.Context(), stream, expected, events...)
+	res, err := s.store.Apply(r.Context(), engine.Command{
+		Appends:       []engine.StreamAppend{{Stream: stream, Expected: expected, Events: events}},
+		JSONValidated: validated,
+	})
 	if err != nil {
 		writeError(w, s.logger, r, err)
 		return
@@ -68,14 +63,16 @@ func (s *Server) appendToStream(w http.ResponseWriter, r *http.Request) {
 }
 
 // decodeAppendBody turns a request body into events, by its content type
-// and headers. Every problem is an invalid_input or 415 error.
-func decodeAppendBody(h http.Header, body []byte) ([]engine.EventData, error) {
+// and headers. Every problem is an invalid_input or 415 error. validated
+// says the JSON of every event was checked while decoding (the array
+// style), so the store need not check it again.
+func decodeAppendBody(h http.Header, body []byte) (events []engine.EventData, validated bool, err error) {
 	ct, _, err := mime.ParseMediaType(h.Get("Content-Type"))
 	if h.Get("Content-Type") == "" {
 		ct, err = "", nil
 	}
 	if err != nil {
-		return nil, newError(http.StatusUnsupportedMediaType, "unsupported_media_type", "malformed Content-Type: "+err.Error())
+		return nil, false, newError(http.StatusUnsupportedMediaType, "unsupported_media_type", "malformed Content-Type: "+err.Error())
 	}
 	if typ := h.Get("ES-EventType"); typ != "" {
 		// One event: the body is its data.
@@ -85,60 +82,63 @@ func decodeAppendBody(h http.Header, body []byte) ([]engine.EventData, error) {
 			e.DataIsJSON = true
 		case contentBinary, "":
 		default:
-			return nil, newError(http.StatusUnsupportedMediaType, "unsupported_media_type",
+			return nil, false, newError(http.StatusUnsupportedMediaType, "unsupported_media_type",
 				fmt.Sprintf("Content-Type %q: with ES-EventType the body is the event's data: use %s or %s", ct, contentJSON, contentBinary))
 		}
 		if id := h.Get("ES-EventId"); id != "" {
 			u, err := uuid.Parse(id)
 			if err != nil {
-				return nil, invalidInput("eventId", fmt.Sprintf("ES-EventId %q is not a UUID", id))
+				return nil, false, invalidInput("eventId", fmt.Sprintf("ES-EventId %q is not a UUID", id))
 			}
 			e.ID = u
 		}
-		return []engine.EventData{e}, nil
+		return []engine.EventData{e}, false, nil
 	}
 	if ct != contentJSON && ct != contentEvents {
-		return nil, newError(http.StatusUnsupportedMediaType, "unsupported_media_type",
+		return nil, false, newError(http.StatusUnsupportedMediaType, "unsupported_media_type",
 			fmt.Sprintf("Content-Type %q: send a JSON array of events as %s or %s, or one event's data with an ES-EventType header", ct, contentJSON, contentEvents))
 	}
-	var raw []eventBody
-	if err := gojson.Unmarshal(body, &raw); err != nil {
-		return nil, invalidInput("body", "the body must be a JSON array of events "+
-			`[{"eventId":"<uuid>","eventType":"...","data":{...},"metadata":{...}}]: `+err.Error())
-	}
-	if len(raw) == 0 {
-		return nil, invalidInput("body", "the array of events is empty")
-	}
-	events := make([]engine.EventData, len(raw))
-	for i, b := range raw {
-		if b.EventType == "" {
-			return nil, invalidInput("eventType", fmt.Sprintf("event %d has no eventType", i))
+	events = make([]engine.EventData, 0, estimateEvents(body))
+	var lastType string
+	_, err = ndjsonimport.ParseArray(body, nil, func(i int, l *ndjsonimport.Line) error {
+		if string(l.EventType) != lastType { // consecutive events mostly share a type
+			lastType = string(l.EventType)
 		}
-		e := engine.EventData{Type: b.EventType, Data: trimNull(b.Data), Metadata: trimNull(b.Metadata)}
-		e.DataIsJSON = len(e.Data) > 0
+		e := engine.EventData{ID: l.EventID, Type: lastType, Data: l.Data, Metadata: l.Metadata, DataIsJSON: true}
 		e.MetadataIsJSON = len(e.Metadata) > 0
-		if e.Data == nil {
-			e.Data = []byte("null")
-			e.DataIsJSON = true
-		}
-		if b.EventID != "" {
-			u, err := uuid.Parse(b.EventID)
-			if err != nil {
-				return nil, invalidInput("eventId", fmt.Sprintf("event %d: eventId %q is not a UUID", i, b.EventID))
-			}
-			e.ID = u
-		}
-		events[i] = e
+		events = append(events, e)
+		return nil
+	})
+	if err != nil {
+		return nil, false, arrayError(err)
 	}
-	return events, nil
+	return events, true, nil
 }
 
-// trimNull maps an absent or null JSON value to nil.
-func trimNull(m gojson.RawMessage) []byte {
-	if len(m) == 0 || bytes.Equal(bytes.TrimSpace(m), []byte("null")) {
-		return nil
+// arrayError maps a ParseArray error to invalid_input, naming the field
+// when an element is at fault.
+func arrayError(err error) error {
+	if errors.Is(err, ndjsonimport.ErrEmptyArray) {
+		return invalidInput("body", err.Error())
 	}
-	return m
+	var ee *ndjsonimport.ElementError
+	if errors.As(err, &ee) {
+		field := "body"
+		var fe *ndjsonimport.FieldError
+		if errors.As(err, &fe) {
+			field = fe.Field
+		}
+		return invalidInput(field, err.Error())
+	}
+	return invalidInput("body", "the body must be a JSON array of events "+
+		`[{"eventId":"<uuid>","eventType":"...","data":{...},"metadata":{...}}]: `+err.Error())
+}
+
+// estimateEvents guesses how many events a body holds, to size the slice
+// once: one per "eventType" key is exact for ordinary bodies.
+func estimateEvents(body []byte) int {
+	n := bytes.Count(body, []byte(`"eventType"`))
+	return max(n, 1)
 }
 
 func invalidInput(field, msg string) *apiError {

@@ -1,6 +1,7 @@
 package httpfront
 
 import (
+	"encoding/json"
 	"net/http"
 	"testing"
 )
@@ -23,7 +24,7 @@ func FuzzDecodeAppendBody(f *testing.F) {
 		if eventID != "" {
 			h.Set("ES-EventId", eventID)
 		}
-		events, err := decodeAppendBody(h, body)
+		events, validated, err := decodeAppendBody(h, body)
 		if err != nil {
 			if e := toAPIError(err); e.Status != 400 && e.Status != 415 {
 				t.Fatalf("status %d for a bad body", e.Status)
@@ -36,6 +37,10 @@ func FuzzDecodeAppendBody(f *testing.F) {
 		for _, e := range events {
 			if e.Type == "" {
 				t.Fatal("accepted an event without a type")
+			}
+			// What the decoder vouches for must hold: the store trusts it.
+			if validated && (e.DataIsJSON && !json.Valid(e.Data) || e.MetadataIsJSON && !json.Valid(e.Metadata)) {
+				t.Fatalf("declared validated JSON that is not: data %q metadata %q", e.Data, e.Metadata)
 			}
 		}
 	})

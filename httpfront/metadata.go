@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"sort"
 	"strconv"
@@ -56,7 +55,7 @@ func (s *Server) setMetadata(w http.ResponseWriter, r *http.Request) {
 		writeError(w, s.logger, r, err)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxMetadataBody))
+	body, err := readBody(w, r, maxMetadataBody)
 	if err != nil {
 		writeError(w, s.logger, r, err)
 		return

@@ -21,7 +21,7 @@ import (
 type Store interface {
 	Head() uint64
 	Stats() engine.Stats
-	Append(ctx context.Context, stream string, expected engine.ExpectedVersion, events ...engine.EventData) (engine.Result, error)
+	Apply(ctx context.Context, cmd engine.Command) (engine.Result, error)
 	ReadStream(ctx context.Context, stream string, from int64, opts engine.ReadOptions) (*engine.EventIterator, error)
 	ReadAll(ctx context.Context, from uint64, opts engine.ReadOptions) (*engine.EventIterator, error)
 	GetEvent(ctx context.Context, id uuid.UUID) (*engine.RecordedEvent, error)

@@ -48,89 +48,117 @@ func ParseLine(line []byte, l *Line, scratch []byte) ([]byte, error) {
 		}
 		return scratch, fmt.Errorf("the line is a JSON %s, not an object", kind(line[0]))
 	}
-	scratch = scratch[:0]
-	var stream, typ, id span
-	i := skipSpace(line, 1)
-	if i < len(line) && line[i] == '}' {
-		i++
-	} else {
-		for {
-			if i >= len(line) || line[i] != '"' {
-				return scratch, syntaxError(line)
-			}
-			ke, ok := scanString(line, i)
-			if !ok {
-				return scratch, syntaxError(line)
-			}
-			key := line[i+1 : ke-1]
-			if bytes.IndexByte(key, '\\') >= 0 {
-				var k string
-				if err := gojson.Unmarshal(line[i:ke], &k); err != nil {
-					return scratch, fmt.Errorf("field name %s: %w", line[i:ke], err)
-				}
-				key = []byte(k)
-			}
-			if i = skipSpace(line, ke); i >= len(line) || line[i] != ':' {
-				return scratch, syntaxError(line)
-			}
-			vs := skipSpace(line, i+1)
-			ve, ok := scanValue(line, vs, 1)
-			if !ok {
-				return scratch, syntaxError(line)
-			}
-			v := span{vs, ve}
-			switch string(key) {
-			case "stream":
-				stream = v
-			case "eventType":
-				typ = v
-			case "eventId":
-				id = v
-			case "data":
-				l.Data = line[vs:ve]
-			case "metadata":
-				l.Metadata = line[vs:ve]
-			}
-			if i = skipSpace(line, ve); i >= len(line) {
-				return scratch, syntaxError(line)
-			}
-			if line[i] == '}' {
-				i++
-				break
-			}
-			if line[i] != ',' {
-				return scratch, syntaxError(line)
-			}
-			i = skipSpace(line, i+1)
-		}
+	f, end, err := scanEventObject(line, 0)
+	if err != nil {
+		return scratch, err
 	}
-	if i != len(line) { // something after the object
+	if end != len(line) { // something after the object
 		return scratch, syntaxError(line)
 	}
+	if l.Stream, scratch, err = stringField(line, f.stream, "stream", scratch); err != nil {
+		return scratch, err
+	}
+	return f.decode(line, l, scratch)
+}
+
+// eventFields are the spans of an event object's known fields.
+type eventFields struct {
+	stream, typ, id, data, metadata span
+}
+
+// scanEventObject validates the JSON object starting at b[i] == '{' and
+// finds its event fields. It returns the index just past the object.
+func scanEventObject(b []byte, i int) (eventFields, int, error) {
+	var f eventFields
+	obj := b[i:]
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return f, i + 1, nil
+	}
+	for {
+		if i >= len(b) || b[i] != '"' {
+			return f, i, syntaxError(obj)
+		}
+		ke, ok := scanString(b, i)
+		if !ok {
+			return f, i, syntaxError(obj)
+		}
+		key := b[i+1 : ke-1]
+		if bytes.IndexByte(key, '\\') >= 0 {
+			var k string
+			if err := gojson.Unmarshal(b[i:ke], &k); err != nil {
+				return f, i, fmt.Errorf("field name %s: %w", b[i:ke], err)
+			}
+			key = []byte(k)
+		}
+		if i = skipSpace(b, ke); i >= len(b) || b[i] != ':' {
+			return f, i, syntaxError(obj)
+		}
+		vs := skipSpace(b, i+1)
+		ve, ok := scanValue(b, vs, 1)
+		if !ok {
+			return f, i, syntaxError(obj)
+		}
+		v := span{vs, ve}
+		switch string(key) {
+		case "stream":
+			f.stream = v
+		case "eventType":
+			f.typ = v
+		case "eventId":
+			f.id = v
+		case "data":
+			f.data = v
+		case "metadata":
+			f.metadata = v
+		}
+		if i = skipSpace(b, ve); i >= len(b) {
+			return f, i, syntaxError(obj)
+		}
+		if b[i] == '}' {
+			return f, i + 1, nil
+		}
+		if b[i] != ',' {
+			return f, i, syntaxError(obj)
+		}
+		i = skipSpace(b, i+1)
+	}
+}
+
+// decode fills l's event type, id, data and metadata from the spans in b
+// (the stream is the caller's business).
+func (f eventFields) decode(b []byte, l *Line, scratch []byte) ([]byte, error) {
 	var err error
-	if l.Stream, scratch, err = stringField(line, stream, "stream", scratch); err != nil {
+	if l.EventType, scratch, err = stringField(b, f.typ, "eventType", scratch); err != nil {
 		return scratch, err
 	}
-	if l.EventType, scratch, err = stringField(line, typ, "eventType", scratch); err != nil {
-		return scratch, err
-	}
-	if id.set() && !bytes.Equal(line[id.start:id.end], null) {
+	if f.id.set() && !bytes.Equal(b[f.id.start:f.id.end], null) {
 		var raw []byte
-		if raw, scratch, err = stringField(line, id, "eventId", scratch); err != nil {
+		if raw, scratch, err = stringField(b, f.id, "eventId", scratch); err != nil {
 			return scratch, err
 		}
 		if l.EventID, err = uuid.ParseBytes(raw); err != nil {
-			return scratch, fmt.Errorf("eventId %q is not a UUID", raw)
+			return scratch, &FieldError{Field: "eventId", Err: fmt.Errorf("eventId %q is not a UUID", raw)}
 		}
 	}
-	if l.Data == nil {
-		l.Data = null
+	l.Data = null
+	if f.data.set() {
+		l.Data = b[f.data.start:f.data.end]
 	}
-	if bytes.Equal(l.Metadata, null) {
-		l.Metadata = nil
+	if f.metadata.set() && !bytes.Equal(b[f.metadata.start:f.metadata.end], null) {
+		l.Metadata = b[f.metadata.start:f.metadata.end]
 	}
 	return scratch, nil
 }
+
+// FieldError is a problem with one field of an event object.
+type FieldError struct {
+	Field string // "stream", "eventType", "eventId"
+	Err   error
+}
+
+func (e *FieldError) Error() string { return e.Err.Error() }
+func (e *FieldError) Unwrap() error { return e.Err }
 
 // span is a value's byte range in the line; end == 0 means absent.
 type span struct{ start, end int }
@@ -141,24 +169,24 @@ func (s span) set() bool { return s.end > 0 }
 // into scratch when it holds escapes.
 func stringField(line []byte, s span, name string, scratch []byte) ([]byte, []byte, error) {
 	if !s.set() {
-		return nil, scratch, fmt.Errorf("missing %q", name)
+		return nil, scratch, &FieldError{Field: name, Err: fmt.Errorf("missing %q", name)}
 	}
 	v := line[s.start:s.end]
 	if v[0] != '"' {
-		return nil, scratch, fmt.Errorf("%q must be a string, not a JSON %s", name, kind(v[0]))
+		return nil, scratch, &FieldError{Field: name, Err: fmt.Errorf("%q must be a string, not a JSON %s", name, kind(v[0]))}
 	}
 	raw := v[1 : len(v)-1]
 	if bytes.IndexByte(raw, '\\') >= 0 {
 		var str string
 		if err := gojson.Unmarshal(v, &str); err != nil {
-			return nil, scratch, fmt.Errorf("%q: %w", name, err)
+			return nil, scratch, &FieldError{Field: name, Err: fmt.Errorf("%q: %w", name, err)}
 		}
 		start := len(scratch)
 		scratch = append(scratch, str...)
 		raw = scratch[start:len(scratch):len(scratch)]
 	}
 	if len(raw) == 0 {
-		return nil, scratch, fmt.Errorf("%q must not be empty", name)
+		return nil, scratch, &FieldError{Field: name, Err: fmt.Errorf("%q must not be empty", name)}
 	}
 	return raw, scratch, nil
 }
