@@ -159,6 +159,8 @@ check "a write is refused with ERROR 1036 saying how to append" "mariadb -h 127.
 check "a reader may not even try to write" "$M -e 'DELETE FROM eventsql.events' 2>&1 | grep -q 'command denied'"
 check "a wrong password is ERROR 1045" "mariadb -h 127.0.0.1 -P $m5 -u ann -pnope -e 'SELECT 1' 2>&1 | grep -q 'ERROR 1045'"
 check "an unknown table is ERROR 1146 naming it" "$M -e 'SELECT * FROM eventsql.nope' 2>&1 | grep -q 'ERROR 1146.*nope'"
+check "an unknown column is ERROR 1054 naming it" "$M -e 'SELECT nope FROM eventsql.events' 2>&1 | grep -q 'ERROR 1054.*nope'"
+check "a window function" "$M -e 'SELECT position, ROW_NUMBER() OVER (PARTITION BY stream ORDER BY position DESC) FROM eventsql.events WHERE stream = \"order-1\" ORDER BY position' | tr '\t\n' ' ' | grep -q '^1 2 2 1 \$'"
 check "a reader cannot SET GLOBAL" "$M -e 'SET GLOBAL max_connections = 3' 2>&1 | grep -q 'ERROR 1227'"
 check "the server reports itself as eventsql" "$M -e 'SELECT VERSION()' | grep -q eventsql"
 check "SIGTERM stops it" "stop"

@@ -184,9 +184,11 @@ func TestWritesAndBadQueriesAreRefused(t *testing.T) {
 		}
 	}
 	for q, want := range map[string]string{
-		"SELECT * FROM nope":               "nope",
-		"SELECT nope FROM events":          "nope",
-		"SELECT * FROM by_type.NoSuchType": "nosuchtype",
+		"SELECT * FROM nope":                  "Error 1146 (42S02): table not found: nope",
+		"SELECT nope FROM events":             "Error 1054 (42S22): column \"nope\"",
+		"SELECT e.nope FROM events e":         "Error 1054 (42S22): table \"e\" does not have column \"nope\"",
+		"SELECT * FROM by_type.NoSuchType":    "nosuchtype",
+		"SELECT * FROM events WHERE nope = 1": "1054",
 	} {
 		_, err := admin.Query(q)
 		if err == nil || !strings.Contains(strings.ToLower(err.Error()), strings.ToLower(want)) {

@@ -6,6 +6,9 @@
 // buffer of its own, released once the batch is written to the client,
 // and server memory stays bounded by the batches in flight.
 //
+// It also answers unknown columns with ERROR 1054 instead of 1105
+// (errors.go).
+//
 // Changes are marked "eventsql:". The internal sockstate package is
 // copied alongside because Go does not allow importing it.
 package server

@@ -111,7 +111,7 @@ func (h *Handler) ConnectionAuthenticated(c *mysql.Conn) error {
 	err := h.sm.ConnReady(context.Background(), c)
 	if err != nil {
 		logrus.Errorf("unable to register new authenticated connection: %s", err.Error())
-		err = sql.CastSQLError(err)
+		err = castSQLError(err) // eventsql: 1054 for unknown columns
 	}
 	return err
 }
@@ -121,7 +121,7 @@ func (h *Handler) ComInitDB(c *mysql.Conn, schemaName string) error {
 	err := h.sm.SetDB(context.Background(), c, schemaName)
 	if err != nil {
 		logrus.WithField("database", schemaName).Errorf("unable to process ComInitDB: %s", err.Error())
-		err = sql.CastSQLError(err)
+		err = castSQLError(err) // eventsql: 1054 for unknown columns
 	}
 	return err
 }
@@ -156,7 +156,7 @@ func (h *Handler) ComPrepare(ctx context.Context, c *mysql.Conn, query string, p
 	}
 	if err != nil {
 		logrus.WithField("query", query).Errorf("unable to prepare query: %s", err.Error())
-		err := sql.CastSQLError(err)
+		err := castSQLError(err) // eventsql: 1054 for unknown columns
 		return nil, err
 	}
 
@@ -204,7 +204,7 @@ func (h *Handler) ComPrepareParsed(ctx context.Context, c *mysql.Conn, query str
 	analyzed, err := h.e.PrepareParsedQuery(sqlCtx, query, query, parsed)
 	if err != nil {
 		logrus.WithField("query", query).Errorf("unable to prepare query: %s", err.Error())
-		err := sql.CastSQLError(err)
+		err := castSQLError(err) // eventsql: 1054 for unknown columns
 		return nil, nil, err
 	}
 
@@ -997,7 +997,7 @@ func (h *Handler) errorWrappedDoQuery(
 
 	remainder, err := h.doQuery(ctx, c, query, parsed, nil, mode, h.executeQuery, bindings, callback, qFlags)
 	if err != nil {
-		err = sql.CastSQLError(err)
+		err = castSQLError(err) // eventsql: 1054 for unknown columns
 	}
 
 	if h.sel != nil {
@@ -1023,7 +1023,7 @@ func (h *Handler) errorWrappedComExec(
 	_, err := h.doQuery(ctx, c, query, nil, analyzedPlan, MultiStmtModeOff, h.executeBoundPlan, nil, callback, nil)
 
 	if err != nil {
-		err = sql.CastSQLError(err)
+		err = castSQLError(err) // eventsql: 1054 for unknown columns
 	}
 
 	if h.sel != nil {

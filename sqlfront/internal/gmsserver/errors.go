@@ -1,0 +1,38 @@
+package server
+
+import (
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/vitess/go/mysql"
+)
+
+// eventsql: MySQL's ER_BAD_FIELD_ERROR ("Unknown column"), which clients
+// and tools branch on; upstream answers a missing column with the generic
+// ERROR 1105.
+const erBadFieldError = 1054
+
+// sqlStates are the SQLSTATEs MySQL sends with these error numbers;
+// upstream sends HY000 for them.
+var sqlStates = map[int]string{
+	erBadFieldError:     "42S22",
+	mysql.ERNoSuchTable: "42S02",
+	mysql.ERBadDb:       "42000",
+}
+
+// castSQLError is sql.CastSQLError with unknown columns answered as
+// ERROR 1054 (keeping GMS's message, which names the column) and MySQL's
+// SQLSTATE for unknown tables, columns and databases.
+func castSQLError(err error) *mysql.SQLError {
+	if err == nil {
+		return nil
+	}
+	var e *mysql.SQLError
+	if sql.ErrColumnNotFound.Is(err) || sql.ErrTableColumnNotFound.Is(err) {
+		e = mysql.NewSQLError(erBadFieldError, "", "%s", err.Error())
+	} else {
+		e = sql.CastSQLError(err)
+	}
+	if st, ok := sqlStates[e.Num]; ok && (e.State == "" || e.State == mysql.SSUnknownSQLState) {
+		e.State = st
+	}
+	return e
+}
