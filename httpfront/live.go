@@ -45,7 +45,8 @@ type live struct {
 	// by design, so it is kept here rather than passed down.
 	done        context.Context
 	stop        context.CancelFunc
-	subscribers atomic.Int64 // open subscriptions
+	subscribers atomic.Int64  // open subscriptions
+	delivered   atomic.Uint64 // events sent to subscribers, all time
 	events      *eventCache  // encodings shared by subscriptions
 	buffers     sync.Pool    // of *bytes.Buffer: subscriptions' batches
 }

@@ -46,6 +46,19 @@ func newMetrics(store Store) *metrics {
 	return m
 }
 
+// observeLive exports the live tail's subscriptions.
+func (m *metrics) observeLive(l *live) {
+	m.registry.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: "eventsql", Subsystem: "sse", Name: "subscriptions",
+			Help: "Open Server-Sent Events subscriptions (/subscribe/...).",
+		}, func() float64 { return float64(l.subscribers.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Namespace: "eventsql", Subsystem: "sse", Name: "events_sent_total",
+			Help: "Events delivered to subscribers (each subscriber counts).",
+		}, func() float64 { return float64(l.delivered.Load()) }))
+}
+
 // handler serves the registry in the Prometheus text format.
 func (m *metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{Registry: m.registry})

@@ -59,6 +59,7 @@ func New(store Store, users *Users, opts Options, logger *slog.Logger, ready fun
 		opts.MaxBodySize = 64 << 20
 	}
 	s := &Server{store: store, users: users, opts: opts, logger: logger, ready: ready, metrics: newMetrics(store), tail: newLive(opts.Live)}
+	s.metrics.observeLive(s.tail)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /health/live", s.live)
 	mux.HandleFunc("GET /health/ready", s.readyz)

@@ -13,6 +13,7 @@ const rateWindow = 10 * time.Second
 type counterSample struct {
 	at                                 time.Time
 	appends, events, reads, eventsRead uint64
+	delivered                          uint64 // events sent to subscribers
 }
 
 // rateTracker keeps recent counter samples, taken when /stats is asked
@@ -70,7 +71,11 @@ type statsJSON struct {
 	EventsAppended    rate    `json:"eventsAppended"`
 	Reads             rate    `json:"reads"`
 	EventsRead        rate    `json:"eventsRead"`
-	Fsync             struct {
+	Subscriptions     struct {
+		Open       int64 `json:"open"`
+		EventsSent rate  `json:"eventsSent"`
+	} `json:"subscriptions"`
+	Fsync struct {
 		Count uint64  `json:"count"`
 		AvgMs float64 `json:"avgMs"`
 		P50Ms float64 `json:"p50Ms"`
@@ -83,7 +88,7 @@ type statsJSON struct {
 func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
 	st := s.store.Stats()
 	now := counterSample{at: time.Now(), appends: st.Appends, events: st.EventsAppended,
-		reads: s.metrics.readRequests.Load(), eventsRead: st.EventsDecoded}
+		reads: s.metrics.readRequests.Load(), eventsRead: st.EventsDecoded, delivered: s.tail.delivered.Load()}
 	base, found := s.rates.observe(now)
 	window := now.at.Sub(base.at)
 	if !found || window <= 0 {
@@ -107,6 +112,8 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
 		Reads:             perSec(now.reads, base.reads),
 		EventsRead:        perSec(now.eventsRead, base.eventsRead),
 	}
+	out.Subscriptions.Open = s.tail.subscribers.Load()
+	out.Subscriptions.EventsSent = perSec(now.delivered, base.delivered)
 	out.Fsync.Count = st.Fsyncs
 	out.Fsync.AvgMs = ms(st.FsyncAvg)
 	out.Fsync.P50Ms = ms(st.FsyncLatency.Quantile(0.50))

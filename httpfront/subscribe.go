@@ -286,6 +286,7 @@ func (sub *subscription) flush() error {
 	err := sub.send(p)
 	if err == nil {
 		sub.sent += sub.queued
+		sub.s.tail.delivered.Add(uint64(sub.queued))
 	}
 	sub.queued = 0
 	if sub.buf != nil {

@@ -394,3 +394,40 @@ func TestSubscribeHead(t *testing.T) {
 		t.Fatalf("HEAD = %d %v", resp.StatusCode, resp.Header)
 	}
 }
+
+// TestSubscriptionsInStatsAndMetrics: open subscriptions and the events
+// delivered show in /stats and /metrics, and drop when a client leaves.
+func TestSubscriptionsInStatsAndMetrics(t *testing.T) {
+	base, st := testServer(t)
+	appendEvents(t, st, "s-1", "E", "E", "E")
+	a := subscribe(t, base, "/subscribe/$all?from=1", nil)
+	b := subscribe(t, base, "/subscribe/streams/s-1?from=0", nil)
+	a.ids(t, 3, false)
+	b.ids(t, 3, true)
+	stats := func() (open, sent float64) {
+		r := do(t, "GET", base+"/stats", "reader", "r-pw", nil, "")
+		sub := r.body["subscriptions"].(map[string]any)
+		return sub["open"].(float64), sub["eventsSent"].(map[string]any)["total"].(float64)
+	}
+	if open, sent := stats(); open != 2 || sent != 6 {
+		t.Fatalf("/stats subscriptions open=%v eventsSent=%v, want 2 and 6", open, sent)
+	}
+	_, _, metrics := doRaw(t, "GET", base+"/metrics", "reader", "r-pw", nil, "")
+	for _, line := range []string{"eventsql_sse_subscriptions 2", "eventsql_sse_events_sent_total 6"} {
+		if !strings.Contains(metrics, "\n"+line+"\n") {
+			t.Fatalf("/metrics lacks %q", line)
+		}
+	}
+	a.close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		open, _ := stats()
+		if open == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a closed subscription still counted: open=%v", open)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
