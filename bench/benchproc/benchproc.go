@@ -1,0 +1,144 @@
+//go:build linux
+
+// Package benchproc holds the process plumbing the benchmark commands
+// share: building and locating programs, free loopback ports, and the
+// memory figures of a server process read from /proc.
+package benchproc
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync/atomic"
+	"time"
+)
+
+// BuildEventsql builds ./cmd/eventsql into dir and returns the binary. It
+// must run from the repository root.
+func BuildEventsql(ctx context.Context, dir string) (string, error) {
+	if _, err := os.Stat("cmd/eventsql"); err != nil {
+		return "", fmt.Errorf("run from the repository root (or pass -eventsql-bin): %w", err)
+	}
+	bin := filepath.Join(dir, "eventsql")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/eventsql")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go build ./cmd/eventsql: %w\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// FreeAddr returns a loopback address with a port free right now.
+func FreeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+// LookPath finds a program in PATH or the sbin directories, which a
+// non-root PATH lacks; "" when it is nowhere.
+func LookPath(name string) string {
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	for _, d := range []string{"/usr/sbin", "/usr/local/sbin", "/sbin"} {
+		p := filepath.Join(d, name)
+		if st, err := os.Stat(p); err == nil && st.Mode()&0o111 != 0 {
+			return p
+		}
+	}
+	return ""
+}
+
+// Tail returns the last 2 KiB of a file, for error messages.
+func Tail(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "(" + err.Error() + ")"
+	}
+	if len(b) > 2048 {
+		b = b[len(b)-2048:]
+	}
+	return string(b)
+}
+
+// StatusBytes returns a "kB" field of /proc/<pid>/status (VmHWM, VmRSS,
+// RssAnon...) in bytes; 0 when unavailable.
+func StatusBytes(pid int, field string) int64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0
+	}
+	return parseStatusField(b, field)
+}
+
+// parseStatusField finds "field:   1234 kB" in a /proc/<pid>/status text.
+func parseStatusField(status []byte, field string) int64 {
+	for line := range bytes.Lines(status) {
+		name, rest, ok := bytes.Cut(line, []byte(":"))
+		if !ok || string(name) != field {
+			continue
+		}
+		f := bytes.Fields(rest)
+		if len(f) != 2 || string(f[1]) != "kB" {
+			return 0
+		}
+		kb, err := strconv.ParseInt(string(f[0]), 10, 64)
+		if err != nil || kb < 0 {
+			return 0
+		}
+		return kb << 10
+	}
+	return 0
+}
+
+// ResetPeakRSS resets a process's VmHWM to its current RSS (Linux ≥ 4.0);
+// false when the kernel refused.
+func ResetPeakRSS(pid int) bool {
+	return os.WriteFile("/proc/"+strconv.Itoa(pid)+"/clear_refs", []byte("5"), 0) == nil
+}
+
+// RSSSampler samples a process's VmRSS until stopped and keeps the peak:
+// VmHWM alone cannot be reset for processes we may not write to, and a
+// sampled peak says what a query cost while it ran.
+type RSSSampler struct {
+	peak atomic.Int64
+	done chan struct{}
+	fin  chan struct{}
+}
+
+// SampleRSS starts sampling pid's VmRSS every interval.
+func SampleRSS(pid int, interval time.Duration) *RSSSampler {
+	s := &RSSSampler{done: make(chan struct{}), fin: make(chan struct{})}
+	go func() {
+		defer close(s.fin)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			if v := StatusBytes(pid, "VmRSS"); v > s.peak.Load() {
+				s.peak.Store(v)
+			}
+			select {
+			case <-s.done:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return s
+}
+
+// Stop ends the sampling and returns the peak VmRSS seen, in bytes.
+func (s *RSSSampler) Stop() int64 {
+	close(s.done)
+	<-s.fin
+	return s.peak.Load()
+}
