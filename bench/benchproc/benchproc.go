@@ -142,3 +142,57 @@ func (s *RSSSampler) Stop() int64 {
 	<-s.fin
 	return s.peak.Load()
 }
+
+// userHZ is the unit of /proc's CPU times (USER_HZ, 100 on Linux).
+const userHZ = 100
+
+// CPUSeconds returns a process's user+system CPU seconds (0 if unknown).
+func CPUSeconds(pid int) float64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	return parseStatCPU(b)
+}
+
+// parseStatCPU reads utime+stime from a /proc/<pid>/stat text.
+func parseStatCPU(stat []byte) float64 {
+	// The command name may hold spaces: fields count from after ')'.
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0
+	}
+	f := bytes.Fields(stat[i+1:])
+	// f[0] is field 3 (state); utime and stime are fields 14 and 15.
+	if len(f) < 13 {
+		return 0
+	}
+	ut, err1 := strconv.ParseFloat(string(f[11]), 64)
+	st, err2 := strconv.ParseFloat(string(f[12]), 64)
+	if err1 != nil || err2 != nil {
+		return 0
+	}
+	return (ut + st) / userHZ
+}
+
+// WaitIdle waits until pid has used less than maxCores of CPU over a
+// window (a server finishing background work after it opened), for at
+// most timeout, and returns how long it waited; false when it never
+// settled.
+func WaitIdle(ctx context.Context, pid int, window time.Duration, maxCores float64, timeout time.Duration) (time.Duration, bool) {
+	start := time.Now()
+	prev := CPUSeconds(pid)
+	for time.Since(start) < timeout {
+		select {
+		case <-ctx.Done():
+			return time.Since(start), false
+		case <-time.After(window):
+		}
+		cur := CPUSeconds(pid)
+		if (cur-prev)/window.Seconds() < maxCores {
+			return time.Since(start), true
+		}
+		prev = cur
+	}
+	return time.Since(start), false
+}

@@ -35,3 +35,25 @@ func TestSampleRSSOfThisProcess(t *testing.T) {
 		t.Fatalf("peak %d, VmRSS %d: want both > 0", peak, rss)
 	}
 }
+
+func TestParseStatCPU(t *testing.T) {
+	// A command name with spaces and a parenthesis; utime 250, stime 50 ticks.
+	stat := []byte("1234 (my (odd) server) S 1 1234 1234 0 -1 4194304 100 0 0 0 250 50 0 0 20 0 12 0 100 2000000 5000 18446744073709551615")
+	if got := parseStatCPU(stat); got != 3 {
+		t.Fatalf("parseStatCPU = %v, want 3 s", got)
+	}
+	for _, bad := range []string{"", "1234 (x) S 1 2", "1234 (x) S 1 2 3 4 5 6 7 8 9 10 ten 12"} {
+		if got := parseStatCPU([]byte(bad)); got != 0 {
+			t.Errorf("parseStatCPU(%q) = %v, want 0", bad, got)
+		}
+	}
+}
+
+func TestCPUSecondsOfThisProcess(t *testing.T) {
+	end := time.Now().Add(30 * time.Millisecond)
+	for time.Now().Before(end) { // burn some CPU so the count is not zero
+	}
+	if got := CPUSeconds(os.Getpid()); got <= 0 {
+		t.Fatalf("CPUSeconds = %v, want > 0", got)
+	}
+}

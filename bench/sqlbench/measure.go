@@ -7,7 +7,9 @@ import (
 	"database/sql"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/eventsql/eventsql/bench/benchfmt"
@@ -40,6 +42,7 @@ type queryResult struct {
 	es, md   sysResult
 	verified int // argument sets whose results were compared equal
 	mismatch error
+	loadAvg  string // the machine's 1-minute load average when the query started
 }
 
 type runOptions struct {
@@ -52,7 +55,7 @@ type runOptions struct {
 // runQuery verifies q on both systems, then times it on each in turn
 // with the same arguments.
 func runQuery(ctx context.Context, q benchQuery, es, md system, o runOptions) queryResult {
-	res := queryResult{q: q}
+	res := queryResult{q: q, loadAvg: loadAvg()}
 	reps := o.reps[q.reps]
 	r := rand.New(rand.NewPCG(o.seed, uint64(len(q.name))))
 	argSets := make([][]any, reps)
@@ -195,4 +198,18 @@ func fetch(ctx context.Context, db *sql.DB, query string, args []any) (result, t
 		return nil, 0, err
 	}
 	return out, time.Since(start), nil
+}
+
+// loadAvg is the 1-minute load average: the machine is shared, and a
+// figure taken while others ran is worth less.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return "?"
+	}
+	return f[0]
 }

@@ -24,12 +24,14 @@ type report struct {
 	cfg config
 	ds  dataset
 	md  *mariadb.Server
+	// settled is how long each server took to go idle before the queries.
+	settled map[string]time.Duration
 
 	details []queryResult
 }
 
-func newReport(cfg config, ds dataset, md *mariadb.Server) (*report, error) {
-	r := &report{w: os.Stdout, cfg: cfg, ds: ds, md: md}
+func newReport(cfg config, ds dataset, md *mariadb.Server, settled map[string]time.Duration) (*report, error) {
+	r := &report{w: os.Stdout, cfg: cfg, ds: ds, md: md, settled: settled}
 	if cfg.out != "" {
 		if err := os.MkdirAll(filepath.Dir(cfg.out), 0o755); err != nil {
 			return nil, err
@@ -67,6 +69,8 @@ func (r *report) header() {
 		server = "in this process (-inprocess: RSS is the client's too)"
 	}
 	r.printf("eventsql serves from %s. MariaDB settings: %s\n", server, r.md.SettingsString())
+	r.printf("Before the queries each server was left to go idle (< 0.05 cores over 1 s): eventsql after %s s (filling its in-memory indexes after opening the store), MariaDB after %s s.\n",
+		benchfmt.Num(r.settled["eventsql"].Seconds()), benchfmt.Num(r.settled["MariaDB"].Seconds()))
 	r.printf("Repetitions: %d for the point queries, %d for aggregates and JOINs (p99 is then the slowest), %d for SELECT *; the same arguments on both.\n\n",
 		r.cfg.reps[repsFast], r.cfg.reps[repsSlow], r.cfg.reps[repsScan])
 	r.printf("| query | eventsql p50 ms | eventsql p99 ms | MariaDB p50 ms | MariaDB p99 ms | eventsql/MariaDB (p50) | rows per query | results |\n")
@@ -103,7 +107,7 @@ func (r *report) row(q queryResult) {
 func (r *report) footer() {
 	r.printf("\nRatio < 1: eventsql is faster. Times run from sending the query to reading the last row.\n")
 	for _, q := range r.details {
-		r.printf("\n%s\n", q.q.name)
+		r.printf("\n%s (machine load average %s when it started)\n", q.q.name, q.loadAvg)
 		r.printf("  eventsql: %s\n  MariaDB:  %s\n", q.q.eventsql, q.q.mariadb)
 		for _, side := range []struct {
 			name string
