@@ -106,16 +106,18 @@ func ResetPeakRSS(pid int) bool {
 	return os.WriteFile("/proc/"+strconv.Itoa(pid)+"/clear_refs", []byte("5"), 0) == nil
 }
 
-// RSSSampler samples a process's VmRSS until stopped and keeps the peak:
-// VmHWM alone cannot be reset for processes we may not write to, and a
-// sampled peak says what a query cost while it ran.
+// RSSSampler samples a process's VmRSS and RssAnon until stopped and
+// keeps their peaks: VmHWM cannot be reset for every process, and VmRSS
+// also counts the file pages a process has mapped (eventsql's log, read
+// through mmap), which the kernel reclaims at will — RssAnon is the
+// process's own memory.
 type RSSSampler struct {
-	peak atomic.Int64
-	done chan struct{}
-	fin  chan struct{}
+	peak, peakAnon atomic.Int64
+	done           chan struct{}
+	fin            chan struct{}
 }
 
-// SampleRSS starts sampling pid's VmRSS every interval.
+// SampleRSS starts sampling pid every interval.
 func SampleRSS(pid int, interval time.Duration) *RSSSampler {
 	s := &RSSSampler{done: make(chan struct{}), fin: make(chan struct{})}
 	go func() {
@@ -123,8 +125,14 @@ func SampleRSS(pid int, interval time.Duration) *RSSSampler {
 		t := time.NewTicker(interval)
 		defer t.Stop()
 		for {
-			if v := StatusBytes(pid, "VmRSS"); v > s.peak.Load() {
-				s.peak.Store(v)
+			b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+			if err == nil {
+				if v := parseStatusField(b, "VmRSS"); v > s.peak.Load() {
+					s.peak.Store(v)
+				}
+				if v := parseStatusField(b, "RssAnon"); v > s.peakAnon.Load() {
+					s.peakAnon.Store(v)
+				}
 			}
 			select {
 			case <-s.done:
@@ -136,11 +144,12 @@ func SampleRSS(pid int, interval time.Duration) *RSSSampler {
 	return s
 }
 
-// Stop ends the sampling and returns the peak VmRSS seen, in bytes.
-func (s *RSSSampler) Stop() int64 {
+// Stop ends the sampling and returns the peaks of VmRSS and RssAnon seen,
+// in bytes.
+func (s *RSSSampler) Stop() (rss, anon int64) {
 	close(s.done)
 	<-s.fin
-	return s.peak.Load()
+	return s.peak.Load(), s.peakAnon.Load()
 }
 
 // userHZ is the unit of /proc's CPU times (USER_HZ, 100 on Linux).

@@ -30,9 +30,9 @@ func TestParseStatusField(t *testing.T) {
 
 func TestSampleRSSOfThisProcess(t *testing.T) {
 	s := SampleRSS(os.Getpid(), time.Millisecond)
-	peak := s.Stop()
-	if rss := StatusBytes(os.Getpid(), "VmRSS"); peak <= 0 || rss <= 0 {
-		t.Fatalf("peak %d, VmRSS %d: want both > 0", peak, rss)
+	peak, anon := s.Stop()
+	if rss := StatusBytes(os.Getpid(), "VmRSS"); peak <= 0 || anon <= 0 || anon > peak || rss <= 0 {
+		t.Fatalf("peak %d, peak anon %d, VmRSS %d: want all > 0, anon <= peak", peak, anon, rss)
 	}
 }
 

@@ -30,6 +30,7 @@ type sysResult struct {
 	Rows      int64           // rows of all timed executions
 	Bytes     int64           // bytes of cell data of all timed executions
 	PeakRSS   int64           // scan only: peak VmRSS of the server while the query ran
+	PeakAnon  int64           // scan only: peak RssAnon (VmRSS less mapped files) of the server
 	HWM       int64           // scan only: the server's VmHWM after the query
 	Err       error
 }
@@ -128,7 +129,7 @@ func timeQuery(ctx context.Context, s system, query string, argSets [][]any, sca
 		res.Bytes += size
 	}
 	if scan {
-		res.PeakRSS = sampler.Stop()
+		res.PeakRSS, res.PeakAnon = sampler.Stop()
 		res.HWM = benchproc.StatusBytes(s.pid, "VmHWM")
 	}
 	slices.Sort(res.Durations)

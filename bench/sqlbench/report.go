@@ -101,6 +101,20 @@ func (r *report) row(q queryResult) {
 	}
 	r.printf("| %s | %s | %s | %s | %s | %s | %s | %s |\n", q.q.name, cell(q.es, 0.5), cell(q.es, 0.99),
 		cell(q.md, 0.5), cell(q.md, 0.99), ratio, rows, check)
+	if q.q.scan && q.es.Err == nil && q.md.Err == nil && len(q.es.Durations) > 0 && len(q.md.Durations) > 0 {
+		rate := func(s sysResult) string {
+			secs := 0.0
+			for _, d := range s.Durations {
+				secs += d.Seconds()
+			}
+			return benchfmt.Count(float64(s.Rows)/secs) + " rows/s"
+		}
+		mem := func(s sysResult) string {
+			return benchfmt.Num(float64(s.PeakRSS)/1e6) + " / " + benchfmt.Num(float64(s.PeakAnon)/1e6)
+		}
+		r.printf("| ↳ SELECT * rate | %s | | %s | | | | |\n", rate(q.es), rate(q.md))
+		r.printf("| ↳ SELECT * server peak RSS / anonymous MB | %s | | %s | | | | |\n", mem(q.es), mem(q.md))
+	}
 	r.details = append(r.details, q)
 }
 
@@ -129,9 +143,9 @@ func (r *report) footer() {
 				for _, d := range s.Durations {
 					secs += d.Seconds()
 				}
-				r.printf("; %s rows/s, %s MB/s of cells; server peak RSS %s MB (sampled), VmHWM %s MB",
+				r.printf("; %s rows/s, %s MB/s of cells; server peak RSS %s MB, of it anonymous %s MB (sampled every 20 ms), VmHWM %s MB",
 					benchfmt.Count(float64(s.Rows)/secs), benchfmt.Num(float64(s.Bytes)/1e6/secs),
-					benchfmt.Num(float64(s.PeakRSS)/1e6), benchfmt.Num(float64(s.HWM)/1e6))
+					benchfmt.Num(float64(s.PeakRSS)/1e6), benchfmt.Num(float64(s.PeakAnon)/1e6), benchfmt.Num(float64(s.HWM)/1e6))
 			}
 			r.printf("\n")
 		}
