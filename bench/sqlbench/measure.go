@@ -94,8 +94,12 @@ func runQuery(ctx context.Context, q benchQuery, es, md system, o runOptions) qu
 			res.verified++
 		}
 	}
-	res.es = timeQuery(ctx, es, q.eventsql, argSets, q.scan, res.es.First)
-	res.md = timeQuery(ctx, md, q.mariadb, argSets, q.scan, res.md.First)
+	if q.scan {
+		res.es = timeScan(ctx, es, q.eventsql, argSets, res.es.First)
+		res.md = timeScan(ctx, md, q.mariadb, argSets, res.md.First)
+	} else {
+		res.es, res.md = timeAlternating(ctx, es, md, q, argSets, res.es.First, res.md.First)
+	}
 	if q.scan && res.es.Err == nil && res.md.Err == nil {
 		want := o.wantRows * int64(reps)
 		if res.es.Rows != want || res.md.Rows != want {
@@ -107,15 +111,44 @@ func runQuery(ctx context.Context, q benchQuery, es, md system, o runOptions) qu
 	return res
 }
 
-// timeQuery runs query once per argument set on s and times each run to
-// the last row read.
-func timeQuery(ctx context.Context, s system, query string, argSets [][]any, scan bool, first time.Duration) sysResult {
-	res := sysResult{First: first}
-	var sampler *benchproc.RSSSampler
-	if scan {
-		benchproc.ResetPeakRSS(s.pid)
-		sampler = benchproc.SampleRSS(s.pid, 20*time.Millisecond)
+// timeAlternating runs q once per argument set on each system,
+// alternating the systems (and which goes first) so that a change in the
+// machine's load during the measurement hits both alike.
+func timeAlternating(ctx context.Context, es, md system, q benchQuery, argSets [][]any, esFirst, mdFirst time.Duration) (sysResult, sysResult) {
+	res := [2]sysResult{{First: esFirst}, {First: mdFirst}}
+	sides := [2]struct {
+		s     system
+		query string
+	}{{es, q.eventsql}, {md, q.mariadb}}
+	for i, args := range argSets {
+		for k := range 2 {
+			j := (i + k) % 2
+			if res[j].Err != nil {
+				continue
+			}
+			start := time.Now()
+			rows, size, err := drain(ctx, sides[j].s.db, sides[j].query, args)
+			if err != nil {
+				res[j].Err = err
+				continue
+			}
+			res[j].Durations = append(res[j].Durations, time.Since(start))
+			res[j].Rows += rows
+			res[j].Bytes += size
+		}
 	}
+	for j := range res {
+		slices.Sort(res[j].Durations)
+	}
+	return res[0], res[1]
+}
+
+// timeScan runs query once per argument set on s alone, sampling the
+// server's memory meanwhile.
+func timeScan(ctx context.Context, s system, query string, argSets [][]any, first time.Duration) sysResult {
+	res := sysResult{First: first}
+	benchproc.ResetPeakRSS(s.pid)
+	sampler := benchproc.SampleRSS(s.pid, 20*time.Millisecond)
 	for _, args := range argSets {
 		start := time.Now()
 		rows, size, err := drain(ctx, s.db, query, args)
@@ -128,10 +161,8 @@ func timeQuery(ctx context.Context, s system, query string, argSets [][]any, sca
 		res.Rows += rows
 		res.Bytes += size
 	}
-	if scan {
-		res.PeakRSS, res.PeakAnon = sampler.Stop()
-		res.HWM = benchproc.StatusBytes(s.pid, "VmHWM")
-	}
+	res.PeakRSS, res.PeakAnon = sampler.Stop()
+	res.HWM = benchproc.StatusBytes(s.pid, "VmHWM")
 	slices.Sort(res.Durations)
 	return res
 }
