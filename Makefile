@@ -6,7 +6,7 @@ BIN       := bin/eventsql
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X main.version=$(VERSION) -X main.build=$(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
-.PHONY: all build test deps lint unit e2e fuzz bench bench-http bench-sse bench-import clean
+.PHONY: all build test deps lint unit e2e fuzz bench bench-http bench-sse bench-import bench-sql clean
 
 all: build
 
@@ -61,6 +61,12 @@ bench-sse:
 ## bench-import: bulk import of a generated 1 GB NDJSON file via POST /import and --data.
 bench-import:
 	$(GO) run ./bench/importbench $(IMPORTFLAGS)
+
+## bench-sql: the same SQL queries against eventsql and MariaDB on the same
+## generated events (default 10M; installs mariadb-server when missing),
+## e.g. make bench-sql SQLBENCHFLAGS="-events 200000".
+bench-sql:
+	$(GO) run ./bench/sqlbench $(SQLBENCHFLAGS)
 
 clean:
 	rm -rf bin bench-data

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/eventsql/eventsql/bench/benchfmt"
+	"github.com/eventsql/eventsql/bench/benchproc"
 )
 
 // userHZ is the unit of /proc's CPU times (USER_HZ, 100 on Linux).
@@ -24,7 +25,7 @@ type cpuSample struct {
 }
 
 func sampleCPU(serverPid int) cpuSample {
-	return cpuSample{at: time.Now(), server: procCPU(serverPid), self: procCPU(os.Getpid()), busy: machineBusy(), serverPid: serverPid}
+	return cpuSample{at: time.Now(), server: benchproc.CPUSeconds(serverPid), self: benchproc.CPUSeconds(os.Getpid()), busy: machineBusy(), serverPid: serverPid}
 }
 
 // CPUUse is the average number of cores busy over a measurement.
@@ -55,30 +56,6 @@ func (u CPUUse) String() string {
 		return fmt.Sprintf("cores: server+client %s, others %s", benchfmt.Num(u.Server), benchfmt.Num(u.Others()))
 	}
 	return fmt.Sprintf("cores: server %s, client %s, others %s", benchfmt.Num(u.Server), benchfmt.Num(u.Client), benchfmt.Num(u.Others()))
-}
-
-// procCPU returns a process's user+system CPU seconds (0 if unknown).
-func procCPU(pid int) float64 {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0
-	}
-	// The command name may hold spaces: fields count from after ')'.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0
-	}
-	f := bytes.Fields(b[i+1:])
-	// f[0] is field 3 (state); utime and stime are fields 14 and 15.
-	if len(f) < 13 {
-		return 0
-	}
-	ut, err1 := strconv.ParseFloat(string(f[11]), 64)
-	st, err2 := strconv.ParseFloat(string(f[12]), 64)
-	if err1 != nil || err2 != nil {
-		return 0
-	}
-	return (ut + st) / userHZ
 }
 
 // machineBusy returns the CPU seconds all cores spent neither idle nor

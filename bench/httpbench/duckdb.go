@@ -7,6 +7,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/eventsql/eventsql/bench/benchproc"
+	"github.com/eventsql/eventsql/bench/mariadb"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -54,15 +56,15 @@ func ensureDuckDB(ctx context.Context, nodeDir string, install bool) (string, er
 		return "", err
 	}
 	mod := filepath.Join(abs, "node_modules", "@duckdb", "node-api")
-	if _, err := os.Stat(filepath.Join(mod, "package.json")); err == nil && lookPath("node") != "" {
+	if _, err := os.Stat(filepath.Join(mod, "package.json")); err == nil && benchproc.LookPath("node") != "" {
 		return mod, nil
 	}
 	if !install {
 		return "", fmt.Errorf("%s or node missing (drop -no-install to install them)", mod)
 	}
-	if lookPath("node") == "" || lookPath("npm") == "" {
+	if benchproc.LookPath("node") == "" || benchproc.LookPath("npm") == "" {
 		progress("installing nodejs and npm with apt-get")
-		if err := aptInstall(ctx, "nodejs", "npm"); err != nil {
+		if err := mariadb.AptInstall(ctx, "nodejs", "npm"); err != nil {
 			return "", err
 		}
 	}

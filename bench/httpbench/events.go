@@ -8,6 +8,8 @@ import (
 	"strconv"
 
 	"github.com/google/uuid"
+
+	"github.com/eventsql/eventsql/bench/benchgen"
 )
 
 // The generator: every system gets exactly the same events. An event is a
@@ -61,24 +63,14 @@ type Event struct {
 	Metadata []byte // JSON, ~47 bytes
 }
 
-// mix is splitmix64's finalizer: a bijection on uint64.
-func mix(x uint64) uint64 {
-	x ^= x >> 30
-	x *= 0xbf58476d1ce4e5b9
-	x ^= x >> 27
-	x *= 0x94d049bb133111eb
-	x ^= x >> 31
-	return x
-}
-
 // Event returns the event of key k. Distinct keys give distinct ids: the
 // id's first 64 bits are a bijection of k (the four bits the UUID version
 // takes from byte 6 are kept in byte 9), the rest looks random. Ids are
 // version-4 shaped, so they spread over a unique index as clients' random
 // ids do.
 func (g *Gen) Event(k uint64) Event {
-	x := mix(g.seed*0x9e3779b97f4a7c15 + k)
-	y := mix(x ^ 0x5851f42d4c957f2d)
+	x := benchgen.Mix(g.seed*0x9e3779b97f4a7c15 + k)
+	y := benchgen.Mix(x ^ 0x5851f42d4c957f2d)
 	var id uuid.UUID
 	for i := range 8 {
 		id[i] = byte(x >> (56 - 8*i))
@@ -176,57 +168,20 @@ func eventBytes(stream string, e Event) int {
 // escaping: tab-separated, backslash escapes, newline-terminated), columns
 // stream, version, event_id, event_type, data, metadata.
 func appendTSV(b []byte, stream string, version int64, e Event) []byte {
-	b = appendEscaped(b, stream)
+	b = benchgen.AppendTSVEscaped(b, stream)
 	b = append(b, '\t')
 	b = strconv.AppendInt(b, version, 10)
 	b = append(b, '\t')
 	b = appendUUID(b, e.ID)
 	b = append(b, '\t')
-	b = appendEscaped(b, e.Type)
+	b = benchgen.AppendTSVEscaped(b, e.Type)
 	b = append(b, '\t')
-	b = appendEscaped(b, e.Data)
+	b = benchgen.AppendTSVEscaped(b, e.Data)
 	b = append(b, '\t')
-	b = appendEscaped(b, e.Metadata)
+	b = benchgen.AppendTSVEscaped(b, e.Metadata)
 	return append(b, '\n')
 }
 
-// appendEscaped escapes what LOAD DATA's default format treats specially.
-func appendEscaped[S string | []byte](b []byte, s S) []byte {
-	for i := range len(s) {
-		switch c := s[i]; c {
-		case '\\':
-			b = append(b, `\\`...)
-		case '\t':
-			b = append(b, `\t`...)
-		case '\n':
-			b = append(b, `\n`...)
-		case '\r':
-			b = append(b, `\r`...)
-		case 0:
-			b = append(b, `\0`...)
-		default:
-			b = append(b, c)
-		}
-	}
-	return b
-}
+func appendUUID(b []byte, id uuid.UUID) []byte { return benchgen.AppendUUID(b, id) }
 
-func appendUUID(b []byte, id uuid.UUID) []byte {
-	var buf [36]byte
-	hexID(buf[:], id)
-	return append(b, buf[:]...)
-}
-
-func hexID(dst []byte, id uuid.UUID) {
-	const hex = "0123456789abcdef"
-	j := 0
-	for i, c := range id {
-		if i == 4 || i == 6 || i == 8 || i == 10 {
-			dst[j] = '-'
-			j++
-		}
-		dst[j] = hex[c>>4]
-		dst[j+1] = hex[c&0x0f]
-		j += 2
-	}
-}
+func hexID(dst []byte, id uuid.UUID) { benchgen.PutUUID(dst, id) }

@@ -15,11 +15,10 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"strconv"
 	"syscall"
 	"time"
 
+	"github.com/eventsql/eventsql/bench/benchproc"
 	"github.com/eventsql/eventsql/engine"
 	"github.com/eventsql/eventsql/httpfront"
 )
@@ -41,30 +40,6 @@ type eventsqlServer struct {
 	store  *engine.Store
 	srv    *httpfront.Server
 	served chan error
-}
-
-// buildEventsql builds ./cmd/eventsql into dir and returns the binary.
-func buildEventsql(ctx context.Context, dir string) (string, error) {
-	if _, err := os.Stat("cmd/eventsql"); err != nil {
-		return "", fmt.Errorf("run from the repository root (or pass -eventsql-bin): %w", err)
-	}
-	bin := filepath.Join(dir, "eventsql")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/eventsql")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("go build ./cmd/eventsql: %w\n%s", err, out)
-	}
-	return bin, nil
-}
-
-// freeAddr returns a loopback address with a port free right now.
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
 }
 
 // startEventsql starts a server on a new data directory under runDir.
@@ -92,7 +67,7 @@ func startEventsql(ctx context.Context, bin, runDir, name string) (*eventsqlServ
 }
 
 func (s *eventsqlServer) startBinary(ctx context.Context, bin string) error {
-	addr, err := freeAddr()
+	addr, err := benchproc.FreeAddr()
 	if err != nil {
 		return err
 	}
@@ -162,7 +137,7 @@ func (s *eventsqlServer) waitReady(ctx context.Context) error {
 		if s.exited != nil {
 			select {
 			case <-s.exited:
-				return fmt.Errorf("eventsql exited before it was ready (%v); its log:\n%s", s.waitErr, tail(s.logPath))
+				return fmt.Errorf("eventsql exited before it was ready (%v); its log:\n%s", s.waitErr, benchproc.Tail(s.logPath))
 			default:
 			}
 		}
@@ -224,7 +199,7 @@ func (s *eventsqlServer) stop() error {
 			}
 		}
 		if err == nil && s.waitErr != nil {
-			err = fmt.Errorf("eventsql exited: %w; its log:\n%s", s.waitErr, tail(s.logPath))
+			err = fmt.Errorf("eventsql exited: %w; its log:\n%s", s.waitErr, benchproc.Tail(s.logPath))
 		}
 		s.exited = nil
 		os.Remove(s.logPath)
@@ -242,18 +217,6 @@ func (s *eventsqlServer) stop() error {
 	}
 	os.RemoveAll(s.dataDir)
 	return err
-}
-
-// tail returns the last 2 KiB of a file, for error messages.
-func tail(path string) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "(" + err.Error() + ")"
-	}
-	if len(b) > 2048 {
-		b = b[len(b)-2048:]
-	}
-	return string(b)
 }
 
 // httpClient returns a client keeping one connection per benchmark client.
@@ -382,30 +345,4 @@ func importEventsql(ctx context.Context, url, path string) (importReply, time.Du
 		return reply, 0, fmt.Errorf("POST /import: reply %q: %w", body, err)
 	}
 	return reply, elapsed, nil
-}
-
-// procStatusKB returns a "kB" field of /proc/<pid>/status in bytes (0 if
-// unavailable).
-func procStatusKB(pid int, field string) int64 {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range bytes.Split(b, []byte("\n")) {
-		name, rest, ok := bytes.Cut(line, []byte(":"))
-		if !ok || string(name) != field {
-			continue
-		}
-		var kb int64
-		if _, err := fmt.Sscanf(string(bytes.TrimSpace(rest)), "%d kB", &kb); err != nil {
-			return 0
-		}
-		return kb << 10
-	}
-	return 0
-}
-
-// resetPeakRSS resets a process's VmHWM to its current RSS (Linux ≥ 4.0).
-func resetPeakRSS(pid int) bool {
-	return os.WriteFile("/proc/"+strconv.Itoa(pid)+"/clear_refs", []byte("5"), 0) == nil
 }

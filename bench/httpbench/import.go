@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/eventsql/eventsql/bench/benchfmt"
+	"github.com/eventsql/eventsql/bench/benchproc"
 )
 
 // runImport generates the NDJSON and TSV files, then loads them into
@@ -85,7 +86,7 @@ func (b *bench) importEventsql(ctx context.Context, f importFiles) (SystemResult
 		return SystemResult{}, err
 	}
 	defer srv.stop()
-	resetPeakRSS(srv.pid())
+	benchproc.ResetPeakRSS(srv.pid())
 	c0 := sampleCPU(srv.pid())
 	reply, d, err := importEventsql(ctx, srv.url, f.ndjson)
 	cpu := c0.until(sampleCPU(srv.pid()))
@@ -107,7 +108,7 @@ func (b *bench) importEventsql(ctx context.Context, f importFiles) (SystemResult
 	}
 	r := loadResultFor("eventsql", f, reply.Written, d)
 	r.CPU = &cpu
-	r.PeakRSSBytes = procStatusKB(srv.pid(), "VmHWM")
+	r.PeakRSSBytes = benchproc.StatusBytes(srv.pid(), "VmHWM")
 	r.Notes = "POST /import, one streamed request"
 	return r, srv.stop()
 }
@@ -116,7 +117,7 @@ func (b *bench) importMariaDB(ctx context.Context, f importFiles) (SystemResult,
 	if err := b.mariadb.resetTable(ctx); err != nil {
 		return SystemResult{}, err
 	}
-	resetPeakRSS(b.mariadb.pid())
+	benchproc.ResetPeakRSS(b.mariadb.pid())
 	c0 := sampleCPU(b.mariadb.pid())
 	n, d, err := b.mariadb.loadData(ctx, f.tsv)
 	cpu := c0.until(sampleCPU(b.mariadb.pid()))
@@ -128,7 +129,7 @@ func (b *bench) importMariaDB(ctx context.Context, f importFiles) (SystemResult,
 	}
 	r := loadResultFor("mariadb", f, n, d)
 	r.CPU = &cpu
-	r.PeakRSSBytes = procStatusKB(b.mariadb.pid(), "VmHWM")
+	r.PeakRSSBytes = benchproc.StatusBytes(b.mariadb.pid(), "VmHWM")
 	r.Notes = fmt.Sprintf("LOAD DATA LOCAL INFILE of the TSV (%s MB/s of TSV)", benchfmt.Num(float64(f.tsvBytes)/d.Seconds()/1e6))
 	return r, nil
 }

@@ -57,6 +57,7 @@ import (
 	"github.com/eventsql/eventsql/bench/benchprof"
 
 	"github.com/eventsql/eventsql/bench/benchfmt"
+	"github.com/eventsql/eventsql/bench/benchproc"
 	"github.com/eventsql/eventsql/bench/rawdisk"
 )
 
@@ -278,7 +279,7 @@ func run(ctx context.Context, cfg config) (err error) {
 			b.bin = cfg.eventsqlBin
 		default:
 			progress("go build ./cmd/eventsql")
-			if b.bin, err = buildEventsql(ctx, runDir); err != nil {
+			if b.bin, err = benchproc.BuildEventsql(ctx, runDir); err != nil {
 				return err
 			}
 		}
@@ -298,8 +299,8 @@ func run(ctx context.Context, cfg config) (err error) {
 				err = serr
 			}
 		}()
-		b.rep.Env.MariaDBVersion = b.mariadb.version
-		b.rep.Env.MariaDBSettings = mariadbSettingsString()
+		b.rep.Env.MariaDBVersion = b.mariadb.version()
+		b.rep.Env.MariaDBSettings = b.mariadb.SettingsString()
 		b.rep.Env.MariaDBSchema = mariadbSchema
 	}
 
@@ -452,7 +453,7 @@ func (b *bench) appendEventsql(ctx context.Context, keys int, spec scenarioSpec)
 		return m, err
 	}
 	defer srv.stop()
-	resetPeakRSS(srv.pid())
+	benchproc.ResetPeakRSS(srv.pid())
 	hc := httpClient(spec.clients)
 	defer hc.CloseIdleConnections()
 	c0 := sampleCPU(srv.pid())
@@ -460,7 +461,7 @@ func (b *bench) appendEventsql(ctx context.Context, keys int, spec scenarioSpec)
 		return m, err
 	}
 	m.cpu = c0.until(sampleCPU(srv.pid()))
-	m.rss = procStatusKB(srv.pid(), "VmHWM")
+	m.rss = benchproc.StatusBytes(srv.pid(), "VmHWM")
 	// Every request, warm-ups included, must have landed.
 	head, err := srv.head(ctx)
 	if err != nil {
@@ -482,7 +483,7 @@ func (b *bench) appendMariaDB(ctx context.Context, keys int, spec scenarioSpec) 
 	if err := b.mariadb.resetTable(ctx); err != nil {
 		return m, err
 	}
-	resetPeakRSS(b.mariadb.pid())
+	benchproc.ResetPeakRSS(b.mariadb.pid())
 	db, err := b.mariadb.openPool(spec.clients)
 	if err != nil {
 		return m, err
@@ -498,7 +499,7 @@ func (b *bench) appendMariaDB(ctx context.Context, keys int, spec scenarioSpec) 
 		return m, err
 	}
 	m.cpu = c0.until(sampleCPU(b.mariadb.pid()))
-	m.rss = procStatusKB(b.mariadb.pid(), "VmHWM")
+	m.rss = benchproc.StatusBytes(b.mariadb.pid(), "VmHWM")
 	n, err := b.mariadb.count(ctx)
 	if err != nil {
 		return m, err

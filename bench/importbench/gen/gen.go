@@ -23,6 +23,8 @@ import (
 	"io"
 	"math/rand/v2"
 	"strconv"
+
+	"github.com/eventsql/eventsql/bench/benchgen"
 )
 
 // Defaults of Options.
@@ -108,8 +110,6 @@ func (g *generator) stream(n int64) int64 {
 	return (n/block)*w + n%w
 }
 
-const hex = "0123456789abcdef"
-
 // appendUUID appends a version-4-shaped UUID derived from (seed, n).
 func appendUUID(dst []byte, seed uint64, n int64) []byte {
 	r := rand.New(rand.NewPCG(seed^0x9e3779b97f4a7c15, uint64(n)))
@@ -121,13 +121,7 @@ func appendUUID(dst []byte, seed uint64, n int64) []byte {
 	}
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
-	for i, c := range b {
-		if i == 4 || i == 6 || i == 8 || i == 10 {
-			dst = append(dst, '-')
-		}
-		dst = append(dst, hex[c>>4], hex[c&0x0f])
-	}
-	return dst
+	return benchgen.AppendUUID(dst, b)
 }
 
 func (g *generator) appendLine(dst []byte, n int64) []byte {
