@@ -6,7 +6,9 @@
 // buffer of its own, released once the batch is written to the client,
 // and server memory stays bounded by the batches in flight.
 //
-// It also answers unknown columns with ERROR 1054 instead of 1105
+// It also looks up a connection's socket for the disconnect check only
+// when a query outlives the first check interval (handler.go), and
+// answers unknown columns with ERROR 1054 instead of 1105
 // (errors.go).
 //
 // Changes are marked "eventsql:". The internal sockstate package is
