@@ -78,6 +78,7 @@ type Front struct {
 	types    *typeinfer.Registry
 	engine   *sqle.Engine
 	provider *provider
+	names    *nameCache
 	admins   map[string]bool
 
 	mu     sync.Mutex // guards srv and closed
@@ -88,7 +89,7 @@ type Front struct {
 // New builds the SQL front over store for accounts.
 func New(store Store, accounts []Account, opts Options, logger *slog.Logger) (*Front, error) {
 	fe := &Front{store: store, opts: opts, logger: logger, admins: map[string]bool{},
-		types: typeinfer.NewRegistry(store, opts.TypeCachePath, logger)}
+		types: typeinfer.NewRegistry(store, opts.TypeCachePath, logger), names: &nameCache{store: store}}
 	fe.provider = newProvider(fe)
 	a := analyzer.NewBuilder(fe.provider).
 		AddPreAnalyzeRule(ruleDenyGlobalSets, fe.denyGlobalSetsRule).
@@ -207,20 +208,16 @@ func (fe *Front) countInScope(ctx context.Context, sc scope, name string) (uint6
 	case scopeAll:
 		return fe.store.Head(), exact, nil
 	case scopeType, scopeCategory:
-		list := fe.store.EventTypes
+		list := fe.names.eventTypes
 		if sc == scopeCategory {
-			list = fe.store.Categories
+			list = fe.names.categories
 		}
 		infos, err := list(ctx)
 		if err != nil {
 			return 0, false, err
 		}
-		for _, in := range infos {
-			if in.Name == name {
-				return in.Count, exact, nil
-			}
-		}
-		return 0, exact, nil
+		in, _ := findName(infos, name)
+		return in.Count, exact, nil
 	}
 	return 0, false, nil
 }

@@ -18,7 +18,7 @@ import (
 
 // testFront runs the SQL front on a real loopback socket over a real
 // store; users admin/admin-pw and reader/r-pw.
-func testFront(t *testing.T) (*engine.Store, func(user, pass string) *sql.DB) {
+func testFront(t testing.TB) (*engine.Store, func(user, pass string) *sql.DB) {
 	t.Helper()
 	logger := slog.New(slog.DiscardHandler)
 	opts := engine.DefaultOptions()
@@ -59,7 +59,7 @@ func testFront(t *testing.T) (*engine.Store, func(user, pass string) *sql.DB) {
 	}
 }
 
-func appendEvents(t *testing.T, st *engine.Store, stream, typ string, datas ...string) {
+func appendEvents(t testing.TB, st *engine.Store, stream, typ string, datas ...string) {
 	t.Helper()
 	evs := make([]engine.EventData, len(datas))
 	for i, d := range datas {
@@ -70,7 +70,7 @@ func appendEvents(t *testing.T, st *engine.Store, stream, typ string, datas ...s
 	}
 }
 
-func queryStrings(t *testing.T, db *sql.DB, q string, args ...any) [][]string {
+func queryStrings(t testing.TB, db *sql.DB, q string, args ...any) [][]string {
 	t.Helper()
 	rows, err := db.Query(q, args...)
 	if err != nil {
