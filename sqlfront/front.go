@@ -68,6 +68,9 @@ type Options struct {
 	// connections that do not.
 	TLS        *tls.Config
 	RequireTLS bool
+	// DisableNativeAggregates leaves every aggregate to go-mysql-server's
+	// row-at-a-time GroupBy (for comparison; see native_agg.go).
+	DisableNativeAggregates bool
 }
 
 // Front is the SQL server.
@@ -80,6 +83,9 @@ type Front struct {
 	provider *provider
 	names    *nameCache
 	admins   map[string]bool
+	// aggChunk is the minimum number of positions a native aggregate scan
+	// chunk covers (tests make it small to merge many chunks).
+	aggChunk uint64
 
 	mu     sync.Mutex // guards srv and closed
 	srv    *server.Server
@@ -89,10 +95,11 @@ type Front struct {
 // New builds the SQL front over store for accounts.
 func New(store Store, accounts []Account, opts Options, logger *slog.Logger) (*Front, error) {
 	fe := &Front{store: store, opts: opts, logger: logger, admins: map[string]bool{},
-		types: typeinfer.NewRegistry(store, opts.TypeCachePath, logger), names: &nameCache{store: store}}
+		types: typeinfer.NewRegistry(store, opts.TypeCachePath, logger), names: &nameCache{store: store}, aggChunk: chunkPositions}
 	fe.provider = newProvider(fe)
 	a := analyzer.NewBuilder(fe.provider).
 		AddPreAnalyzeRule(ruleDenyGlobalSets, fe.denyGlobalSetsRule).
+		AddPostAnalyzeRule(ruleNativeAggregates, fe.nativeAggregateRule).
 		Build()
 	fe.engine = sqle.New(a, &sqle.Config{VersionPostfix: "eventsql"})
 	db := fe.engine.Analyzer.Catalog.MySQLDb
