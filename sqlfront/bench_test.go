@@ -2,7 +2,10 @@ package sqlfront
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"os"
+	"strconv"
 	"testing"
 
 	"github.com/eventsql/eventsql/engine"
@@ -63,5 +66,51 @@ func BenchmarkPointLookup(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkAggregates runs analytics queries over n events (default 1M,
+// EVENTSQL_BENCH_EVENTS to change) with native aggregates and with
+// go-mysql-server's GroupBy, in one run.
+func BenchmarkAggregates(b *testing.B) {
+	n := 1_000_000
+	if s := os.Getenv("EVENTSQL_BENCH_EVENTS"); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n = v
+	}
+	st := openStore(b)
+	fillTypes(b, st, n, 10)
+	native, generic := twoFronts(b, st, 0)
+	queries := []struct{ name, query string }{
+		{"count_by_type", "SELECT event_type, COUNT(*) FROM events GROUP BY event_type"},
+		{"count_by_type_scan", "SELECT event_type, COUNT(*) FROM events WHERE position > 1 GROUP BY event_type"},
+		{"count_by_day", "SELECT DATE(created_at), COUNT(*) FROM events GROUP BY DATE(created_at)"},
+		{"sum_filtered", "SELECT SUM(amount), AVG(price) FROM by_type.Type0003 WHERE amount > 500"},
+		{"sum_by_sku", "SELECT sku, SUM(price), MAX(amount) FROM by_type.Type0003 GROUP BY sku"},
+	}
+	for _, q := range queries {
+		want, err := runQuery(b, generic, q.query)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, side := range []struct {
+			name string
+			db   *sql.DB
+		}{{"native", native}, {"gms", generic}} {
+			b.Run(q.name+"/"+side.name, func(b *testing.B) {
+				for b.Loop() {
+					got, err := runQuery(b, side.db, q.query)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if fmt.Sprint(got) != fmt.Sprint(want) {
+						b.Fatalf("%s: %v, want %v", q.query, got, want)
+					}
+				}
+			})
+		}
 	}
 }

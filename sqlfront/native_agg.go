@@ -213,6 +213,17 @@ func (fe *Front) planNativeAggregate(ctx *sql.Context, gb *plan.GroupBy) (*nativ
 		}
 	}
 	n.cols = b.cols
+	colType := func(slot int) sql.Type { return t.schema[b.cols[slot]].Type }
+	for _, f := range n.filter {
+		if fp, ok := compileFast(ctx, f, colType); ok {
+			n.fast = append(n.fast, fp)
+		} else {
+			n.slow = append(n.slow, f)
+		}
+	}
+	for _, g := range n.groups {
+		n.keys = append(n.keys, newGroupKey(ctx, g))
+	}
 	n.indexCounts = n.canUseIndexCounts()
 	return n, true
 }

@@ -218,6 +218,10 @@ var aggCases = []aggCase{
 	{query: "SELECT MIN(sku), MAX(stream), MIN(event_id) FROM by_type.OrderPlaced WHERE paid IS NULL", native: true},
 	{query: "SELECT SUM(amount) FROM by_type.PaymentMade WHERE amount BETWEEN 0.3 AND 1.2 OR amount IN (0.1, 1.5)", native: true},
 	{query: "SELECT stream, COUNT(*) FROM by_category.payment WHERE event_type = 'PaymentMade' GROUP BY stream HAVING COUNT(*) > 2", native: true},
+	{query: "SELECT COUNT(*), SUM(price) FROM by_type.OrderPlaced WHERE position > -1 AND 300 < amount AND version >= 2 AND sku < 'sku-2' AND price >= 0", native: true},
+	{query: "SELECT COUNT(*), AVG(amount) FROM by_type.OrderPlaced WHERE price > 0.3 AND price <= 1e15 AND amount <> 7 AND stream <> 'order-3'", native: true},
+	{query: "SELECT COUNT(*) FROM events WHERE position >= 18446744073709551615 OR version < 0", native: true},
+	{query: "SELECT COUNT(*) FROM by_type.OrderPlaced WHERE NOT (amount = 7) AND paid = 1 AND at > '2026-02-12'", native: true},
 	// Shapes left to GMS.
 	{query: "SELECT SUM(amount * 2) FROM by_type.OrderPlaced"},
 	{query: "SELECT COUNT(DISTINCT stream) FROM events"},

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/expression"
 	"github.com/tidwall/gjson"
 
 	"github.com/eventsql/eventsql/engine"
@@ -33,7 +34,10 @@ type nativeAggregate struct {
 	deps   []sql.Expression // the GroupBy's select expressions (column ids)
 	cols   []int            // schema index per mini-row slot
 	filter []sql.Expression // conjuncts over the mini-row
+	fast   []fastPred       // the conjuncts compiled to Go comparisons
+	slow   []sql.Expression // the others, evaluated by GMS
 	groups []sql.Expression // group keys over the mini-row
+	keys   []groupKey       // how each group key is computed
 	// groupSlot is the mini-row slot of a single text group key (the key
 	// is then the string itself); -1 otherwise.
 	groupSlot   int
@@ -368,7 +372,16 @@ func (n *nativeAggregate) scanChunk(ctx *sql.Context, c scanChunk) (*partial, er
 		}
 		dec.fill(row, e)
 		keep := true
-		for _, f := range n.filter {
+		for i := range n.fast {
+			if !n.fast[i].match(row) {
+				keep = false
+				break
+			}
+		}
+		if !keep {
+			continue
+		}
+		for _, f := range n.slow {
 			v, err := f.Eval(ctx, row)
 			if err != nil {
 				return nil, err
@@ -393,12 +406,8 @@ func (n *nativeAggregate) scanChunk(ctx *sql.Context, c scanChunk) (*partial, er
 			g = p.group(s, row)
 		default:
 			key = key[:0]
-			for _, ge := range n.groups {
-				v, err := ge.Eval(ctx, row)
-				if err != nil {
-					return nil, err
-				}
-				if key, err = appendKey(key, v); err != nil {
+			for _, gk := range n.keys {
+				if key, err = gk.append(ctx, key, row); err != nil {
 					return nil, err
 				}
 			}
@@ -442,9 +451,48 @@ func appendKey(b []byte, v any) ([]byte, error) {
 	case float64:
 		return binary.BigEndian.AppendUint64(append(b, 'f'), math.Float64bits(v)), nil
 	case time.Time:
-		return binary.BigEndian.AppendUint64(append(b, 't'), uint64(v.UnixNano())), nil
+		return appendKeyTime(b, v), nil
 	}
 	return nil, fmt.Errorf("native aggregate: unexpected group key %T", v)
+}
+
+func appendKeyTime(b []byte, t time.Time) []byte {
+	return binary.BigEndian.AppendUint64(append(b, 't'), uint64(t.UnixNano()))
+}
+
+// groupKey is one GROUP BY expression: a column's value, the day of a
+// DATETIME column, or a GMS expression evaluated on the mini-row.
+type groupKey struct {
+	expr sql.Expression
+	slot int // >= 0: read the slot
+	day  bool
+}
+
+func newGroupKey(ctx *sql.Context, e sql.Expression) groupKey {
+	if slot, ok := dayKey(ctx, e); ok {
+		return groupKey{expr: e, slot: slot, day: true}
+	}
+	if gf, ok := e.(*expression.GetField); ok {
+		return groupKey{expr: e, slot: gf.Index()}
+	}
+	return groupKey{expr: e, slot: -1}
+}
+
+func (k groupKey) append(ctx *sql.Context, b []byte, row sql.Row) ([]byte, error) {
+	switch {
+	case k.day:
+		if out, ok := appendDay(b, row[k.slot]); ok {
+			return out, nil
+		}
+		return nil, fmt.Errorf("native aggregate: DATE of %T", row[k.slot])
+	case k.slot >= 0:
+		return appendKey(b, row[k.slot])
+	}
+	v, err := k.expr.Eval(ctx, row)
+	if err != nil {
+		return nil, err
+	}
+	return appendKey(b, v)
 }
 
 // miniDecoder fills a mini-row from an event, decoding only the slots'
