@@ -86,6 +86,9 @@ type Front struct {
 	// aggChunk is the minimum number of positions a native aggregate scan
 	// chunk covers (tests make it small to merge many chunks).
 	aggChunk uint64
+	// beforeChunk, when set, runs before each native aggregate chunk
+	// (tests hold scans up to kill them).
+	beforeChunk func(context.Context)
 
 	mu     sync.Mutex // guards srv and closed
 	srv    *server.Server
@@ -99,9 +102,11 @@ func New(store Store, accounts []Account, opts Options, logger *slog.Logger) (*F
 	fe.provider = newProvider(fe)
 	a := analyzer.NewBuilder(fe.provider).
 		AddPreAnalyzeRule(ruleDenyGlobalSets, fe.denyGlobalSetsRule).
+		AddPreAnalyzeRule(ruleOwnProcessesOnly, fe.ownProcessesRule).
 		AddPostAnalyzeRule(ruleNativeAggregates, fe.nativeAggregateRule).
 		Build()
 	fe.engine = sqle.New(a, &sqle.Config{VersionPostfix: "eventsql"})
+	fe.engine.Analyzer.Catalog.AuthHandler = processAuth{fe.engine.Analyzer.Catalog.AuthHandler}
 	db := fe.engine.Analyzer.Catalog.MySQLDb
 	db.SetPersister(noPersist{})
 	db.SetEnabled(true)
@@ -152,10 +157,7 @@ func (fe *Front) Serve(l net.Listener) error {
 		ConnWriteTimeout:       0,
 	}
 	wrap := func(h mysql.Handler) (mysql.Handler, error) {
-		if fe.opts.QueryTimeout > 0 {
-			return timeoutHandler{Handler: h, d: fe.opts.QueryTimeout}, nil
-		}
-		return h, nil
+		return timeoutHandler{Handler: h, d: fe.opts.QueryTimeout}, nil
 	}
 	srv, err := server.NewServerWithHandler(cfg, fe.engine, sql.NewContext, fe.sessionBuilder, nil, wrap)
 	if err != nil {

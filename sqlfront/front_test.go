@@ -249,13 +249,19 @@ func TestPushdownReadsOnlyWhatItNeeds(t *testing.T) {
 func TestReadersCannotChangeServerState(t *testing.T) {
 	_, open := testFront(t)
 	reader, admin := open("reader", "r-pw"), open("admin", "admin-pw")
+	admin.SetMaxOpenConns(1)
+	var adminConn int64
+	if err := admin.QueryRow("SELECT CONNECTION_ID()").Scan(&adminConn); err != nil {
+		t.Fatal(err)
+	}
 	for _, q := range []string{
 		"SET GLOBAL max_connections = 7",
 		"SET @@global.sql_mode = ''",
 		"SET PERSIST max_connections = 7",
 		"CREATE USER x IDENTIFIED BY 'y'",
 		"GRANT ALL ON *.* TO reader",
-		"KILL 1",
+		fmt.Sprintf("KILL %d", adminConn),
+		fmt.Sprintf("KILL QUERY %d", adminConn),
 	} {
 		if _, err := reader.Exec(q); err == nil {
 			t.Errorf("reader ran %q", q)

@@ -348,6 +348,9 @@ func (n *nativeAggregate) scan(ctx *sql.Context) ([]sql.Row, error) {
 // scanChunk aggregates one chunk.
 func (n *nativeAggregate) scanChunk(ctx *sql.Context, c scanChunk) (*partial, error) {
 	p := newPartial()
+	if n.fe.beforeChunk != nil {
+		n.fe.beforeChunk(ctx)
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

@@ -13,22 +13,27 @@ import (
 const erQueryTimeout = 3024
 
 // timeoutHandler cancels every statement that runs longer than d (the
-// --query-timeout flag), answering MySQL's ERROR 3024. Cancellation
-// reaches the engine's iterators through the context, so the scan stops.
+// --query-timeout flag; 0 = never), answering MySQL's ERROR 3024, and
+// answers statements cancelled by KILL QUERY with ERROR 1317.
+// Cancellation reaches the engine's iterators and native aggregate scans
+// through the context, so the scan stops.
 type timeoutHandler struct {
 	mysql.Handler
 	d time.Duration
 }
 
 func (h timeoutHandler) run(ctx context.Context, fn func(context.Context) error) error {
-	ctx, cancel := context.WithTimeout(ctx, h.d)
+	if h.d <= 0 {
+		return interrupted(ctx, fn(ctx))
+	}
+	tctx, cancel := context.WithTimeout(ctx, h.d)
 	defer cancel()
-	err := fn(ctx)
-	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+	err := fn(tctx)
+	if err != nil && errors.Is(tctx.Err(), context.DeadlineExceeded) {
 		return mysql.NewSQLError(erQueryTimeout, "HY000",
 			"Query execution was interrupted, maximum statement execution time (--query-timeout %s) exceeded", h.d)
 	}
-	return err
+	return interrupted(ctx, err)
 }
 
 func (h timeoutHandler) ComQuery(ctx context.Context, c *mysql.Conn, query string, callback mysql.ResultSpoolFn) error {
