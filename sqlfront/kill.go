@@ -66,7 +66,75 @@ func (fe *Front) ownProcessesRule(ctx *sql.Context, _ *analyzer.Analyzer, n sql.
 		}
 		return &ownProcessList{ShowProcessList: n}, transform.NewTree, nil
 	}
-	return n, transform.SameTree, nil
+	if fe.isAdmin(ctx) {
+		return n, transform.SameTree, nil
+	}
+	return ownProcessTables(ctx, n)
+}
+
+// ownProcessTables limits information_schema.processlist, wherever the
+// query reads it (subqueries too), to the user's own connections.
+func ownProcessTables(ctx *sql.Context, n sql.Node) (sql.Node, transform.TreeIdentity, error) {
+	n, same1, err := transform.Node(ctx, n, func(ctx *sql.Context, n sql.Node) (sql.Node, transform.TreeIdentity, error) {
+		rt, ok := n.(*plan.ResolvedTable)
+		if !ok || rt.SqlDatabase == nil || !strings.EqualFold(rt.SqlDatabase.Name(), "information_schema") ||
+			!strings.EqualFold(rt.Name(), "processlist") {
+			return n, transform.SameTree, nil
+		}
+		if _, done := rt.Table.(ownProcessTable); done {
+			return n, transform.SameTree, nil
+		}
+		nt := *rt
+		nt.Table = ownProcessTable{Table: rt.Table, user: ctx.Session.Client().User}
+		return &nt, transform.NewTree, nil
+	})
+	if err != nil {
+		return nil, transform.SameTree, err
+	}
+	n, same2, err := transform.NodeExprs(ctx, n, func(ctx *sql.Context, e sql.Expression) (sql.Expression, transform.TreeIdentity, error) {
+		sq, ok := e.(*plan.Subquery)
+		if !ok {
+			return e, transform.SameTree, nil
+		}
+		q, same, err := ownProcessTables(ctx, sq.Query)
+		if err != nil || same {
+			return e, transform.SameTree, err
+		}
+		return sq.WithQuery(q), transform.NewTree, nil
+	})
+	return n, same1 && same2, err
+}
+
+// ownProcessTable is information_schema.processlist without other users'
+// connections (its USER column is the second).
+type ownProcessTable struct {
+	sql.Table
+	user string
+}
+
+func (t ownProcessTable) PartitionRows(ctx *sql.Context, p sql.Partition) (sql.RowIter, error) {
+	rows, err := t.Table.PartitionRows(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return &ownRows{RowIter: rows, user: t.user}, nil
+}
+
+type ownRows struct {
+	sql.RowIter
+	user string
+}
+
+func (r *ownRows) Next(ctx *sql.Context) (sql.Row, error) {
+	for {
+		row, err := r.RowIter.Next(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if len(row) > 1 && row[1] == r.user {
+			return row, nil
+		}
+	}
 }
 
 // ownProcessList is SHOW PROCESSLIST limited to the user's connections.

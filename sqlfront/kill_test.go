@@ -195,6 +195,18 @@ func TestKillPermissionsAndProcessList(t *testing.T) {
 	if got := users(admin); !got["reader"] || !got["other"] || !got["admin"] {
 		t.Fatalf("admin's SHOW PROCESSLIST shows users %v, want everyone", got)
 	}
+	for _, q := range []string{
+		"SELECT DISTINCT user FROM information_schema.processlist",
+		"SELECT DISTINCT user FROM information_schema.processlist WHERE id IN (SELECT id FROM information_schema.processlist)",
+		"SELECT (SELECT MAX(user) FROM information_schema.processlist)",
+	} {
+		if got := queryStrings(t, other, q); fmt.Sprint(got) != "[[other]]" {
+			t.Errorf("other: %s = %v, want only other", q, got)
+		}
+		if got := queryStrings(t, admin, q); len(got) < 2 && !strings.HasPrefix(q, "SELECT (") {
+			t.Errorf("admin: %s = %v, want every user", q, got)
+		}
+	}
 	select {
 	case err := <-v.done:
 		t.Fatalf("refused KILLs stopped the query: %v", err)
