@@ -157,7 +157,7 @@ func (fe *Front) Serve(l net.Listener) error {
 		ConnWriteTimeout:       0,
 	}
 	wrap := func(h mysql.Handler) (mysql.Handler, error) {
-		return timeoutHandler{Handler: h, d: fe.opts.QueryTimeout}, nil
+		return stmtHandler{Handler: h, d: fe.opts.QueryTimeout}, nil
 	}
 	srv, err := server.NewServerWithHandler(cfg, fe.engine, sql.NewContext, fe.sessionBuilder, nil, wrap)
 	if err != nil {
