@@ -224,7 +224,7 @@ func (fe *Front) planNativeAggregate(ctx *sql.Context, gb *plan.GroupBy) (*nativ
 	for _, g := range n.groups {
 		n.keys = append(n.keys, newGroupKey(ctx, g))
 	}
-	n.indexCounts = n.canUseIndexCounts()
+	n.index, n.indexTypes = n.indexMode(ctx)
 	return n, true
 }
 
@@ -294,29 +294,4 @@ func (b *aggBuilder) output(e sql.Expression) (aggOut, bool) {
 		out.kind = aggMax
 	}
 	return out, ok
-}
-
-// canUseIndexCounts: COUNT(*) of eventsql.events, overall or per
-// event_type, with no filter, is the type index's counts whenever no
-// stream hides events (checked when the query runs).
-func (n *nativeAggregate) canUseIndexCounts() bool {
-	if n.t.scope != scopeAll || len(n.filter) > 0 || n.plan != nil && n.plan.useful() {
-		return false
-	}
-	for _, c := range n.cols {
-		if c != colEventType {
-			return false
-		}
-	}
-	for _, o := range n.outs {
-		if o.kind != aggCountStar && o.kind != aggFirst {
-			return false
-		}
-	}
-	for _, g := range n.groups {
-		if _, ok := g.(*expression.GetField); !ok {
-			return false
-		}
-	}
-	return true
 }

@@ -107,6 +107,10 @@ func fillAggData(t testing.TB, st *engine.Store) {
 			t.Fatal(err)
 		}
 	}
+	// A stream named like its category.
+	if _, err := st.Append(ctx, "cart", engine.ExpectAny, engine.EventData{Type: "Mixed", Data: []byte(`{"v":2}`), DataIsJSON: true}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // result is a query's column names, column types and rows as text.
@@ -189,7 +193,11 @@ var aggCases = []aggCase{
 	{query: "SELECT event_type, COUNT(*) FROM events GROUP BY event_type", native: true, indexOnly: true},
 	{query: "SELECT COUNT(*), event_type FROM events GROUP BY event_type HAVING COUNT(*) > 100", native: true, indexOnly: true},
 	{query: "SELECT event_type AS t, COUNT(*) AS n FROM events GROUP BY t ORDER BY n DESC", native: true, indexOnly: true},
-	{query: "SELECT COUNT(*) FROM events WHERE event_type = 'OrderPlaced'", native: true},
+	{query: "SELECT COUNT(*) FROM events WHERE event_type = 'OrderPlaced'", native: true, indexOnly: true},
+	{query: "SELECT event_type, COUNT(*), MIN(position), MAX(position) FROM events WHERE event_type IN ('Mixed', 'PaymentMade', 'Nope') GROUP BY event_type", native: true, indexOnly: true},
+	{query: "SELECT COUNT(*), MAX(position) FROM events WHERE event_type = 'Nope'", native: true, indexOnly: true},
+	{query: "SELECT COUNT(*), MIN(position) FROM events WHERE event_type = 'Mixed' AND event_type = 'OrderPlaced'", native: true, indexOnly: true},
+	{query: "SELECT COUNT(*), MIN(position) FROM events WHERE event_type = 'Mixed' AND event_type IN ('Mixed', 'OrderPlaced')", native: true, indexOnly: true},
 	{query: "SELECT COUNT(*) FROM events WHERE event_type IN ('OrderPlaced', 'Mixed') AND position > 10", native: true},
 	{query: "SELECT COUNT(*) FROM events WHERE stream = 'order-6'", native: true},
 	{query: "SELECT COUNT(*) FROM events WHERE stream = ?", args: []any{"order-6"}, native: true},
@@ -198,8 +206,10 @@ var aggCases = []aggCase{
 	{query: "SELECT COUNT(*), MIN(position), MAX(position) FROM events WHERE position > 2000", native: true},
 	{query: "SELECT COUNT(*) FROM events WHERE created_at >= '2000-01-01 00:00:00'", native: true},
 	{query: "SELECT COUNT(*) FROM events WHERE position > 100000", native: true},
-	{query: "SELECT stream, COUNT(*) FROM events GROUP BY stream", native: true},
-	{query: "SELECT stream, COUNT(*) FROM by_category.`order` GROUP BY stream", native: true},
+	{query: "SELECT stream, COUNT(*) FROM events GROUP BY stream", native: true, indexOnly: true},
+	{query: "SELECT stream, COUNT(*) FROM by_category.`order` GROUP BY stream", native: true, indexOnly: true},
+	{query: "SELECT stream, COUNT(*), MIN(position), MAX(position), MIN(version), MAX(version) FROM by_category.cart GROUP BY stream", native: true, indexOnly: true},
+	{query: "SELECT stream AS s, MAX(version) AS v FROM events GROUP BY s HAVING v > 15 ORDER BY s", native: true, indexOnly: true},
 	{query: "SELECT event_type, COUNT(*) FROM by_category.cart GROUP BY event_type", native: true},
 	{query: "SELECT DATE(created_at), COUNT(*) FROM events GROUP BY DATE(created_at)", native: true},
 	{query: "SELECT event_type, DATE(created_at) AS day, COUNT(*) FROM events GROUP BY 1, 2", native: true},
@@ -268,7 +278,7 @@ func TestNativeAggregatesMatchGMS(t *testing.T) {
 			if c.indexOnly && !restricted && decoded != 0 {
 				t.Errorf("%s: decoded %d events, want 0 (index counts)", c.query, decoded)
 			}
-			if c.indexOnly && restricted && decoded == 0 {
+			if c.indexOnly && restricted && decoded == 0 && want.rows[0][0] != "0" {
 				t.Errorf("%s: decoded nothing while streams hide events", c.query)
 			}
 		}

@@ -40,9 +40,14 @@ type nativeAggregate struct {
 	keys   []groupKey       // how each group key is computed
 	// groupSlot is the mini-row slot of a single text group key (the key
 	// is then the string itself); -1 otherwise.
-	groupSlot   int
-	outs        []aggOut
-	indexCounts bool
+	groupSlot int
+	outs      []aggOut
+	// index, when set, answers from index counts while no stream hides
+	// events (native_index.go).
+	index indexMode
+	// indexTypes limits an indexTypes answer to these event types (nil:
+	// every type).
+	indexTypes []string
 }
 
 var (
@@ -82,8 +87,11 @@ func (n *nativeAggregate) String() string {
 	if n.plan != nil && n.plan.useful() {
 		read += " of " + n.plan.String()
 	}
-	if n.indexCounts {
+	switch n.index {
+	case indexTypes:
 		read = "type index counts (a " + read + " while streams hide events)"
+	case indexStreams:
+		read = "stream index counts (a " + read + " while streams hide events)"
 	}
 	children := []string{"select: " + strings.Join(deps, ", "), "group: " + strings.Join(groups, ", ")}
 	if len(filter) > 0 {
@@ -124,56 +132,10 @@ func (it *nativeAggIter) Next(ctx *sql.Context) (sql.Row, error) {
 func (it *nativeAggIter) Close(*sql.Context) error { it.rows = nil; return nil }
 
 func (n *nativeAggregate) compute(ctx *sql.Context) ([]sql.Row, error) {
-	if n.indexCounts && n.fe.store.RestrictedStreams() == 0 {
-		return n.fromIndexCounts(ctx)
+	if n.index != indexNone && n.fe.store.RestrictedStreams() == 0 {
+		return n.fromIndex(ctx)
 	}
 	return n.scan(ctx)
-}
-
-// fromIndexCounts answers COUNT(*) [GROUP BY event_type] of every event
-// from the type index, groups in order of first appearance like GMS.
-func (n *nativeAggregate) fromIndexCounts(ctx *sql.Context) ([]sql.Row, error) {
-	infos, err := n.fe.store.EventTypes(ctx)
-	if err != nil {
-		return nil, err
-	}
-	row := func(name string, count uint64) sql.Row {
-		r := make(sql.Row, len(n.outs))
-		for j, o := range n.outs {
-			if o.kind == aggCountStar {
-				r[j] = int64(count)
-			} else if count > 0 {
-				r[j] = name
-			}
-		}
-		return r
-	}
-	if len(n.groups) == 0 {
-		var total uint64
-		for _, in := range infos {
-			total += in.Count
-		}
-		return []sql.Row{row("", total)}, nil
-	}
-	infos = slices.Clone(infos)
-	slices.SortFunc(infos, func(a, b engine.NameInfo) int { return compareUint(a.FirstPosition, b.FirstPosition) })
-	rows := make([]sql.Row, 0, len(infos))
-	for _, in := range infos {
-		if in.Count > 0 {
-			rows = append(rows, row(in.Name, in.Count))
-		}
-	}
-	return rows, nil
-}
-
-func compareUint(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // scanChunk is one piece of the read: events of one source between two
