@@ -215,14 +215,19 @@ func (fe *Front) planNativeAggregate(ctx *sql.Context, gb *plan.GroupBy) (*nativ
 	n.cols = b.cols
 	colType := func(slot int) sql.Type { return t.schema[b.cols[slot]].Type }
 	for _, f := range n.filter {
-		if fp, ok := compileFast(ctx, f, colType); ok {
-			n.fast = append(n.fast, fp)
+		if fp, ok := compileConjunct(ctx, f, colType); ok {
+			n.fast = append(n.fast, fp...)
 		} else {
 			n.slow = append(n.slow, f)
 		}
 	}
+	// GMS expressions may write warnings to the session, which is not
+	// safe from two goroutines: a plan that needs them scans on one.
+	n.parallel = len(n.slow) == 0
 	for _, g := range n.groups {
-		n.keys = append(n.keys, newGroupKey(ctx, g))
+		k := newGroupKey(ctx, g)
+		n.keys = append(n.keys, k)
+		n.parallel = n.parallel && (k.day || k.slot >= 0)
 	}
 	n.index, n.indexTypes = n.indexMode(ctx)
 	return n, true

@@ -232,6 +232,10 @@ var aggCases = []aggCase{
 	{query: "SELECT COUNT(*), AVG(amount) FROM by_type.OrderPlaced WHERE price > 0.3 AND price <= 1e15 AND amount <> 7 AND stream <> 'order-3'", native: true},
 	{query: "SELECT COUNT(*) FROM events WHERE position >= 18446744073709551615 OR version < 0", native: true},
 	{query: "SELECT COUNT(*) FROM by_type.OrderPlaced WHERE NOT (amount = 7) AND paid = 1 AND at > '2026-02-12'", native: true},
+	{query: "SELECT COUNT(*), SUM(price) FROM by_type.OrderPlaced WHERE amount IN (7, 8, 900, 12)", native: true},
+	{query: "SELECT COUNT(*), SUM(amount) FROM by_type.OrderPlaced WHERE price IN (0, 1) AND paid IS NOT NULL", native: true},
+	{query: "SELECT COUNT(*), MAX(amount) FROM by_type.OrderPlaced WHERE position BETWEEN 5 AND 2000 AND version BETWEEN 1 AND 3", native: true},
+	{query: "SELECT event_type, COUNT(*) FROM events WHERE stream IN ('order-6', 'cart-1') AND event_type IN ('OrderPlaced', 'Mixed') GROUP BY event_type", native: true},
 	// Shapes left to GMS.
 	{query: "SELECT SUM(amount * 2) FROM by_type.OrderPlaced"},
 	{query: "SELECT COUNT(DISTINCT stream) FROM events"},
@@ -297,6 +301,24 @@ func TestNativeAggregatesMatchGMS(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Run("streams hide events", func(t *testing.T) { check(t, true) })
+}
+
+// TestNativeAggregatesParallel: plans evaluating only Go predicates scan
+// on every core; plans with GMS expressions (which may write session
+// warnings) on one.
+func TestNativeAggregatesParallel(t *testing.T) {
+	st := openStore(t)
+	fillAggData(t, st)
+	native, _ := twoFronts(t, st, 97)
+	for q, want := range map[string]string{
+		"SELECT COUNT(*) FROM events WHERE version > 3 AND stream IN ('order-1', 'cart-2') OR version = 1": "read: scan",
+		"SELECT DATE(created_at), COUNT(*) FROM events WHERE version > 3 GROUP BY DATE(created_at)":        "read: parallel scan",
+		"SELECT SUM(amount) FROM by_type.OrderPlaced WHERE sku IN ('sku-1', 'sku-2') AND paid IS NULL":     "read: parallel scan",
+	} {
+		if plan := explain(t, native, q); !strings.Contains(plan, want) {
+			t.Errorf("%s: plan does not say %q:\n%s", q, want, plan)
+		}
+	}
 }
 
 // TestNativeAggregatesPrepared runs cases as server-side prepared

@@ -23,6 +23,9 @@ type fastPred struct {
 	u    uint64
 	f    float64
 	s    string
+	// in: column IN (constants), as equalities (a set for text).
+	in  []fastPred
+	set map[string]struct{}
 }
 
 type cmpOp uint8
@@ -43,10 +46,64 @@ const (
 	fastUint                   // uint64 column, unsigned constant
 	fastDouble                 // compare as DOUBLE
 	fastString                 // text column, text constant
+	fastNull                   // IS NULL (opEq), IS NOT NULL (opNe)
 )
 
-// compileFast returns the fast form of conjunct e (over the mini-row)
-// when there is one.
+// compileConjunct returns the fast form of conjunct e (over the
+// mini-row) when there is one: comparisons, BETWEEN (two comparisons, as
+// GMS evaluates it) and IN lists of constants.
+func compileConjunct(ctx *sql.Context, e sql.Expression, colType func(slot int) sql.Type) ([]fastPred, bool) {
+	switch e := e.(type) {
+	case *expression.Between:
+		lo, ok1 := compileFast(ctx, expression.NewLessThanOrEqual(e.Lower, e.Val), colType)
+		hi, ok2 := compileFast(ctx, expression.NewGreaterThanOrEqual(e.Upper, e.Val), colType)
+		return []fastPred{lo, hi}, ok1 && ok2
+	case *expression.InTuple:
+		p, ok := compileIn(ctx, e.Left(), e.Right(), colType)
+		return []fastPred{p}, ok
+	case *expression.HashInTuple:
+		p, ok := compileIn(ctx, e.Left(), e.Right(), colType)
+		return []fastPred{p}, ok
+	case *expression.IsNull:
+		if gf, ok := e.Child.(*expression.GetField); ok {
+			return []fastPred{{slot: gf.Index(), kind: fastNull, op: opEq}}, true
+		}
+	case *expression.Not:
+		if isNull, ok := e.Child.(*expression.IsNull); ok {
+			if gf, ok := isNull.Child.(*expression.GetField); ok {
+				return []fastPred{{slot: gf.Index(), kind: fastNull, op: opNe}}, true
+			}
+		}
+	}
+	p, ok := compileFast(ctx, e, colType)
+	return []fastPred{p}, ok
+}
+
+// compileIn compiles column IN (constants) to equalities.
+func compileIn(ctx *sql.Context, left, right sql.Expression, colType func(slot int) sql.Type) (fastPred, bool) {
+	tup, ok := right.(expression.Tuple)
+	if !ok || len(tup) == 0 {
+		return fastPred{}, false
+	}
+	in := fastPred{op: opEq}
+	for _, v := range tup {
+		p, ok := compileFast(ctx, expression.NewEquals(left, v), colType)
+		if !ok || (len(in.in) > 0 && p.kind != in.in[0].kind) {
+			return fastPred{}, false
+		}
+		in.slot, in.kind = p.slot, p.kind
+		in.in = append(in.in, p)
+	}
+	if in.kind == fastString {
+		in.set = make(map[string]struct{}, len(in.in))
+		for _, p := range in.in {
+			in.set[p.s] = struct{}{}
+		}
+	}
+	return in, true
+}
+
+// compileFast compiles one comparison.
 func compileFast(ctx *sql.Context, e sql.Expression, colType func(slot int) sql.Type) (fastPred, bool) {
 	op := opEq
 	if not, ok := e.(*expression.Not); ok {
@@ -177,8 +234,23 @@ func doubleValue(v any) (float64, bool) {
 
 // match reports whether the row passes; NULL never does.
 func (p *fastPred) match(row sql.Row) bool {
+	if p.set != nil {
+		s, ok := row[p.slot].(string)
+		_, in := p.set[s]
+		return ok && in
+	}
+	if p.in != nil {
+		for i := range p.in {
+			if p.in[i].match(row) {
+				return true
+			}
+		}
+		return false
+	}
 	var c int
 	switch p.kind {
+	case fastNull:
+		return (row[p.slot] == nil) == (p.op == opEq)
 	case fastInt:
 		v, ok := row[p.slot].(int64)
 		if !ok {

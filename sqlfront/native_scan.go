@@ -42,6 +42,9 @@ type nativeAggregate struct {
 	// is then the string itself); -1 otherwise.
 	groupSlot int
 	outs      []aggOut
+	// parallel: the scan may use every core (no GMS expression is
+	// evaluated per row).
+	parallel bool
 	// index, when set, answers from index counts while no stream hides
 	// events (native_index.go).
 	index indexMode
@@ -84,6 +87,9 @@ func (n *nativeAggregate) String() string {
 		filter[i] = f.String()
 	}
 	read := "parallel scan"
+	if !n.parallel {
+		read = "scan"
+	}
 	if n.plan != nil && n.plan.useful() {
 		read += " of " + n.plan.String()
 	}
@@ -250,6 +256,9 @@ func (n *nativeAggregate) scan(ctx *sql.Context) ([]sql.Row, error) {
 	}
 	total := newPartial()
 	workers := min(runtime.GOMAXPROCS(0), len(chunks))
+	if !n.parallel {
+		workers = min(workers, 1)
+	}
 	if workers > 0 {
 		window := 4 * workers
 		type result struct {
