@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/eventsql/eventsql/engine"
 	"github.com/eventsql/eventsql/httpfront"
@@ -417,5 +420,38 @@ func TestNativeAggregatesWhileAppending(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil && ctx.Err() == nil {
 		t.Fatal(err)
+	}
+}
+
+// TestNativeScanRunsChunksConcurrently checks that a parallel plan has
+// chunks in progress on several workers at once (each chunk waits a
+// little before it reads, so they overlap whenever there are workers).
+func TestNativeScanRunsChunksConcurrently(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("one core")
+	}
+	st := openStore(t)
+	fillAggData(t, st)
+	var active, most atomic.Int64
+	open := killFront(t, st, func(fe *Front) {
+		fe.aggChunk = 50
+		fe.beforeChunk = func(context.Context) {
+			n := active.Add(1)
+			for {
+				m := most.Load()
+				if n <= m || most.CompareAndSwap(m, n) {
+					break
+				}
+			}
+			time.Sleep(3 * time.Millisecond)
+			active.Add(-1)
+		}
+	})
+	db := open("reader")
+	if got := queryStrings(t, db, "SELECT COUNT(*) FROM events WHERE version >= 0"); got[0][0] != fmt.Sprint(st.Head()) {
+		t.Fatalf("count = %v, want %d", got, st.Head())
+	}
+	if m := most.Load(); m < 2 {
+		t.Fatalf("at most %d chunks at once, want 2 (one per core)", m)
 	}
 }
