@@ -7,6 +7,7 @@ import (
 
 	"github.com/dolthub/vitess/go/mysql"
 	"github.com/dolthub/vitess/go/sqltypes"
+	ast "github.com/dolthub/vitess/go/vt/sqlparser"
 )
 
 // erQueryTimeout is MySQL's ER_QUERY_TIMEOUT (3024).
@@ -49,6 +50,12 @@ func (h stmtHandler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query str
 		rest, err = h.Handler.ComMultiQuery(ctx, c, query, callback)
 		return err
 	})
+	if err != nil {
+		// The statement that failed is the first one.
+		if first, _, serr := ast.SplitStatement(query); serr == nil {
+			err = refusedInsert(first, err)
+		}
+	}
 	return rest, err
 }
 
