@@ -365,6 +365,28 @@ func TestNativeAggregatesPrepared(t *testing.T) {
 			}
 		}
 	}
+	// One prepared statement, executed with different values, is answered
+	// from the type index each time.
+	stmt, err := native.Prepare("SELECT COUNT(*) FROM events WHERE event_type = ?")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stmt.Close()
+	for _, typ := range []string{"Mixed", "OrderPlaced", "Mixed", "Nope"} {
+		before := st.Stats().EventsDecoded
+		var got string
+		if err := stmt.QueryRow(typ).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		decoded := st.Stats().EventsDecoded - before
+		want, err := runQuery(t, generic, "SELECT COUNT(*) FROM events WHERE event_type = ?", typ)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want.rows[0][0] || decoded != 0 {
+			t.Errorf("prepared count of %s = %s (decoded %d), want %s from the index", typ, got, decoded, want.rows[0][0])
+		}
+	}
 }
 
 // TestNativeAggregatesWhileAppending checks that a native aggregate sees
