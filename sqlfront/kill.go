@@ -35,7 +35,7 @@ func (a processAuth) HandleAuth(ctx *sql.Context, state sql.AuthorizationQuerySt
 	switch {
 	case auth.AuthType == ast.AuthType_SUPER && strings.HasPrefix(q, "KILL"):
 		return nil
-	case auth.AuthType == ast.AuthType_PROCESS && strings.HasPrefix(q, "SHOW"):
+	case auth.AuthType == ast.AuthType_PROCESS && strings.HasPrefix(q, "SHOW") && strings.Contains(q, "PROCESSLIST"):
 		return nil
 	}
 	return a.AuthorizationHandler.HandleAuth(ctx, state, auth)
