@@ -66,10 +66,11 @@ func openStore(t testing.TB) *engine.Store {
 
 // fillAggData writes events of three types over three categories, with
 // typed fields of every kind, NULLs, and DOUBLE values whose sum depends
-// on the order of addition.
+// on the order of addition, appended over ten days (7 hours a batch).
 func fillAggData(t testing.TB, st *engine.Store) {
 	t.Helper()
 	ctx := context.Background()
+	start := time.Date(2026, 3, 1, 5, 0, 0, 0, time.UTC)
 	for b := range 30 {
 		var parts []engine.StreamAppend
 		for s := range 10 {
@@ -106,7 +107,7 @@ func fillAggData(t testing.TB, st *engine.Store) {
 			cat := []string{"order", "cart", "payment"}[i%3]
 			parts = append(parts, engine.StreamAppend{Stream: fmt.Sprintf("%s-%d", cat, i%40), Expected: engine.ExpectAny, Events: evs})
 		}
-		if _, err := st.AppendMulti(ctx, parts); err != nil {
+		if _, err := st.Apply(ctx, engine.Command{Time: start.Add(time.Duration(b) * 7 * time.Hour), Appends: parts}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -188,8 +189,9 @@ type aggCase struct {
 	query string
 	args  []any
 	// native: the plan uses NativeAggregate; indexOnly: it decodes no
-	// event (while no stream hides events).
-	native, indexOnly bool
+	// event (while no stream hides events); perDay: it decodes one event
+	// per day (and more than one in all).
+	native, indexOnly, perDay bool
 }
 
 var aggCases = []aggCase{
@@ -205,16 +207,22 @@ var aggCases = []aggCase{
 	{query: "SELECT COUNT(*) FROM events WHERE stream = 'order-6'", native: true},
 	{query: "SELECT COUNT(*) FROM events WHERE stream = ?", args: []any{"order-6"}, native: true},
 	{query: "SELECT COUNT(*), MAX(version) FROM events WHERE stream IN ('order-6', 'cart-1', 'nope')", native: true},
-	{query: "SELECT COUNT(*) FROM events WHERE position BETWEEN 100 AND 1500", native: true},
-	{query: "SELECT COUNT(*), MIN(position), MAX(position) FROM events WHERE position > 2000", native: true},
+	{query: "SELECT COUNT(*) FROM events WHERE position BETWEEN 100 AND 1500", native: true, indexOnly: true},
+	{query: "SELECT COUNT(*), MIN(position), MAX(position) FROM events WHERE position > 2000", native: true, indexOnly: true},
+	{query: "SELECT COUNT(*), MIN(position) FROM events WHERE position >= 10.5 AND position < 2999.5 AND position <= 18446744073709551615", native: true},
+	{query: "SELECT COUNT(*), MIN(position) FROM events WHERE position >= 10 AND position < 2999 AND position <= 18446744073709551615 AND -5 < position", native: true, indexOnly: true},
+	{query: "SELECT COUNT(*), MAX(position) FROM events WHERE position = 7", native: true, indexOnly: true},
+	{query: "SELECT COUNT(*), MAX(position) FROM events WHERE position = 7 AND position > 7", native: true, indexOnly: true},
 	{query: "SELECT COUNT(*) FROM events WHERE created_at >= '2000-01-01 00:00:00'", native: true},
-	{query: "SELECT COUNT(*) FROM events WHERE position > 100000", native: true},
+	{query: "SELECT COUNT(*) FROM events WHERE position > 100000", native: true, indexOnly: true},
 	{query: "SELECT stream, COUNT(*) FROM events GROUP BY stream", native: true, indexOnly: true},
 	{query: "SELECT stream, COUNT(*) FROM by_category.`order` GROUP BY stream", native: true, indexOnly: true},
 	{query: "SELECT stream, COUNT(*), MIN(position), MAX(position), MIN(version), MAX(version) FROM by_category.cart GROUP BY stream", native: true, indexOnly: true},
 	{query: "SELECT stream AS s, MAX(version) AS v FROM events GROUP BY s HAVING v > 15 ORDER BY s", native: true, indexOnly: true},
 	{query: "SELECT event_type, COUNT(*) FROM by_category.cart GROUP BY event_type", native: true},
-	{query: "SELECT DATE(created_at), COUNT(*) FROM events GROUP BY DATE(created_at)", native: true},
+	{query: "SELECT DATE(created_at), COUNT(*) FROM events GROUP BY DATE(created_at)", native: true, perDay: true},
+	{query: "SELECT DATE(created_at), MIN(created_at), COUNT(*), MIN(position), MAX(position) FROM events WHERE position > 500 AND position <= 2700 GROUP BY DATE(created_at)", native: true, perDay: true},
+	{query: "SELECT DATE(created_at) AS d, COUNT(*) FROM events GROUP BY d HAVING COUNT(*) > 250 ORDER BY d DESC", native: true, perDay: true},
 	{query: "SELECT event_type, DATE(created_at) AS day, COUNT(*) FROM events GROUP BY 1, 2", native: true},
 	{query: "SELECT SUM(amount), MIN(amount), MAX(amount), AVG(amount), COUNT(amount) FROM by_type.OrderPlaced", native: true},
 	{query: "SELECT SUM(amount), AVG(amount) FROM by_type.OrderPlaced WHERE amount > 500", native: true},
@@ -284,6 +292,9 @@ func TestNativeAggregatesMatchGMS(t *testing.T) {
 			}
 			if c.indexOnly && !restricted && decoded != 0 {
 				t.Errorf("%s: decoded %d events, want 0 (index counts)", c.query, decoded)
+			}
+			if c.perDay && !restricted && (decoded > 12 || decoded < 2) {
+				t.Errorf("%s: decoded %d events, want one a day over ten days", c.query, decoded)
 			}
 			if c.indexOnly && restricted && decoded == 0 && want.rows[0][0] != "0" {
 				t.Errorf("%s: decoded nothing while streams hide events", c.query)

@@ -3,7 +3,9 @@ package sqlfront
 import (
 	"cmp"
 	"errors"
+	"math"
 	"slices"
+	"time"
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/expression"
@@ -28,11 +30,20 @@ const (
 	// unfiltered: the stream states (event count, first and last position,
 	// last version).
 	indexStreams
+	// indexPositions: eventsql.events filtered at most by a position
+	// range, overall or GROUP BY DATE(created_at): positions are gapless,
+	// so a range's count is its length, and append times never go back,
+	// so each day is a position range found with the time index
+	// (PositionAt); one event is read per day for its first created_at.
+	indexPositions
 )
 
 // indexMode decides whether the index answers n, and for indexTypes
 // which types the filter keeps.
 func (n *nativeAggregate) indexMode(ctx *sql.Context) (indexMode, []string) {
+	if n.positionsOnly() {
+		return indexPositions, nil
+	}
 	if n.plan != nil && (n.plan.streams != nil || n.plan.lo > 1 || !n.plan.timeLo.IsZero() || !n.plan.timeHi.IsZero() || n.plan.hi != newScanPlan().hi) {
 		return indexNone, nil
 	}
@@ -162,6 +173,8 @@ func (n *nativeAggregate) fromIndex(ctx *sql.Context) ([]sql.Row, error) {
 		if entries, err = n.streamEntries(ctx); err != nil {
 			return nil, err
 		}
+	case indexPositions:
+		return n.fromPositions(ctx)
 	}
 	if len(n.groups) == 0 {
 		// One row over everything (indexTypes only).
@@ -259,4 +272,129 @@ func (n *nativeAggregate) indexRow(e indexEntry) sql.Row {
 		}
 	}
 	return r
+}
+
+// positionsOnly: eventsql.events, COUNT(*) and MIN/MAX(position) (and
+// created_at's first value or MIN when grouped by its day), no group or
+// GROUP BY DATE(created_at), filtered only by position comparisons.
+func (n *nativeAggregate) positionsOnly() bool {
+	if n.t.scope != scopeAll || len(n.slow) > 0 {
+		return false
+	}
+	byDay := false
+	switch len(n.groups) {
+	case 0:
+	case 1:
+		byDay = n.keys[0].day && n.cols[n.keys[0].slot] == colCreatedAt
+		if !byDay {
+			return false
+		}
+	default:
+		return false
+	}
+	for _, o := range n.outs {
+		switch {
+		case o.kind == aggCountStar:
+		case (o.kind == aggMin || o.kind == aggMax) && n.cols[o.col] == colPosition:
+		case byDay && (o.kind == aggFirst || o.kind == aggMin) && n.cols[o.col] == colCreatedAt:
+		default:
+			return false
+		}
+	}
+	for _, p := range n.fast {
+		if n.cols[p.slot] != colPosition || p.in != nil || p.op == opNe ||
+			(p.kind != fastUint && p.kind != fastInt && p.kind != fastDouble) {
+			return false
+		}
+	}
+	return true
+}
+
+// positionRange is the range of positions the (position-only) filter
+// keeps, up to head; ok is false when it is empty.
+func (n *nativeAggregate) positionRange(head uint64) (lo, hi uint64, ok bool) {
+	flo, fhi := 1.0, float64(head)
+	for _, p := range n.fast {
+		v := p.f
+		switch p.kind {
+		case fastUint:
+			v = float64(p.u)
+		case fastInt:
+			v = float64(p.i)
+		}
+		switch p.op {
+		case opEq:
+			flo, fhi = max(flo, math.Ceil(v)), min(fhi, math.Floor(v))
+		case opGt:
+			flo = max(flo, math.Floor(v)+1)
+		case opGe:
+			flo = max(flo, math.Ceil(v))
+		case opLt:
+			fhi = min(fhi, math.Ceil(v)-1)
+		case opLe:
+			fhi = min(fhi, math.Floor(v))
+		}
+	}
+	if flo > fhi {
+		return 0, 0, false
+	}
+	return uint64(flo), uint64(fhi), true
+}
+
+// fromPositions answers an indexPositions aggregate.
+func (n *nativeAggregate) fromPositions(ctx *sql.Context) ([]sql.Row, error) {
+	store := n.fe.store
+	lo, hi, ok := n.positionRange(store.Head())
+	if len(n.groups) == 0 {
+		e := indexEntry{}
+		if ok {
+			e = indexEntry{count: hi - lo + 1, first: lo, last: hi}
+		}
+		return []sql.Row{n.indexRow(e)}, nil
+	}
+	var rows []sql.Row
+	for cur := lo; ok && cur <= hi; {
+		// The day of the event at cur starts a group; the next day's first
+		// position ends it.
+		first, err := n.eventAt(ctx, cur)
+		if err != nil {
+			return nil, err
+		}
+		if first == nil {
+			return n.scan(ctx) // not the expected event: let the scan decide
+		}
+		day := first.CreatedAt.Truncate(24 * time.Hour)
+		next, err := store.PositionAt(ctx, day.Add(24*time.Hour))
+		if err != nil {
+			return nil, err
+		}
+		next = min(max(next, cur+1), hi+1)
+		r := n.indexRow(indexEntry{count: next - cur, first: cur, last: next - 1})
+		for j, o := range n.outs {
+			if n.cols[max(o.col, 0)] == colCreatedAt && o.col >= 0 {
+				r[j] = first.CreatedAt
+			}
+		}
+		rows = append(rows, r)
+		cur = next
+	}
+	return rows, nil
+}
+
+// eventAt reads the event at position pos; nil when the log has another
+// one there (hidden events: the caller scans instead).
+func (n *nativeAggregate) eventAt(ctx *sql.Context, pos uint64) (*engine.RecordedEvent, error) {
+	it, err := n.fe.store.ReadAll(ctx, pos, engine.ReadOptions{Limit: 1})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	if !it.Next() {
+		return nil, it.Err()
+	}
+	e := it.Event()
+	if e.Position != pos {
+		return nil, nil
+	}
+	return e.Clone(), nil
 }

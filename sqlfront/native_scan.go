@@ -98,6 +98,12 @@ func (n *nativeAggregate) String() string {
 		read = "type index counts (a " + read + " while streams hide events)"
 	case indexStreams:
 		read = "stream index counts (a " + read + " while streams hide events)"
+	case indexPositions:
+		what := "position range"
+		if len(n.groups) > 0 {
+			what = "time index: a position range per day"
+		}
+		read = what + " (a " + read + " while streams hide events)"
 	}
 	children := []string{"select: " + strings.Join(deps, ", "), "group: " + strings.Join(groups, ", ")}
 	if len(filter) > 0 {
