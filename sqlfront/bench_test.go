@@ -88,6 +88,7 @@ func BenchmarkAggregates(b *testing.B) {
 		{"count_by_type", "SELECT event_type, COUNT(*) FROM events GROUP BY event_type"},
 		{"count_by_type_scan", "SELECT event_type, COUNT(*) FROM events WHERE position > 1 GROUP BY event_type"},
 		{"count_by_day", "SELECT DATE(created_at), COUNT(*) FROM events GROUP BY DATE(created_at)"},
+		{"count_by_day_scan", "SELECT DATE(created_at), COUNT(*) FROM events WHERE version >= 0 GROUP BY DATE(created_at)"},
 		{"sum_filtered", "SELECT SUM(amount), AVG(price) FROM by_type.Type0003 WHERE amount > 500"},
 		{"sum_by_sku", "SELECT sku, SUM(price), MAX(amount) FROM by_type.Type0003 GROUP BY sku"},
 	}

@@ -1,6 +1,7 @@
 package sqlfront
 
 import (
+	"encoding/binary"
 	"strings"
 	"time"
 
@@ -320,7 +321,16 @@ func appendDay(b []byte, v any) ([]byte, bool) {
 	case nil:
 		return append(b, 'n'), true
 	case time.Time:
-		return appendKeyTime(b, v.UTC().Truncate(24*time.Hour)), true
+		// Days since the epoch (floor, for times before 1970 too): the
+		// same grouping as the UTC date.
+		us := v.UnixMicro()
+		day := us / microsPerDay
+		if us%microsPerDay < 0 {
+			day--
+		}
+		return binary.BigEndian.AppendUint64(append(b, 'd'), uint64(day)), true
 	}
 	return b, false
 }
+
+const microsPerDay = 24 * 60 * 60 * 1_000_000

@@ -1,6 +1,7 @@
 package sqlfront
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -338,7 +339,8 @@ func (n *nativeAggregate) scanChunk(ctx *sql.Context, c scanChunk) (*partial, er
 	defer it.Close()
 	row := make(sql.Row, len(n.cols))
 	dec := newMiniDecoder(n)
-	var key []byte
+	var key, lastKey []byte
+	last := int32(-1)
 	for it.Next() {
 		e := it.Event()
 		if e.Position < c.lo {
@@ -391,7 +393,14 @@ func (n *nativeAggregate) scanChunk(ctx *sql.Context, c scanChunk) (*partial, er
 					return nil, err
 				}
 			}
-			g = p.groupBytes(key, row)
+			// Rows of a group often come in runs (days, streams): skip
+			// the map for a repeated key.
+			if last >= 0 && bytes.Equal(key, lastKey) {
+				g = last
+			} else {
+				g = p.groupBytes(key, row)
+				last, lastKey = g, append(lastKey[:0], key...)
+			}
 		}
 		if err := p.update(ctx, n, g, row); err != nil {
 			return nil, err
