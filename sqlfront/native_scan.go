@@ -491,10 +491,15 @@ type miniDecoder struct {
 	typed map[string]int // data field -> slot
 	one   string         // the gjson path when a single typed field is read
 	oneAt int
+	// Boxing a string allocates: the last stream (events come in runs of
+	// a stream) and every event type (few) are boxed once.
+	stream    string
+	boxStream any
+	types     map[string]any
 }
 
 func newMiniDecoder(n *nativeAggregate) *miniDecoder {
-	d := &miniDecoder{n: n, oneAt: -1}
+	d := &miniDecoder{n: n, oneAt: -1, types: map[string]any{}}
 	for slot, c := range n.cols {
 		if c >= numBaseColumns {
 			if d.typed == nil {
@@ -518,13 +523,23 @@ func (d *miniDecoder) fill(row sql.Row, e *engine.RecordedEvent) {
 		case colPosition:
 			row[slot] = e.Position
 		case colStream:
-			row[slot] = e.Stream
+			if d.boxStream == nil || e.Stream != d.stream {
+				d.stream, d.boxStream = e.Stream, e.Stream
+			}
+			row[slot] = d.boxStream
 		case colVersion:
 			row[slot] = e.Version
 		case colEventID:
 			row[slot] = e.ID.String()
 		case colEventType:
-			row[slot] = e.Type
+			b, ok := d.types[e.Type]
+			if !ok {
+				b = e.Type
+				if len(d.types) < 4096 {
+					d.types[e.Type] = b
+				}
+			}
+			row[slot] = b
 		case colCreatedAt:
 			row[slot] = e.CreatedAt
 		default:
