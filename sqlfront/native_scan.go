@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/expression"
@@ -553,13 +554,20 @@ func (d *miniDecoder) fill(row sql.Row, e *engine.RecordedEvent) {
 		row[d.oneAt] = typedValue(t.typed[d.n.cols[d.oneAt]-numBaseColumns].kind, gjson.GetBytes(e.Data, d.one))
 		return
 	}
-	doc := gjson.ParseBytes(e.Data)
+	// Parse the data in place (gjson.ParseBytes copies it to a string);
+	// only text values, which would alias the log, are copied out.
+	doc := gjson.Parse(unsafe.String(unsafe.SliceData(e.Data), len(e.Data)))
 	if !doc.IsObject() {
 		return
 	}
 	doc.ForEach(func(k, v gjson.Result) bool {
 		if slot, ok := d.typed[k.Str]; ok {
-			row[slot] = typedValue(t.typed[d.n.cols[slot]-numBaseColumns].kind, v)
+			kind := t.typed[d.n.cols[slot]-numBaseColumns].kind
+			val := typedValue(kind, v)
+			if s, isStr := val.(string); isStr {
+				val = strings.Clone(s)
+			}
+			row[slot] = val
 		}
 		return true
 	})
