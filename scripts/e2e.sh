@@ -163,6 +163,20 @@ check "an unknown column is ERROR 1054 naming it" "$M -e 'SELECT nope FROM event
 check "a window function" "$M -e 'SELECT position, ROW_NUMBER() OVER (PARTITION BY stream ORDER BY position DESC) FROM eventsql.events WHERE stream = \"order-1\" ORDER BY position' | tr '\t\n' ' ' | grep -q '^1 2 2 1 \$'"
 check "a reader cannot SET GLOBAL" "$M -e 'SET GLOBAL max_connections = 3' 2>&1 | grep -q 'ERROR 1227'"
 check "the server reports itself as eventsql" "$M -e 'SELECT VERSION()' | grep -q eventsql"
+check "EXPLAIN shows a native aggregate from index counts" "$M -e 'EXPLAIN FORMAT=TREE SELECT event_type, COUNT(*) FROM eventsql.events GROUP BY event_type' | grep -q 'NativeAggregate'"
+check "a partial INSERT is ERROR 1036 too" "mariadb -h 127.0.0.1 -P $m5 -u admin -padm -e \"INSERT INTO eventsql.events (stream) VALUES ('x')\" 2>&1 | grep -q 'ERROR 1036.*immutable'"
+AM="mariadb -h 127.0.0.1 -P $m5 -u admin -padm --batch --skip-column-names"
+$AM -e 'SELECT SLEEP(60)' >"$work/sleep.out" 2>&1 &
+sleeper=$!
+sid=""
+for _ in $(seq 1 100); do
+  sid=$($AM -e "SELECT id FROM information_schema.processlist WHERE info LIKE 'SELECT SLEEP%'")
+  [ -n "$sid" ] && break
+  sleep 0.1
+done
+check "a reader sees only their own connections in SHOW PROCESSLIST" "! $M -e 'SHOW PROCESSLIST' | grep -q SLEEP"
+check "a reader cannot KILL another user's query (ERROR 1095)" "$M -e 'KILL QUERY $sid' 2>&1 | grep -q 'ERROR 1095'"
+check "an admin's KILL QUERY interrupts it (ERROR 1317)" "$AM -e 'KILL QUERY $sid' && wait $sleeper; grep -q 'ERROR 1317' '$work/sleep.out'"
 check "SIGTERM stops it" "stop"
 
 echo "e2e: $pass passed, $fail failed"
