@@ -26,6 +26,7 @@ type evRow struct {
 	meta     span
 	dataJSON bool
 	metaJSON bool
+	shard    uint8 // the by_type writer of the event's type
 }
 
 type span struct{ off, n uint32 }
@@ -43,9 +44,9 @@ func (b *batch) reset() {
 
 func (b *batch) full() bool { return len(b.rows) >= batchRows || len(b.arena) >= batchBytes }
 
-func (b *batch) add(e *engine.RecordedEvent) {
+func (b *batch) add(e *engine.RecordedEvent, shard uint8) {
 	r := evRow{pos: e.Position, version: e.Version, created: e.CreatedAt.UnixMicro(), id: e.ID,
-		stream: e.Stream, typ: e.Type, dataJSON: e.DataIsJSON, metaJSON: e.MetadataIsJSON}
+		stream: e.Stream, typ: e.Type, dataJSON: e.DataIsJSON, metaJSON: e.MetadataIsJSON, shard: shard}
 	r.data = span{uint32(len(b.arena)), uint32(len(e.Data))}
 	b.arena = append(b.arena, e.Data...)
 	r.meta = span{uint32(len(b.arena)), uint32(len(e.Metadata))}

@@ -593,3 +593,48 @@ func TestLogReaderSource(t *testing.T) {
 	}
 	_ = io.EOF
 }
+
+// TestManyBatches exports more events than fit in the batches in flight,
+// so batch buffers are reused, and checks field names and values survive
+// (a field name must not alias a reused buffer).
+func TestManyBatches(t *testing.T) {
+	s, _ := openStore(t, t.TempDir())
+	const n = 5 * batchRows * numBatches / 4
+	for b := range n / 1000 {
+		data := make([]string, 1000)
+		for i := range data {
+			data[i] = fmt.Sprintf(`{"alpha":%d,"beta":"b%d"}`, b*1000+i, i)
+		}
+		appendJSON(t, s, fmt.Sprintf("m-%d", b%7), fmt.Sprintf("T%d", b%3), data...)
+	}
+	out := t.TempDir()
+	run(t, s, Options{Dir: out})
+	m, files := snapshot(t, out)
+	for name, ds := range m.Datasets {
+		if name == "events" {
+			continue
+		}
+		if len(ds.Schemas) != 1 {
+			t.Fatalf("%s: %d schemas", name, len(ds.Schemas))
+		}
+		var cols []string
+		for _, c := range ds.Schemas[0][numTypedBaseColumns:] {
+			cols = append(cols, c.Name+":"+c.Type)
+		}
+		if !slices.Equal(cols, []string{"alpha:BIGINT", "beta:STRING"}) {
+			t.Fatalf("%s: columns %v", name, cols)
+		}
+	}
+	total := 0
+	for i := range 3 {
+		for _, r := range datasetRows(m, files, fmt.Sprintf("by_type/T%d", i)) {
+			if r["alpha"] != r["position"].(int64)-1 {
+				t.Fatalf("row %v", r)
+			}
+			total++
+		}
+	}
+	if total != n/1000*1000 {
+		t.Fatalf("%d typed rows", total)
+	}
+}

@@ -154,7 +154,7 @@ func (o *Options) validate() error {
 func codec(name string) (compress.Codec, error) {
 	switch strings.ToLower(name) {
 	case "snappy", "":
-		return &parquet.Snappy, nil
+		return fastSnappy{}, nil
 	case "zstd":
 		return &parquet.Zstd, nil
 	case "none", "uncompressed":

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -236,7 +238,12 @@ func exportRange(ctx context.Context, src Source, dir string, o *Options, m *Man
 		evDS.Schemas = append(evDS.Schemas, eventsColumns)
 	}
 	ew := newEventsWriter(pc, len(evDS.Schemas)-1)
-	tw := newTypedWriter(pc, m)
+	shards := typedShards()
+	var dsMu sync.Mutex
+	tws := make([]*typedWriter, shards)
+	for i := range tws {
+		tws[i] = newTypedWriter(pc, m, &dsMu, i, shards)
+	}
 	if from > to {
 		return nil, 0, 0, nil
 	}
@@ -257,7 +264,10 @@ func exportRange(ctx context.Context, src Source, dir string, o *Options, m *Man
 		free <- &batch{}
 	}
 	evCh := make(chan *batch, numBatches)
-	tyCh := make(chan *batch, numBatches)
+	tyChs := make([]chan *batch, shards)
+	for i := range tyChs {
+		tyChs[i] = make(chan *batch, numBatches)
+	}
 	release := func(b *batch) {
 		if b.refs.Add(-1) == 0 {
 			b.reset()
@@ -265,14 +275,18 @@ func exportRange(ctx context.Context, src Source, dir string, o *Options, m *Man
 		}
 	}
 	g.Go(func() error {
-		defer close(evCh)
-		defer close(tyCh)
-		return readLog(gctx, src, o, startPos, to, free, func(b *batch) error {
-			b.refs.Store(2)
+		defer func() {
+			close(evCh)
+			for _, ch := range tyChs {
+				close(ch)
+			}
+		}()
+		return readLog(gctx, src, o, startPos, to, newShardPicker(shards), free, func(b *batch) error {
+			b.refs.Store(int32(1 + shards))
 			if n := len(b.rows); n > 0 {
 				readPos.Store(b.rows[n-1].pos)
 			}
-			for _, ch := range []chan *batch{evCh, tyCh} {
+			for _, ch := range append([]chan *batch{evCh}, tyChs...) {
 				select {
 				case ch <- b:
 				case <-gctx.Done():
@@ -304,7 +318,9 @@ func exportRange(ctx context.Context, src Source, dir string, o *Options, m *Man
 		events.Add(uint64(len(b.rows)))
 		return gctx.Err()
 	}))
-	g.Go(consume(tyCh, func(b *batch) error { return tw.write(gctx, b) }))
+	for i, tw := range tws {
+		g.Go(consume(tyChs[i], func(b *batch) error { return tw.write(gctx, b) }))
+	}
 
 	done := make(chan struct{})
 	if o.Progress != nil {
@@ -327,14 +343,21 @@ func exportRange(ctx context.Context, src Source, dir string, o *Options, m *Man
 	if err == nil {
 		err = ew.close()
 	}
-	if err == nil {
-		err = tw.close()
+	for _, tw := range tws {
+		if err == nil {
+			err = tw.close()
+		}
 	}
 	close(done)
-	files := append(ew.files, tw.files...)
+	files := ew.files
+	for _, tw := range tws {
+		files = append(files, tw.files...)
+	}
 	if err != nil {
 		ew.abort()
-		tw.abort()
+		for _, tw := range tws {
+			tw.abort()
+		}
 		for _, f := range files { // renamed into place but never listed
 			os.Remove(filepath.Join(dir, filepath.FromSlash(f.Path)))
 		}
@@ -343,8 +366,13 @@ func exportRange(ctx context.Context, src Source, dir string, o *Options, m *Man
 	return files, events.Load(), pc.bytes.Load(), nil
 }
 
+// typedShards is the number of goroutines writing by_type datasets: the
+// events dataset has one, the log reader one; by_type files cost the most
+// (JSON parsing, more columns), so they get the cores.
+func typedShards() int { return max(1, min(runtime.GOMAXPROCS(0), 4)) }
+
 // readLog reads [from, to], applies the filters and hands out batches.
-func readLog(ctx context.Context, src Source, o *Options, from, to uint64, free chan *batch, send func(*batch) error) error {
+func readLog(ctx context.Context, src Source, o *Options, from, to uint64, shards *shardPicker, free chan *batch, send func(*batch) error) error {
 	it, err := src.ReadAll(ctx, from, engine.ReadOptions{})
 	if err != nil {
 		return fmt.Errorf("read the log: %w", err)
@@ -400,7 +428,7 @@ func readLog(ctx context.Context, src Source, o *Options, from, to uint64, free 
 				continue
 			}
 		}
-		b.add(e)
+		b.add(e, shards.pick(e.Type))
 		if b.full() {
 			if err := send(b); err != nil {
 				return err

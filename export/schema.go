@@ -123,7 +123,7 @@ func typedColumns(fields []typeinfer.Field) ([]Column, []int) {
 		case typeinfer.KindDatetime:
 			c.Type = typeTimestamp
 		case typeinfer.KindString:
-			c.Type, c.Dict = typeString, true
+			c.Type = typeString // PLAIN: values are mostly distinct (ids, names, notes), a dictionary costs more than it saves
 		default:
 			c.Type, c.JSON = typeString, true
 		}

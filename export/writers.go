@@ -2,6 +2,7 @@ package export
 
 import (
 	"context"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -114,6 +115,10 @@ type typedWriter struct {
 	outs     []*typeOut
 	budget   int64 // bytes of row groups buffered across open files
 	m        *Manifest
+	mu       *sync.Mutex // guards m.Datasets, shared by the shards
+	// This writer handles the event types whose hash is shard mod shards.
+	shard, shards int
+	maxOpen       int
 }
 
 type typeOut struct {
@@ -132,9 +137,42 @@ type fieldValue struct {
 	value gjson.Result
 }
 
-func newTypedWriter(pc *partConfig, m *Manifest) *typedWriter {
-	return &typedWriter{pc: pc, types: map[string]*typeOut{}, rb: rowBuilder{ts: pc.opts.Timestamps}, m: m,
-		budget: max(pc.opts.RowGroupBytes, 256<<20)}
+// newTypedWriter returns the writer of shard (of shards) of the event
+// types: by_type datasets are spread over several goroutines so that
+// encoding them uses every core.
+func newTypedWriter(pc *partConfig, m *Manifest, mu *sync.Mutex, shard, shards int) *typedWriter {
+	return &typedWriter{pc: pc, types: map[string]*typeOut{}, rb: rowBuilder{ts: pc.opts.Timestamps}, m: m, mu: mu,
+		budget: max(pc.opts.RowGroupBytes, typedBudget/int64(shards)), shard: shard, shards: shards,
+		maxOpen: max(1, pc.opts.MaxOpenTyped/shards)}
+}
+
+// typedBudget bounds the row-group bytes buffered by all by_type files.
+const typedBudget = 256 << 20
+
+// shardPicker gives each event type a by_type writer: a new type goes to
+// the writer with the fewest events so far (the reader decides, so a
+// type always stays with one writer).
+type shardPicker struct {
+	shard map[string]uint8
+	load  []uint64
+}
+
+func newShardPicker(shards int) *shardPicker {
+	return &shardPicker{shard: map[string]uint8{}, load: make([]uint64, shards)}
+}
+
+func (p *shardPicker) pick(eventType string) uint8 {
+	s, ok := p.shard[eventType]
+	if !ok {
+		for i := range p.load {
+			if p.load[i] < p.load[s] {
+				s = uint8(i)
+			}
+		}
+		p.shard[eventType] = s
+	}
+	p.load[s]++
+	return s
 }
 
 func (w *typedWriter) typeOut(eventType string) (*typeOut, error) {
@@ -143,11 +181,13 @@ func (w *typedWriter) typeOut(eventType string) (*typeOut, error) {
 		return t, nil
 	}
 	name := typedDataset(eventType)
+	w.mu.Lock()
 	ds := w.m.Datasets[name]
 	if ds == nil {
 		ds = &Dataset{EventType: eventType}
 		w.m.Datasets[name] = ds
 	}
+	w.mu.Unlock()
 	inf, err := typeinfer.NewInferrer(ds.Inference)
 	if err != nil {
 		return nil, err
@@ -159,12 +199,18 @@ func (w *typedWriter) typeOut(eventType string) (*typeOut, error) {
 }
 
 // setSchema takes the inferrer's current fields as the schema of the
-// next file, adding it to the dataset's schemas when it is new.
+// next file.
 func (t *typeOut) setSchema() {
 	t.cols, t.src = typedColumns(t.inf.Fields())
+}
+
+// schemaIndex returns the index of the current schema in the dataset's
+// schemas, adding it when it is new.
+func (t *typeOut) schemaIndex() int {
 	if n := len(t.ds.Schemas); n == 0 || !sameColumns(t.ds.Schemas[n-1], t.cols) {
 		t.ds.Schemas = append(t.ds.Schemas, t.cols)
 	}
+	return len(t.ds.Schemas) - 1
 }
 
 func sameColumns(a, b []Column) bool {
@@ -187,13 +233,16 @@ func (w *typedWriter) write(ctx context.Context, b *batch) error {
 	outs := w.outs[:0]
 	for i := range b.rows {
 		r := &b.rows[i]
-		t, err := w.typeOut(r.typ)
-		if err != nil {
-			return err
-		}
-		outs = append(outs, t)
 		w.rowStart = append(w.rowStart, len(w.pairs))
-		if !r.dataJSON || r.data.n == 0 {
+		var t *typeOut
+		if int(r.shard) == w.shard {
+			var err error
+			if t, err = w.typeOut(r.typ); err != nil {
+				return err
+			}
+		}
+		outs = append(outs, t) // nil: another shard's type
+		if t == nil || !r.dataJSON || r.data.n == 0 {
 			continue
 		}
 		data := b.bytes(r.data)
@@ -201,8 +250,10 @@ func (w *typedWriter) write(ctx context.Context, b *batch) error {
 		if !doc.IsObject() {
 			continue
 		}
+		pos := 0
 		doc.ForEach(func(k, v gjson.Result) bool {
-			fi, c := t.inf.Field(k.Str, v)
+			fi, c := t.inf.FieldAt(pos, k.Str, v)
+			pos++
 			w.pairs = append(w.pairs, fieldValue{fi, v})
 			t.changed = t.changed || c
 			return true
@@ -213,6 +264,9 @@ func (w *typedWriter) write(ctx context.Context, b *batch) error {
 	var touched []*typeOut
 	for i := range b.rows {
 		r, t := &b.rows[i], outs[i]
+		if t == nil {
+			continue
+		}
 		day := dayOf(r.created)
 		if t.cur != nil && (t.changed || day != t.day || t.cur.size() >= w.pc.opts.FileBytes) {
 			if err := w.finish(t); err != nil {
@@ -278,7 +332,7 @@ func (w *typedWriter) write(ctx context.Context, b *batch) error {
 }
 
 func (w *typedWriter) openFor(t *typeOut, r *evRow, day int64) error {
-	if w.open >= w.pc.opts.MaxOpenTyped {
+	if w.open >= w.maxOpen {
 		var lru *typeOut
 		for _, o := range w.types {
 			if o.cur != nil && o != t && (lru == nil || o.cur.lastUse < lru.cur.lastUse) {
@@ -291,7 +345,7 @@ func (w *typedWriter) openFor(t *typeOut, r *evRow, day int64) error {
 			}
 		}
 	}
-	p, err := w.pc.open(t.dataset, dateOf(r.created), t.cols, len(t.ds.Schemas)-1, r.pos)
+	p, err := w.pc.open(t.dataset, dateOf(r.created), t.cols, t.schemaIndex(), r.pos)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package typeinfer
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/tidwall/gjson"
 )
@@ -57,12 +58,26 @@ func indexOf(name string) int {
 	return -1
 }
 
-// Field records one top-level value of an event's data and returns the
+// Field records one top-level value (key may alias a buffer the caller
+// reuses: it is copied when kept) of an event's data and returns the
 // field's index (fields are numbered in order of first appearance) and
 // whether the field is new or its kind changed.
 func (in *Inferrer) Field(key string, v gjson.Result) (i int, changed bool) {
-	i, ok := in.t.index[key]
+	return in.FieldAt(-1, key, v)
+}
+
+// FieldAt is Field with a guess of the field's index (the key's position
+// in the document: most events of a type list their keys in the same
+// order), which saves a map lookup when right.
+func (in *Inferrer) FieldAt(guess int, key string, v gjson.Result) (i int, changed bool) {
+	ok := false
+	if guess >= 0 && guess < len(in.t.Fields) && in.t.Fields[guess].Name == key {
+		i, ok = guess, true
+	} else {
+		i, ok = in.t.index[key]
+	}
 	if !ok {
+		key = strings.Clone(key) // the caller's key may alias a reused buffer
 		i = len(in.t.Fields)
 		in.t.Fields = append(in.t.Fields, fieldState{Name: key})
 		in.t.index[key] = i
