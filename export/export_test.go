@@ -638,3 +638,43 @@ func TestManyBatches(t *testing.T) {
 		t.Fatalf("%d typed rows", total)
 	}
 }
+
+// TestEvery runs the periodic export: it exports, skips ticks with
+// nothing new, exports what is appended later, and stops on cancel.
+func TestEvery(t *testing.T) {
+	s, _ := openStore(t, t.TempDir())
+	appendJSON(t, s, "p-1", "T", `{"a":1}`)
+	out := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		Every(ctx, s, 5*time.Millisecond, Options{Dir: out}, nil)
+	}()
+	waitFor := func(events int64) {
+		for range 2000 {
+			if m, ok, _ := loadManifest(out); ok {
+				var n int64
+				for _, f := range m.Files {
+					if f.Dataset == "events" {
+						n += f.Rows
+					}
+				}
+				if n == events {
+					return
+				}
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		t.Fatalf("the periodic export never reached %d events", events)
+	}
+	waitFor(1)
+	appendJSON(t, s, "p-1", "T", `{"a":2}`, `{"a":3}`)
+	waitFor(3)
+	cancel()
+	<-done
+	m, _ := snapshot(t, out)
+	if m.ToPosition != 3 || m.Runs != 2 {
+		t.Fatalf("manifest: to %d, runs %d (ticks with nothing new must not run)", m.ToPosition, m.Runs)
+	}
+}

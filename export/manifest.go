@@ -86,7 +86,7 @@ type FilterMismatchError struct {
 }
 
 func (e *FilterMismatchError) Error() string {
-	return fmt.Sprintf("%s was exported with %s; this run asks for %s: run with --full to rewrite it with the new filters",
+	return fmt.Sprintf("%s was exported with %s; this run asks for %s: export with --full (full=true over HTTP) to rewrite it with the new filters",
 		e.Dir, e.Have, e.Now)
 }
 
