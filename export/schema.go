@@ -232,9 +232,6 @@ func (g orderedGroup) GoType() reflect.Type {
 
 func goName(name string) string { return fmt.Sprintf("F_%x", name) }
 
-// datasetDir is the directory of a dataset under the export directory.
-func datasetDir(dataset string) string { return dataset }
-
 // typedDataset names the by_type dataset of an event type: by_type/<T>,
 // with T escaped for file systems and Hadoop readers (which skip names
 // starting with _ or .): bytes other than letters, digits, '-' and '_'

@@ -12,6 +12,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -237,7 +238,7 @@ func (l *lineLimiter) Write(p []byte) (int, error) {
 		if l.lines >= l.max {
 			return n, errEnough
 		}
-		i := strings.IndexByte(string(p), '\n')
+		i := bytes.IndexByte(p, '\n')
 		if i < 0 {
 			m, err := l.w.Write(p)
 			return n + m, err
