@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/eventsql/eventsql/engine"
+	"github.com/eventsql/eventsql/export"
 	"github.com/eventsql/eventsql/httpfront"
 	"github.com/eventsql/eventsql/sqlfront"
 )
@@ -33,6 +34,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		_            = fs.String("config", "", "config file: one \"flag value\" per line")
 		logLevel     = fs.String("log-level", "info", "log level: debug, info, warn, error")
 		logFormat    = fs.String("log-format", "text", "log format: text or json")
+		exportEvery  = fs.Duration("export-every", 0, "export a Parquet snapshot to --export-dir this often, e.g. 10m (0: never)")
+		exportDir    = fs.String("export-dir", "", "directory of the periodic Parquet export (docs/export.md)")
 		segmentSize  = byteSize(d.SegmentSize)
 		maxEventSize = byteSize(d.MaxEventSize)
 		indexCache   = byteSize(d.IndexCacheSize)
@@ -74,6 +77,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return fmt.Errorf("--tls-cert and --tls-key go together")
 	}
+	switch {
+	case *exportEvery < 0:
+		return fmt.Errorf("--export-every %s: want a positive duration such as 10m", *exportEvery)
+	case *exportEvery > 0 && *exportDir == "":
+		return fmt.Errorf("--export-every needs --export-dir")
+	case *exportEvery == 0 && *exportDir != "":
+		return fmt.Errorf("--export-dir needs --export-every (for exports on demand use POST /export or eventsql export)")
+	}
 	var sqlTLS *tls.Config
 	if *tlsCert != "" {
 		cert, err := tls.LoadX509KeyPair(*tlsCert, *tlsKey)
@@ -103,7 +114,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("listen on --http %s: %w", *httpAddr, err)
 	}
-	srv := httpfront.New(store, users, httpfront.Options{MaxBodySize: opts.MaxAppendSize},
+	srv := httpfront.New(store, users, httpfront.Options{MaxBodySize: opts.MaxAppendSize, Version: version, Build: build},
 		logger, func() bool { return true })
 	errc := make(chan error, 1)
 	scheme := "http"
@@ -146,12 +157,27 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, "eventsql %s serving SQL (MySQL protocol) on %s\n", version, ml.Addr())
 	}
 
+	exportCtx, stopExport := context.WithCancel(ctx)
+	exportDone := make(chan struct{})
+	if *exportEvery > 0 {
+		go func() {
+			defer close(exportDone)
+			export.Every(exportCtx, store, *exportEvery, export.Options{Dir: *exportDir, Version: version, Build: build, Logger: logger}, logger)
+		}()
+		logger.Info("periodic export", "every", exportEvery.String(), "dir", *exportDir)
+	} else {
+		close(exportDone)
+	}
+	defer func() { stopExport(); <-exportDone }()
+
 	select {
 	case <-ctx.Done():
 		logger.Info("shutting down")
 	case err := <-errc:
 		return fmt.Errorf("server: %w", err)
 	}
+	stopExport()
+	<-exportDone
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
