@@ -7,7 +7,8 @@ import (
 
 // Random-access reads of the log (one event by id, the events a posting
 // list points at) use pread into a buffer of their own instead of the
-// segment mappings. Sequential scans keep the mappings (logScanner).
+// segment mappings. Sequential scans ($all, PositionAt, indexing) keep the
+// mappings (logScanner): there a fault maps the pages around it too.
 //
 // Why: the first touch of a mapped page costs a page fault even when the
 // file is in the page cache, and on a virtual machine a fault costs tens

@@ -97,9 +97,7 @@ func (s *Store) ReadAll(ctx context.Context, from uint64, opts ReadOptions) (*Ev
 		s.readers.RUnlock()
 		return nil, err
 	}
-	sc := s.log.scan(start, h.LogEnd)
-	sc.startWithPread(scanPreadBytes)
-	src := &scanSource{sc: sc, from: from}
+	src := &scanSource{sc: s.log.scan(start, h.LogEnd), from: from}
 	return s.newIterator(ctx, src, s.visibleFilter(), opts.Limit), nil
 }
 
@@ -206,7 +204,6 @@ func (s *Store) PositionAt(ctx context.Context, t time.Time) (uint64, error) {
 		return 0, err
 	}
 	sc := s.log.scan(off, h.LogEnd)
-	sc.startWithPread(scanPreadBytes)
 	for {
 		r, _, ok, err := sc.next()
 		if err != nil {

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -20,69 +19,6 @@ type logScanner struct {
 	// never left its page cache (live indexing): their checksums were
 	// computed moments ago, so they are not verified again.
 	written bool
-	// preadEnd: frames starting below this global offset are read with
-	// pread into win instead of through the mapping (see startWithPread).
-	preadEnd uint64
-	win      scanWindow
-}
-
-// scanPreadBytes is how much of a read's scan goes through pread before
-// it switches to the mapping. Reads of $all from a position are mostly
-// short (a page of events, a SQL position range: a few hundred events
-// from the nearest indexed position), and on a fresh mapping each 64 KiB
-// they cross costs a page fault of tens of microseconds on a VM; longer
-// scans amortise the faults and keep the mapping's zero-copy reads.
-const (
-	scanPreadBytes  = 1 << 20
-	scanWindowBytes = 64 << 10
-)
-
-// startWithPread makes the scanner read its first n bytes with pread.
-func (sc *logScanner) startWithPread(n uint64) { sc.preadEnd = sc.off + n }
-
-// scanWindow holds bytes of one segment read with pread: buf holds the
-// file bytes [rel, rel+len(buf)) of seg.
-type scanWindow struct {
-	seg *segment
-	rel int64
-	buf []byte
-}
-
-// frameBytes returns the bytes of s from file offset rel to segEnd (a
-// file offset) as far as the window holds them, refilling it so that the
-// frame at rel is whole in it (or, when the frame claims more than is
-// left, everything up to segEnd is): checkFrame then sees what the
-// mapping would show.
-func (w *scanWindow) frameBytes(s *segment, rel, segEnd int64) ([]byte, error) {
-	if w.seg == s && rel >= w.rel && rel+frameHeaderSize <= w.rel+int64(len(w.buf)) {
-		b := w.buf[rel-w.rel:]
-		length := int64(binary.LittleEndian.Uint32(b))
-		if frameHeaderSize+length <= int64(len(b)) || length > maxRecordPayload || w.rel+int64(len(w.buf)) >= segEnd {
-			return b, nil // whole, or as far as the segment goes
-		}
-		return w.fill(s, rel, min(max(scanWindowBytes, frameHeaderSize+length), segEnd-rel))
-	}
-	b, err := w.fill(s, rel, min(scanWindowBytes, segEnd-rel))
-	if err != nil || int64(len(b)) < frameHeaderSize {
-		return b, err
-	}
-	length := int64(binary.LittleEndian.Uint32(b))
-	if length <= maxRecordPayload && frameHeaderSize+length > int64(len(b)) && rel+int64(len(b)) < segEnd {
-		return w.fill(s, rel, min(frameHeaderSize+length, segEnd-rel))
-	}
-	return b, nil
-}
-
-func (w *scanWindow) fill(s *segment, rel, n int64) ([]byte, error) {
-	if int64(cap(w.buf)) < n {
-		w.buf = make([]byte, n)
-	}
-	w.seg, w.rel, w.buf = s, rel, w.buf[:n]
-	if _, err := s.file.ReadAt(w.buf, rel); err != nil {
-		w.seg = nil
-		return nil, fmt.Errorf("read %s at offset %d: %w", s.path, rel, err)
-	}
-	return w.buf, nil
 }
 
 // scan returns a scanner over [from, to). from == 0 means the start of the log.
@@ -126,16 +62,7 @@ func (sc *logScanner) next() (rec *record, off uint64, ok bool, err error) {
 		if sc.written {
 			check = frameOfOwnWrite
 		}
-		var b []byte
-		if sc.off < sc.preadEnd {
-			var err error
-			if b, err = sc.win.frameBytes(s, rel, int64(segEnd-s.header.BaseOffset)); err != nil {
-				return nil, 0, false, err
-			}
-		} else {
-			b = s.bytes(rel, int64(segEnd-sc.off))
-		}
-		payload, n, status := check(b)
+		payload, n, status := check(s.bytes(rel, int64(segEnd-sc.off)))
 		if status != frameOK {
 			return nil, 0, false, &CorruptionError{File: s.path, Offset: rel, Reason: status.String()}
 		}
