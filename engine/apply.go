@@ -40,9 +40,10 @@ type applier struct {
 	startFill func(f *existenceFilter, afterGroup uint64)
 	key       []byte
 
-	buf  []byte // the command's frames
-	rec  []byte // one record's payload
-	locs []idLoc
+	buf    []byte      // the command's frames
+	rec    []byte      // one record's payload
+	frames frameReader // reads the records of ids found in the index
+	locs   []idLoc
 	// created lists streams first written in the current group.
 	created []string
 }
@@ -129,6 +130,7 @@ func newApplier(db *pebble.DB, log *eventLog, ids *idIndex, cp checkpoint, filte
 		filter:       filter,
 		db:           db,
 		log:          log,
+		frames:       newFrameReader(log),
 		nextPosition: cp.LastPosition + 1,
 		lastTime:     cp.LastTime,
 		states:       make(map[string]*cachedState),
@@ -217,7 +219,7 @@ func (a *applier) lookupID(id uuid.UUID) (recentID, bool, error) {
 		return recentID{}, false, err
 	}
 	r := recentID{pos: e.pos}
-	payload, err := a.log.readFrame(e.off, ^uint64(0))
+	payload, err := a.frames.read(e.off, ^uint64(0))
 	if err != nil {
 		return recentID{}, false, err
 	}

@@ -74,9 +74,11 @@ type StreamAppend struct {
 
 // RecordedEvent is an event as stored.
 //
-// Events returned by iterators alias the store's memory-mapped log: Data
-// and Metadata stay valid until the iterator's next call to Next or Close.
-// Use Clone to keep an event longer.
+// Events returned by iterators alias the store's memory-mapped log ($all
+// reads) or the iterator's read buffer (stream, type and category reads),
+// which the next event overwrites: Data and Metadata stay valid until the
+// iterator's next call to Next or Close. Use Clone to keep an event
+// longer.
 type RecordedEvent struct {
 	Position       uint64 // global, gapless, starting at 1
 	Stream         string

@@ -257,25 +257,6 @@ func (l *eventLog) segmentAt(off uint64) *segment {
 	return segs[i]
 }
 
-// readFrame returns the payload of the frame at global offset off, which
-// must lie below limit (the published end of the log).
-func (l *eventLog) readFrame(off, limit uint64) ([]byte, error) {
-	s := l.segmentAt(off)
-	if s == nil || off < s.header.BaseOffset+segmentHeaderSize {
-		return nil, fmt.Errorf("engine: log offset %d is not in any segment", off)
-	}
-	end := min(s.endOffset(), limit)
-	if off+frameHeaderSize > end {
-		return nil, fmt.Errorf("engine: log offset %d is past the end of the log (%d)", off, end)
-	}
-	rel := int64(off - s.header.BaseOffset)
-	payload, _, status := checkFrame(s.bytes(rel, int64(end-off)))
-	if status != frameOK {
-		return nil, &CorruptionError{File: s.path, Offset: rel, Reason: status.String()}
-	}
-	return payload, nil
-}
-
 // reserve returns the global offset at which a command of n bytes of
 // frames will be written. A command never spans segments: when it would
 // not fit, the staged bytes are flushed, the active segment is synced and

@@ -161,7 +161,8 @@ func (s *Store) GetEvent(ctx context.Context, id uuid.UUID) (*RecordedEvent, err
 	if !ok || e.pos > h.LastPosition {
 		return nil, fmt.Errorf("%w: %s", ErrEventNotFound, id)
 	}
-	payload, err := s.log.readFrame(e.off, h.LogEnd)
+	fr := newFrameReader(s.log)
+	payload, err := fr.read(e.off, h.LogEnd)
 	if err != nil {
 		return nil, err
 	}
@@ -262,6 +263,8 @@ func (s *scanSource) close() error { return nil }
 
 // postingSource reads events through posting blocks of one name, with
 // sequence numbers (versions for streams, positions otherwise) in [lo, hi].
+// The events it points at lie anywhere in the log, so it reads them with
+// pread (frameReader), not through the mapping.
 type postingSource struct {
 	s            *Store
 	it           *pebble.Iterator
@@ -277,6 +280,7 @@ type postingSource struct {
 	started   bool
 	exhausted bool
 	rec       record
+	frames    frameReader // rec aliases its buffer
 }
 
 func (s *Store) newPostingSource(prefix byte, name string, seqIsVersion bool, lo, hi uint64, h *head, dir Direction) (*postingSource, error) {
@@ -285,7 +289,8 @@ func (s *Store) newPostingSource(prefix byte, name string, seqIsVersion bool, lo
 	if err != nil {
 		return nil, fmt.Errorf("index: %w", err)
 	}
-	return &postingSource{s: s, it: it, prefix: p, seqIsVersion: seqIsVersion, lo: lo, hi: hi, head: h, backward: dir == Backward}, nil
+	return &postingSource{s: s, it: it, prefix: p, seqIsVersion: seqIsVersion, lo: lo, hi: hi, head: h,
+		backward: dir == Backward, frames: newFrameReader(s.log)}, nil
 }
 
 func (p *postingSource) seq(i int) uint64 {
@@ -373,7 +378,7 @@ func (p *postingSource) next() (*record, bool, error) {
 				return nil, false, nil
 			}
 		}
-		payload, err := p.s.log.readFrame(post.Off, p.head.LogEnd)
+		payload, err := p.frames.read(post.Off, p.head.LogEnd)
 		if err != nil {
 			return nil, false, err
 		}
