@@ -6,7 +6,7 @@ BIN       := bin/eventsql
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X main.version=$(VERSION) -X main.build=$(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
-.PHONY: all build test deps lint unit e2e fuzz bench bench-http bench-sse bench-import bench-sql clean
+.PHONY: all build test deps lint unit e2e fuzz bench bench-http bench-sse bench-import bench-sql bench-export clean
 
 all: build
 
@@ -43,6 +43,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseLine$$' -fuzztime $(FUZZTIME) ./ndjsonimport
 	$(GO) test -run '^$$' -fuzz '^FuzzScanMatchesStd$$' -fuzztime $(FUZZTIME) ./ndjsonimport
 	$(GO) test -run '^$$' -fuzz '^FuzzParseArrayMatchesStd$$' -fuzztime $(FUZZTIME) ./ndjsonimport
+	$(GO) test -run '^$$' -fuzz '^FuzzParseManifest$$' -fuzztime $(FUZZTIME) ./export
 
 ## bench: engine benchmarks (figures for docs/performance.md).
 bench:
@@ -67,6 +68,12 @@ bench-import:
 ## e.g. make bench-sql SQLBENCHFLAGS="-events 200000".
 bench-sql:
 	$(GO) run ./bench/sqlbench $(SQLBENCHFLAGS)
+
+## bench-export: Parquet export of 10M generated events, side by side with
+## DuckDB's COPY TO parquet (installs node/npm and @duckdb/node-api when
+## missing), e.g. make bench-export EXPORTFLAGS="-events 1000000".
+bench-export:
+	$(GO) run ./bench/exportbench $(EXPORTFLAGS)
 
 clean:
 	rm -rf bin bench-data

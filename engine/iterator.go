@@ -127,7 +127,9 @@ func (it *EventIterator) Close() error {
 	err := it.src.close()
 	it.src = nil
 	it.done = true
-	it.s.stats.decoded.Add(it.decoded)
-	it.s.readers.RUnlock()
+	if it.s != nil { // nil for a LogReader's iterator
+		it.s.stats.decoded.Add(it.decoded)
+		it.s.readers.RUnlock()
+	}
 	return err
 }

@@ -47,8 +47,8 @@ type live struct {
 	stop        context.CancelFunc
 	subscribers atomic.Int64  // open subscriptions
 	delivered   atomic.Uint64 // events sent to subscribers, all time
-	events      *eventCache  // encodings shared by subscriptions
-	buffers     sync.Pool    // of *bytes.Buffer: subscriptions' batches
+	events      *eventCache   // encodings shared by subscriptions
+	buffers     sync.Pool     // of *bytes.Buffer: subscriptions' batches
 }
 
 func newLive(opts LiveOptions) *live {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -37,6 +38,8 @@ type Options struct {
 	MaxBodySize int
 	// Live configures long-polls and subscriptions.
 	Live LiveOptions
+	// Version and Build name the program in exported Parquet files.
+	Version, Build string
 }
 
 // Server is the HTTP front.
@@ -50,6 +53,8 @@ type Server struct {
 	metrics *metrics
 	rates   rateTracker
 	tail    *live
+	// exporting is set while POST /export runs (one at a time).
+	exporting atomic.Bool
 }
 
 // New returns a server for store. ready reports whether the node can serve
@@ -72,6 +77,7 @@ func New(store Store, users *Users, opts Options, logger *slog.Logger, ready fun
 	mux.HandleFunc("GET /categories/{category}", s.require(RoleReader, s.readCategory))
 	mux.HandleFunc("GET /events/{id}", s.require(RoleReader, s.getEvent))
 	mux.HandleFunc("POST /import", s.require(RoleWriter, s.importNDJSON))
+	mux.HandleFunc("POST /export", s.require(RoleAdmin, s.exportSnapshot))
 	mux.HandleFunc("GET /subscribe/$all", s.require(RoleReader, s.subscribeHandler(feedAll, "")))
 	mux.HandleFunc("GET /subscribe/streams/{stream}", s.require(RoleReader, s.subscribeHandler(feedStream, "stream")))
 	mux.HandleFunc("GET /subscribe/types/{type}", s.require(RoleReader, s.subscribeHandler(feedType, "type")))

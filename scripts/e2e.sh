@@ -163,6 +163,51 @@ check "an unknown column is ERROR 1054 naming it" "$M -e 'SELECT nope FROM event
 check "a window function" "$M -e 'SELECT position, ROW_NUMBER() OVER (PARTITION BY stream ORDER BY position DESC) FROM eventsql.events WHERE stream = \"order-1\" ORDER BY position' | tr '\t\n' ' ' | grep -q '^1 2 2 1 \$'"
 check "a reader cannot SET GLOBAL" "$M -e 'SET GLOBAL max_connections = 3' 2>&1 | grep -q 'ERROR 1227'"
 check "the server reports itself as eventsql" "$M -e 'SELECT VERSION()' | grep -q eventsql"
+check "EXPLAIN shows a native aggregate from index counts" "$M -e 'EXPLAIN FORMAT=TREE SELECT event_type, COUNT(*) FROM eventsql.events GROUP BY event_type' | grep -q 'NativeAggregate'"
+check "a partial INSERT is ERROR 1036 too" "mariadb -h 127.0.0.1 -P $m5 -u admin -padm -e \"INSERT INTO eventsql.events (stream) VALUES ('x')\" 2>&1 | grep -q 'ERROR 1036.*immutable'"
+AM="mariadb -h 127.0.0.1 -P $m5 -u admin -padm --batch --skip-column-names"
+$AM -e 'SELECT SLEEP(60)' >"$work/sleep.out" 2>&1 &
+sleeper=$!
+sid=""
+for _ in $(seq 1 100); do
+  sid=$($AM -e "SELECT id FROM information_schema.processlist WHERE info LIKE 'SELECT SLEEP%'")
+  [ -n "$sid" ] && break
+  sleep 0.1
+done
+check "a reader sees only their own connections in SHOW PROCESSLIST" "! $M -e 'SHOW PROCESSLIST' | grep -q SLEEP"
+check "a reader cannot KILL another user's query (ERROR 1095)" "$M -e 'KILL QUERY $sid' 2>&1 | grep -q 'ERROR 1095'"
+check "an admin's KILL QUERY interrupts it (ERROR 1317)" "$AM -e 'KILL QUERY $sid' && wait $sleeper; grep -q 'ERROR 1317' '$work/sleep.out'"
+
+# Parquet export, read back with DuckDB; totals must match SQL over the same store.
+for i in $(seq 1 300); do
+  printf '{"stream":"shop-%d","eventType":"%s","data":{"amount":%d,"sku":"S%d"}}\n' $((i % 17)) "$( [ $((i % 3)) = 0 ] && echo OrderPlaced || echo ItemViewed )" "$i" "$i"
+done > "$work/more.ndjson"
+check "import 300 more events through the server" "'$BIN' import --server http://127.0.0.1:$p5 --password adm '$work/more.ndjson' >/dev/null"
+check "export --data works while the server holds the store" "'$BIN' export --data '$work/sqldata' --out '$work/pq' | grep -q '304 events (positions 1 to 304)'"
+check "the export has _SUCCESS, a manifest and hive.sql" "[ -f '$work/pq/_SUCCESS' ] && grep -q '\"toPosition\": 304' '$work/pq/_manifest.json' && grep -q 'MSCK REPAIR TABLE \`by_type_OrderPlaced\`' '$work/pq/hive.sql'"
+NODE_CACHE="${EVENTSQL_NODE_CACHE:-$HOME/.cache/eventsql-e2e}"
+cat > "$work/duck.js" <<'JS'
+const { DuckDBInstance } = require(process.argv[2]);
+(async () => {
+  const con = await (await DuckDBInstance.create(":memory:")).connect();
+  const rows = (await con.runAndReadAll(process.argv[3])).getRows();
+  for (const r of rows) console.log(r.map(String).join("\t"));
+})().catch((e) => { console.error(e); process.exit(1); });
+JS
+duck() { node "$work/duck.js" "$NODE_CACHE/node_modules/@duckdb/node-api" "$1"; }
+EV="read_parquet('$work/pq/events/**/*.parquet', hive_partitioning=true)"
+check "DuckDB counts the exported events like SQL" "[ \"\$(duck \"SELECT count(*) FROM $EV\")\" = \"\$($M -e 'SELECT COUNT(*) FROM eventsql.events')\" ]"
+check "DuckDB GROUP BY event_type matches SQL" \
+  "[ \"\$(duck \"SELECT event_type, count(*) FROM $EV GROUP BY 1 ORDER BY 1\")\" = \"\$($M -e 'SELECT event_type, COUNT(*) FROM eventsql.events GROUP BY 1 ORDER BY 1')\" ]"
+check "DuckDB sums a typed by_type column like SQL" \
+  "[ \"\$(duck \"SELECT sum(amount) FROM read_parquet('$work/pq/by_type/OrderPlaced/**/*.parquet', hive_partitioning=true)\")\" = \"\$($M -e 'SELECT SUM(amount) FROM by_type.OrderPlaced')\" ]"
+check "DuckDB sees created_at as a UTC timestamp and the date partition" \
+  "[ \"\$(duck \"SELECT count(*) FROM $EV WHERE strftime(created_at, '%Y-%m-%d') = date\")\" = 304 ]"
+curl -fsS -u admin:adm -H 'Content-Type: application/json' -d '[{"eventType":"OrderPlaced","data":{"amount":1000}}]' http://127.0.0.1:$p5/streams/order-9 >/dev/null
+check "export --server (POST /export) adds only the new event" "'$BIN' export --server http://127.0.0.1:$p5 --password adm --out '$work/pq' | grep -q '1 events (positions 305 to 305)'"
+check "DuckDB reads the incremental snapshot like SQL" \
+  "[ \"\$(duck \"SELECT sum(amount) FROM read_parquet('$work/pq/by_type/OrderPlaced/**/*.parquet', hive_partitioning=true)\")\" = \"\$($M -e 'SELECT SUM(amount) FROM by_type.OrderPlaced')\" ]"
+check "an export into another store's snapshot is refused" "! '$BIN' export --data '$work/opsdata' --out '$work/pq' 2>&1 | grep -q xyz && '$BIN' export --data '$work/opsdata' --out '$work/pq' 2>&1 | grep -q 'holds an export of store'"
 check "SIGTERM stops it" "stop"
 
 echo "e2e: $pass passed, $fail failed"

@@ -137,12 +137,19 @@ func (t *eventsTable) RowCount(ctx *sql.Context) (uint64, bool, error) {
 	return n, exact, err
 }
 
+// DataLength is the log's size for events; for a type or category, its
+// share of the log by event count (an estimate: events differ in size).
 func (t *eventsTable) DataLength(ctx *sql.Context) (uint64, error) {
 	st := t.fe.store.Stats()
 	if t.scope == scopeAll {
 		return st.DataBytes, nil
 	}
-	return 0, nil
+	n, _, err := t.fe.countInScope(ctx, t.scope, t.scopeName)
+	head := t.fe.store.Head()
+	if err != nil || head == 0 {
+		return 0, err
+	}
+	return uint64(float64(st.DataBytes) * (float64(min(n, head)) / float64(head))), nil
 }
 
 // --- writes are refused with a message that says what to do instead ---

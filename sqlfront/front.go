@@ -69,6 +69,9 @@ type Options struct {
 	// connections that do not.
 	TLS        *tls.Config
 	RequireTLS bool
+	// DisableNativeAggregates leaves every aggregate to go-mysql-server's
+	// row-at-a-time GroupBy (for comparison; see native_agg.go).
+	DisableNativeAggregates bool
 }
 
 // Front is the SQL server.
@@ -79,7 +82,14 @@ type Front struct {
 	types    *typeinfer.Registry
 	engine   *sqle.Engine
 	provider *provider
+	names    *nameCache
 	admins   map[string]bool
+	// aggChunk is the minimum number of positions a native aggregate scan
+	// chunk covers (tests make it small to merge many chunks).
+	aggChunk uint64
+	// beforeChunk, when set, runs before each native aggregate chunk
+	// (tests hold scans up to kill them).
+	beforeChunk func(context.Context)
 
 	mu     sync.Mutex // guards srv and closed
 	srv    *server.Server
@@ -89,13 +99,16 @@ type Front struct {
 // New builds the SQL front over store for accounts.
 func New(store Store, accounts []Account, opts Options, logger *slog.Logger) (*Front, error) {
 	fe := &Front{store: store, opts: opts, logger: logger, admins: map[string]bool{},
-		types: typeinfer.NewRegistry(store, opts.TypeCachePath, logger)}
+		types: typeinfer.NewRegistry(store, opts.TypeCachePath, logger), names: &nameCache{store: store}, aggChunk: chunkPositions}
 	fe.provider = newProvider(fe)
 	a := analyzer.NewBuilder(fe.provider).
 		AddPreAnalyzeRule(ruleDenyGlobalSets, fe.denyGlobalSetsRule).
+		AddPreAnalyzeRule(ruleOwnProcessesOnly, fe.ownProcessesRule).
+		AddPostAnalyzeRule(ruleNativeAggregates, fe.nativeAggregateRule).
 		Build()
 	fe.engine = sqle.New(a, &sqle.Config{VersionPostfix: "eventsql"})
 	fe.engine.Analyzer.Coster = &coster{fe: fe, base: memo.NewDefaultCoster()}
+	fe.engine.Analyzer.Catalog.AuthHandler = processAuth{fe.engine.Analyzer.Catalog.AuthHandler}
 	db := fe.engine.Analyzer.Catalog.MySQLDb
 	db.SetPersister(noPersist{})
 	db.SetEnabled(true)
@@ -146,10 +159,7 @@ func (fe *Front) Serve(l net.Listener) error {
 		ConnWriteTimeout:       0,
 	}
 	wrap := func(h mysql.Handler) (mysql.Handler, error) {
-		if fe.opts.QueryTimeout > 0 {
-			return timeoutHandler{Handler: h, d: fe.opts.QueryTimeout}, nil
-		}
-		return h, nil
+		return stmtHandler{Handler: h, d: fe.opts.QueryTimeout}, nil
 	}
 	srv, err := server.NewServerWithHandler(cfg, fe.engine, sql.NewContext, fe.sessionBuilder, nil, wrap)
 	if err != nil {
@@ -209,20 +219,16 @@ func (fe *Front) countInScope(ctx context.Context, sc scope, name string) (uint6
 	case scopeAll:
 		return fe.store.Head(), exact, nil
 	case scopeType, scopeCategory:
-		list := fe.store.EventTypes
+		list := fe.names.eventTypes
 		if sc == scopeCategory {
-			list = fe.store.Categories
+			list = fe.names.categories
 		}
 		infos, err := list(ctx)
 		if err != nil {
 			return 0, false, err
 		}
-		for _, in := range infos {
-			if in.Name == name {
-				return in.Count, exact, nil
-			}
-		}
-		return 0, exact, nil
+		in, _ := findName(infos, name)
+		return in.Count, exact, nil
 	}
 	return 0, false, nil
 }

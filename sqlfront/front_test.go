@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -18,7 +19,7 @@ import (
 
 // testFront runs the SQL front on a real loopback socket over a real
 // store; users admin/admin-pw and reader/r-pw.
-func testFront(t *testing.T) (*engine.Store, func(user, pass string) *sql.DB) {
+func testFront(t testing.TB) (*engine.Store, func(user, pass string) *sql.DB) {
 	t.Helper()
 	logger := slog.New(slog.DiscardHandler)
 	opts := engine.DefaultOptions()
@@ -59,7 +60,7 @@ func testFront(t *testing.T) (*engine.Store, func(user, pass string) *sql.DB) {
 	}
 }
 
-func appendEvents(t *testing.T, st *engine.Store, stream, typ string, datas ...string) {
+func appendEvents(t testing.TB, st *engine.Store, stream, typ string, datas ...string) {
 	t.Helper()
 	evs := make([]engine.EventData, len(datas))
 	for i, d := range datas {
@@ -70,7 +71,7 @@ func appendEvents(t *testing.T, st *engine.Store, stream, typ string, datas ...s
 	}
 }
 
-func queryStrings(t *testing.T, db *sql.DB, q string, args ...any) [][]string {
+func queryStrings(t testing.TB, db *sql.DB, q string, args ...any) [][]string {
 	t.Helper()
 	rows, err := db.Query(q, args...)
 	if err != nil {
@@ -155,6 +156,18 @@ func TestByTypeAndByCategoryTables(t *testing.T) {
 	if got := queryStrings(t, db, "SELECT COUNT(*) FROM by_category.`order`"); got[0][0] != "3" {
 		t.Fatalf("by_category = %v", got)
 	}
+	// Table statistics: a type's or category's share of the log.
+	sizes := queryStrings(t, db, "SELECT table_schema, table_name, data_length FROM information_schema.tables "+
+		"WHERE table_schema IN ('eventsql', 'by_type', 'by_category') ORDER BY 1, 2")
+	total := map[string]int{}
+	for _, r := range sizes {
+		n, _ := strconv.Atoi(r[2])
+		total[r[0]+"."+r[1]] = n
+	}
+	if total["by_type.OrderPlaced"] <= 0 || total["by_category.order"] <= 0 ||
+		total["by_type.OrderPlaced"] >= total["eventsql.events"] || total["by_type.OrderPlaced"] != total["by_category.order"] {
+		t.Fatalf("data_length = %v", sizes)
+	}
 	tables := queryStrings(t, db, "SHOW TABLES FROM by_type")
 	if fmt.Sprint(tables) != "[[OrderPlaced] [PaymentMade]]" {
 		t.Fatalf("show tables = %v", tables)
@@ -172,6 +185,11 @@ func TestWritesAndBadQueriesAreRefused(t *testing.T) {
 	admin := open("admin", "admin-pw")
 	for _, q := range []string{
 		"INSERT INTO events (position, stream, version, event_id, event_type, created_at) VALUES (99, 's', 0, 'x', 'T', NOW())",
+		"INSERT INTO events (stream) VALUES ('x')",
+		"REPLACE INTO events (stream) VALUES ('x')",
+		"INSERT INTO by_type.OrderPlaced (amount) VALUES (5)",
+		"INSERT INTO streams (stream) VALUES ('x')",
+		"INSERT INTO events SELECT * FROM events",
 		"DELETE FROM events",
 		"UPDATE events SET stream = 'x'",
 		"DELETE FROM by_type.OrderPlaced",
@@ -179,9 +197,13 @@ func TestWritesAndBadQueriesAreRefused(t *testing.T) {
 		"DROP TABLE events",
 	} {
 		_, err := admin.Exec(q)
-		if err == nil || !strings.Contains(err.Error(), "refused") {
-			t.Errorf("%s: err = %v, want a refusal", q, err)
+		if err == nil || !strings.Contains(err.Error(), "refused") || !strings.Contains(err.Error(), "1036") {
+			t.Errorf("%s: err = %v, want ERROR 1036 refusal", q, err)
 		}
+	}
+	if _, err := admin.Exec("INSERT INTO by_category.`order` (stream, data) VALUES (?, ?)", "order-9", "{}"); err == nil ||
+		!strings.Contains(err.Error(), "1036") || !strings.Contains(err.Error(), "by_category.order") {
+		t.Errorf("prepared partial INSERT: %v, want ERROR 1036 naming the table", err)
 	}
 	for q, want := range map[string]string{
 		"SELECT * FROM nope":                  "Error 1146 (42S02): table not found: nope",
@@ -251,13 +273,19 @@ func TestPushdownReadsOnlyWhatItNeeds(t *testing.T) {
 func TestReadersCannotChangeServerState(t *testing.T) {
 	_, open := testFront(t)
 	reader, admin := open("reader", "r-pw"), open("admin", "admin-pw")
+	admin.SetMaxOpenConns(1)
+	var adminConn int64
+	if err := admin.QueryRow("SELECT CONNECTION_ID()").Scan(&adminConn); err != nil {
+		t.Fatal(err)
+	}
 	for _, q := range []string{
 		"SET GLOBAL max_connections = 7",
 		"SET @@global.sql_mode = ''",
 		"SET PERSIST max_connections = 7",
 		"CREATE USER x IDENTIFIED BY 'y'",
 		"GRANT ALL ON *.* TO reader",
-		"KILL 1",
+		fmt.Sprintf("KILL %d", adminConn),
+		fmt.Sprintf("KILL QUERY %d", adminConn),
 	} {
 		if _, err := reader.Exec(q); err == nil {
 			t.Errorf("reader ran %q", q)

@@ -53,7 +53,7 @@ func joinFixture(t *testing.T) (*engine.Store, *sql.DB, map[int]uint64) {
 	return st, db, orderPos
 }
 
-func explain(t *testing.T, db *sql.DB, q string, args ...any) string {
+func explainJoin(t *testing.T, db *sql.DB, q string, args ...any) string {
 	t.Helper()
 	var b strings.Builder
 	// EXPLAIN cannot be prepared: put the (numeric) arguments in.
@@ -122,7 +122,7 @@ func TestLookupJoinReadsOnlyMatches(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if plan := explain(t, db, tt.query, tt.args...); !strings.Contains(plan, tt.join) {
+			if plan := explainJoin(t, db, tt.query, tt.args...); !strings.Contains(plan, tt.join) {
 				t.Fatalf("want a %s:\n%s", tt.join, plan)
 			}
 			rows, n := decoded(tt.query, tt.args...)
@@ -198,10 +198,10 @@ func TestLookupJoinsMatchHashJoins(t *testing.T) {
 				plain = "SELECT /*+ " + tt.lookupHint + " */ " + tt.tail
 			}
 			forced := "SELECT /*+ " + tt.hint + " */ " + tt.tail
-			if plan := explain(t, db, plain, tt.args...); !tt.hash && !strings.Contains(plan, "LookupJoin") {
+			if plan := explainJoin(t, db, plain, tt.args...); !tt.hash && !strings.Contains(plan, "LookupJoin") {
 				t.Errorf("want a lookup join:\n%s", plan)
 			}
-			if plan := explain(t, db, forced, tt.args...); !strings.Contains(plan, "HashJoin") {
+			if plan := explainJoin(t, db, forced, tt.args...); !strings.Contains(plan, "HashJoin") {
 				t.Fatalf("want a hash join:\n%s", plan)
 			}
 			got := queryStrings(t, db, plain, tt.args...)
@@ -244,7 +244,7 @@ func TestWholeTableJoinsStayHashJoins(t *testing.T) {
 		`SELECT o.stream FROM by_type.OrderPlaced o LEFT JOIN by_type.PaymentReceived p ON p.stream = o.stream
 		 WHERE p.position IS NULL`,
 	} {
-		if plan := explain(t, db, q); strings.Contains(plan, "LookupJoin") || !strings.Contains(plan, "HashJoin") {
+		if plan := explainJoin(t, db, q); strings.Contains(plan, "LookupJoin") || !strings.Contains(plan, "HashJoin") {
 			t.Errorf("%s: want a hash join:\n%s", q, plan)
 		}
 	}

@@ -4,6 +4,8 @@ import (
 	"strings"
 
 	"github.com/dolthub/go-mysql-server/sql"
+
+	"github.com/eventsql/eventsql/engine"
 )
 
 // Database names.
@@ -75,18 +77,8 @@ func (d *database) GetTableNames(ctx *sql.Context) ([]string, error) {
 	switch d.name {
 	case dbEventsql:
 		return []string{"events", "streams"}, nil
-	case dbByType:
-		infos, err := d.fe.store.EventTypes(ctx)
-		if err != nil {
-			return nil, err
-		}
-		names := make([]string, len(infos))
-		for i, in := range infos {
-			names[i] = in.Name
-		}
-		return names, nil
-	case dbByCategory:
-		infos, err := d.fe.store.Categories(ctx)
+	case dbByType, dbByCategory:
+		infos, err := d.names(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -97,6 +89,15 @@ func (d *database) GetTableNames(ctx *sql.Context) ([]string, error) {
 		return names, nil
 	}
 	return nil, nil
+}
+
+// names lists the event types (by_type) or categories (by_category),
+// cached per head position.
+func (d *database) names(ctx *sql.Context) ([]engine.NameInfo, error) {
+	if d.name == dbByCategory {
+		return d.fe.names.categories(ctx)
+	}
+	return d.fe.names.eventTypes(ctx)
 }
 
 // GetTableInsensitive finds a table; an exact match wins over one that
@@ -112,18 +113,19 @@ func (d *database) GetTableInsensitive(ctx *sql.Context, name string) (sql.Table
 		}
 		return nil, false, nil
 	}
-	names, err := d.GetTableNames(ctx)
+	infos, err := d.names(ctx)
 	if err != nil {
 		return nil, false, err
 	}
 	found := ""
-	for _, n := range names {
-		if n == name {
-			found = n
-			break
-		}
-		if found == "" && strings.EqualFold(n, name) {
-			found = n
+	if in, ok := findName(infos, name); ok {
+		found = in.Name
+	} else {
+		for _, in := range infos {
+			if strings.EqualFold(in.Name, name) {
+				found = in.Name
+				break
+			}
 		}
 	}
 	if found == "" {

@@ -2,6 +2,7 @@ package sqlfront
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"math"
@@ -93,35 +94,47 @@ func newRowIter(ctx *sql.Context, t *eventsTable, plan *scanPlan) (*rowIter, err
 	return it, nil
 }
 
-// resolveTimes maps created_at bounds to positions (stamps never go
-// backwards, so a time range is a position range).
+// resolveTimes narrows the iterator's bounds by the plan's created_at
+// bounds.
 func (it *rowIter) resolveTimes() error {
-	store := it.t.fe.store
-	if tl := it.plan.timeLo; !tl.IsZero() {
-		if it.plan.timeLoOpen {
+	lo, hi, ok, err := it.plan.positionBounds(it.ctx, it.t.fe.store)
+	if err != nil {
+		return err
+	}
+	it.lo, it.hi = lo, hi
+	it.done = it.done || !ok
+	return nil
+}
+
+// positionBounds returns the inclusive position range the plan reads, its
+// created_at bounds mapped to positions (stamps never go backwards, so a
+// time range is a position range); ok is false when it is empty.
+func (p *scanPlan) positionBounds(ctx context.Context, store Store) (lo, hi uint64, ok bool, err error) {
+	lo, hi = p.lo, p.hi
+	if tl := p.timeLo; !tl.IsZero() {
+		if p.timeLoOpen {
 			tl = tl.Add(time.Microsecond)
 		}
-		pos, err := store.PositionAt(it.ctx, tl)
+		pos, err := store.PositionAt(ctx, tl)
 		if err != nil {
-			return err
+			return 0, 0, false, err
 		}
-		it.lo = max(it.lo, pos)
+		lo = max(lo, pos)
 	}
-	if th := it.plan.timeHi; !th.IsZero() {
-		if !it.plan.timeHiOp {
+	if th := p.timeHi; !th.IsZero() {
+		if !p.timeHiOp {
 			th = th.Add(time.Microsecond)
 		}
-		pos, err := store.PositionAt(it.ctx, th)
+		pos, err := store.PositionAt(ctx, th)
 		if err != nil {
-			return err
+			return 0, 0, false, err
 		}
 		if pos <= 1 {
-			it.done = true
-			return nil
+			return lo, hi, false, nil
 		}
-		it.hi = min(it.hi, pos-1)
+		hi = min(hi, pos-1)
 	}
-	return nil
+	return lo, hi, !p.empty && lo <= hi, nil
 }
 
 func (it *rowIter) Next(ctx *sql.Context) (sql.Row, error) {

@@ -2,6 +2,7 @@
 //
 //	eventsql serve    run the server (default data directory ./eventsql-data)
 //	eventsql import   bulk-import NDJSON events into a server or a stopped store
+//	eventsql export   write a Parquet snapshot of a store (docs/export.md)
 //	eventsql inspect  dump a data directory's segments, records and index
 //	eventsql hash-password  print a password's hashed form for --user
 //	eventsql version  print the version
@@ -39,6 +40,7 @@ func commands() []command {
 	return []command{
 		{"serve", "run the server", runServe},
 		{"import", "bulk-import NDJSON events (--server URL or --data DIR)", runImport},
+		{"export", "write a Parquet snapshot (--out DIR, --data DIR or --server URL)", runExport},
 		{"inspect", "dump a data directory (segments, records, index)", runInspect},
 		{"hash-password", "print the hashed form of a password read from stdin", runHashPassword},
 		{"version", "print the version", runVersion},

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/eventsql/eventsql/engine"
+	"github.com/eventsql/eventsql/export"
 	"github.com/eventsql/eventsql/httpfront"
 	"github.com/eventsql/eventsql/sqlfront"
 )
@@ -24,6 +25,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		httpAddr     = fs.String("http", "127.0.0.1:2113", "HTTP listen address")
 		mysqlAddr    = fs.String("mysql", "127.0.0.1:3306", "MySQL-protocol (SQL) listen address; \"off\" disables SQL")
 		queryTimeout = fs.Duration("query-timeout", 0, "cancel SQL queries running longer than this (0: no limit)")
+		nativeAggs   = fs.Bool("sql-native-aggregates", true, "answer common SQL aggregates natively (index counts, scans on every core); false leaves them all to go-mysql-server")
 		adminPass    = fs.String("admin-password", httpfront.DefaultAdminPassword, "password of the admin user (the default is refused on non-loopback addresses)")
 		usersFile    = fs.String("users-file", "", "file of users, one name:role:password a line (role reader, writer or admin; password may be a hash from eventsql hash-password)")
 		tlsCert      = fs.String("tls-cert", "", "serve HTTPS with this PEM certificate (needs --tls-key)")
@@ -32,6 +34,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		_            = fs.String("config", "", "config file: one \"flag value\" per line")
 		logLevel     = fs.String("log-level", "info", "log level: debug, info, warn, error")
 		logFormat    = fs.String("log-format", "text", "log format: text or json")
+		exportEvery  = fs.Duration("export-every", 0, "export a Parquet snapshot to --export-dir this often, e.g. 10m (0: never)")
+		exportDir    = fs.String("export-dir", "", "directory of the periodic Parquet export (docs/export.md)")
 		segmentSize  = byteSize(d.SegmentSize)
 		maxEventSize = byteSize(d.MaxEventSize)
 		indexCache   = byteSize(d.IndexCacheSize)
@@ -73,6 +77,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return fmt.Errorf("--tls-cert and --tls-key go together")
 	}
+	switch {
+	case *exportEvery < 0:
+		return fmt.Errorf("--export-every %s: want a positive duration such as 10m", *exportEvery)
+	case *exportEvery > 0 && *exportDir == "":
+		return fmt.Errorf("--export-every needs --export-dir")
+	case *exportEvery == 0 && *exportDir != "":
+		return fmt.Errorf("--export-dir needs --export-every (for exports on demand use POST /export or eventsql export)")
+	}
 	var sqlTLS *tls.Config
 	if *tlsCert != "" {
 		cert, err := tls.LoadX509KeyPair(*tlsCert, *tlsKey)
@@ -102,7 +114,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("listen on --http %s: %w", *httpAddr, err)
 	}
-	srv := httpfront.New(store, users, httpfront.Options{MaxBodySize: opts.MaxAppendSize},
+	srv := httpfront.New(store, users, httpfront.Options{MaxBodySize: opts.MaxAppendSize, Version: version, Build: build},
 		logger, func() bool { return true })
 	errc := make(chan error, 1)
 	scheme := "http"
@@ -126,11 +138,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			accounts = append(accounts, sqlfront.Account{Name: name, Admin: role == httpfront.RoleAdmin, NativeHash: native})
 		})
 		front, err = sqlfront.New(store, accounts, sqlfront.Options{
-			Version:       "8.0.33-eventsql-" + version,
-			QueryTimeout:  *queryTimeout,
-			TypeCachePath: filepath.Join(*dataDir, "typeinfer.json"),
-			TLS:           sqlTLS,
-			RequireTLS:    sqlTLS != nil,
+			Version:                 "8.0.33-eventsql-" + version,
+			QueryTimeout:            *queryTimeout,
+			TypeCachePath:           filepath.Join(*dataDir, "typeinfer.json"),
+			TLS:                     sqlTLS,
+			RequireTLS:              sqlTLS != nil,
+			DisableNativeAggregates: !*nativeAggs,
 		}, logger)
 		if err != nil {
 			return err
@@ -144,12 +157,27 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, "eventsql %s serving SQL (MySQL protocol) on %s\n", version, ml.Addr())
 	}
 
+	exportCtx, stopExport := context.WithCancel(ctx)
+	exportDone := make(chan struct{})
+	if *exportEvery > 0 {
+		go func() {
+			defer close(exportDone)
+			export.Every(exportCtx, store, *exportEvery, export.Options{Dir: *exportDir, Version: version, Build: build, Logger: logger}, logger)
+		}()
+		logger.Info("periodic export", "every", exportEvery.String(), "dir", *exportDir)
+	} else {
+		close(exportDone)
+	}
+	defer func() { stopExport(); <-exportDone }()
+
 	select {
 	case <-ctx.Done():
 		logger.Info("shutting down")
 	case err := <-errc:
 		return fmt.Errorf("server: %w", err)
 	}
+	stopExport()
+	<-exportDone
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {

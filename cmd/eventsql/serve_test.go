@@ -188,6 +188,9 @@ func TestServeRefusesBadSecurityConfig(t *testing.T) {
 		{"bad user", []string{"--user", "ann:boss:x"}, "unknown role"},
 		{"missing users file", []string{"--users-file", filepath.Join(dir, "nope")}, "users file"},
 		{"default password on all interfaces", []string{"--http", "0.0.0.0:0"}, "default password"},
+		{"export dir without interval", []string{"--export-dir", dir}, "--export-dir needs --export-every"},
+		{"interval without export dir", []string{"--export-every", "1m"}, "--export-every needs --export-dir"},
+		{"negative interval", []string{"--export-every", "-1m", "--export-dir", dir}, "positive duration"},
 		{"a user with the default password on all interfaces", []string{"--http", "0.0.0.0:0", "--admin-password", "x", "--user", "u:reader:changeit"}, "default password"},
 	}
 	for _, tt := range tests {

@@ -1,0 +1,349 @@
+// Command exportbench measures the Parquet export (package export) of a
+// generated store: events/s, MB/s, peak RSS and files, side by side in
+// the same run with DuckDB writing the same events to Parquet
+// (COPY ... TO ... (FORMAT parquet, COMPRESSION snappy)).
+//
+//	go run ./bench/exportbench -events 10000000
+//
+// The events are the bulk-import generator's (bench/importbench/gen,
+// ~330-byte NDJSON lines, 4 event types), imported into a fresh store
+// with ndjsonimport; the same NDJSON file is what DuckDB loads.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/eventsql/eventsql/bench/benchprof"
+	"github.com/eventsql/eventsql/bench/importbench/gen"
+	"github.com/eventsql/eventsql/engine"
+	"github.com/eventsql/eventsql/export"
+	"github.com/eventsql/eventsql/ndjsonimport"
+)
+
+type config struct {
+	events      int64
+	dir         string
+	keep        bool
+	duckdb      bool
+	install     bool
+	nodeDir     string
+	compression string
+	rounds      int
+	jsonOut     string
+	cpuprofile  string
+	trace       string
+}
+
+// Result is one measured export.
+type Result struct {
+	Tool          string  `json:"tool"`
+	Events        uint64  `json:"events"`
+	Seconds       float64 `json:"seconds"`
+	EventsPerSec  float64 `json:"eventsPerSecond"`
+	OutputBytes   int64   `json:"outputBytes"`
+	OutputMBPerS  float64 `json:"outputMBPerSecond"`
+	InputMBPerS   float64 `json:"inputMBPerSecond"` // log bytes (or NDJSON bytes for DuckDB end to end)
+	Files         int     `json:"files"`
+	PeakRSSBytes  int64   `json:"peakAnonRSSBytes"` // RssAnon: the mapped log is page cache, not counted
+	CPUSecondsPer float64 `json:"cpuSeconds"`
+	Note          string  `json:"note,omitempty"`
+}
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "exportbench:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	var c config
+	fs := flag.NewFlagSet("exportbench", flag.ContinueOnError)
+	fs.Int64Var(&c.events, "events", 10_000_000, "events to generate and export")
+	fs.StringVar(&c.dir, "dir", "bench-data/export", "working directory (store, NDJSON, outputs)")
+	fs.BoolVar(&c.keep, "keep", true, "keep and reuse the generated store and NDJSON between runs")
+	fs.BoolVar(&c.duckdb, "duckdb", true, "also time DuckDB's COPY TO parquet on the same events")
+	fs.BoolVar(&c.install, "install", true, "install node/npm and @duckdb/node-api when missing")
+	fs.StringVar(&c.nodeDir, "node-dir", filepath.Join(os.Getenv("HOME"), ".cache", "eventsql-e2e"), "where @duckdb/node-api is installed")
+	fs.StringVar(&c.compression, "compression", "snappy", "compression for both")
+	fs.IntVar(&c.rounds, "rounds", 2, "export rounds (the best and the worst are reported)")
+	fs.StringVar(&c.jsonOut, "json", "", "also write the results as JSON to this file")
+	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile of the eventsql exports")
+	fs.StringVar(&c.trace, "trace", "", "write an execution trace of the eventsql exports")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ctx := context.Background()
+	if err := os.MkdirAll(c.dir, 0o755); err != nil {
+		return err
+	}
+	ndjson := filepath.Join(c.dir, fmt.Sprintf("events-%d.ndjson", c.events))
+	storeDir := filepath.Join(c.dir, fmt.Sprintf("store-%d", c.events))
+	if err := prepare(ctx, ndjson, storeDir, c.events); err != nil {
+		return err
+	}
+	var results []Result
+	stopCPU, err := benchprof.CPU(c.cpuprofile)
+	if err != nil {
+		return err
+	}
+	stopTrace, err := benchprof.Trace(c.trace)
+	if err != nil {
+		stopCPU()
+		return err
+	}
+	for r := range c.rounds {
+		out := filepath.Join(c.dir, "out-eventsql")
+		os.RemoveAll(out)
+		res, err := exportOnce(ctx, storeDir, out, c.compression)
+		if err != nil {
+			return err
+		}
+		res.Note = fmt.Sprintf("round %d", r+1)
+		results = append(results, res)
+		printResult(res)
+	}
+	stopTrace()
+	stopCPU()
+	if c.duckdb {
+		mod, err := ensureDuckDB(ctx, c.nodeDir, c.install)
+		if err != nil {
+			return err
+		}
+		for r := range c.rounds {
+			rs, err := runDuckDB(ctx, mod, c.dir, ndjson, c.compression)
+			if err != nil {
+				return err
+			}
+			for i := range rs {
+				rs[i].Note += fmt.Sprintf(" round %d", r+1)
+				printResult(rs[i])
+			}
+			results = append(results, rs...)
+		}
+		best := func(tool string) float64 {
+			b := 0.0
+			for _, r := range results {
+				if r.Tool == tool && r.EventsPerSec > b {
+					b = r.EventsPerSec
+				}
+			}
+			return b
+		}
+		worst := func(tool string) float64 {
+			w := 0.0
+			for _, r := range results {
+				if r.Tool == tool && (w == 0 || r.EventsPerSec < w) {
+					w = r.EventsPerSec
+				}
+			}
+			return w
+		}
+		fmt.Printf("ratio eventsql export / DuckDB COPY (loaded table): %.2f–%.2fx; / DuckDB read_ndjson+COPY: %.2f–%.2fx\n",
+			worst("eventsql")/best("duckdb-copy"), best("eventsql")/worst("duckdb-copy"),
+			worst("eventsql")/best("duckdb-ndjson-copy"), best("eventsql")/worst("duckdb-ndjson-copy"))
+	}
+	if c.jsonOut != "" {
+		b, _ := json.MarshalIndent(map[string]any{"events": c.events, "cpus": runtime.NumCPU(), "results": results}, "", "  ")
+		if err := os.WriteFile(c.jsonOut, append(b, '\n'), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func printResult(r Result) {
+	fmt.Printf("%-20s %-10s %9d events %7.2f s %9.0f events/s %7.1f MB out (%6.1f MB/s) %4d files peak RSS %5.0f MB cpu %.1f s\n",
+		r.Tool, r.Note, r.Events, r.Seconds, r.EventsPerSec, float64(r.OutputBytes)/1e6, r.OutputMBPerS, r.Files,
+		float64(r.PeakRSSBytes)/1e6, r.CPUSecondsPer)
+}
+
+// prepare generates the NDJSON file and imports it into a store, unless
+// both exist from an earlier run.
+func prepare(ctx context.Context, ndjson, storeDir string, events int64) error {
+	if _, err := os.Stat(filepath.Join(storeDir, "STORE")); err == nil {
+		if _, err := os.Stat(ndjson); err == nil {
+			return nil
+		}
+	}
+	os.RemoveAll(storeDir)
+	progress("generating %d events into %s", events, ndjson)
+	f, err := os.Create(ndjson)
+	if err != nil {
+		return err
+	}
+	// Lines are ~330 bytes; generate a little more and cut at events lines.
+	bw := bufio.NewWriterSize(f, 1<<20)
+	lw := &lineLimiter{w: bw, max: events}
+	if _, err := gen.Write(lw, events*400, gen.Options{}); err != nil && !errors.Is(err, errEnough) {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	f.Close()
+	progress("importing into %s", storeDir)
+	opts := engine.DefaultOptions()
+	opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	st, err := engine.Open(ctx, storeDir, opts)
+	if err != nil {
+		return err
+	}
+	in, err := os.Open(ndjson)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	sum, err := ndjsonimport.Import(ctx, bufio.NewReaderSize(in, 1<<20), st, ndjsonimport.Options{})
+	if cerr := st.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	progress("imported %d events", sum.Written)
+	return nil
+}
+
+var errEnough = errors.New("enough lines")
+
+// lineLimiter passes whole lines until max lines went through.
+type lineLimiter struct {
+	w     *bufio.Writer
+	max   int64
+	lines int64
+}
+
+func (l *lineLimiter) Write(p []byte) (int, error) {
+	n := 0
+	for len(p) > 0 {
+		if l.lines >= l.max {
+			return n, errEnough
+		}
+		i := bytes.IndexByte(p, '\n')
+		if i < 0 {
+			m, err := l.w.Write(p)
+			return n + m, err
+		}
+		m, err := l.w.Write(p[:i+1])
+		n += m
+		if err != nil {
+			return n, err
+		}
+		l.lines++
+		p = p[i+1:]
+	}
+	return n, nil
+}
+
+// exportOnce exports the store (read-only, as `eventsql export --data`
+// does) into out and measures it.
+func exportOnce(ctx context.Context, storeDir, out, compression string) (Result, error) {
+	runtime.GC()
+	os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) // reset VmHWM
+	stop, peak := sampleRSS()
+	cpu0 := cpuTime()
+	start := time.Now()
+	r, err := engine.OpenLogReader(ctx, storeDir)
+	if err != nil {
+		stop()
+		return Result{}, err
+	}
+	sum, err := export.Run(ctx, r, export.Options{Dir: out, Compression: compression, Version: "bench", Build: "bench"})
+	r.Close()
+	elapsed := time.Since(start)
+	stop()
+	if err != nil {
+		return Result{}, err
+	}
+	logBytes := dirSize(filepath.Join(storeDir, "log"))
+	res := Result{Tool: "eventsql", Events: sum.Events, Seconds: elapsed.Seconds(), OutputBytes: sum.Bytes, Files: sum.Files,
+		PeakRSSBytes: peak(), CPUSecondsPer: (cpuTime() - cpu0).Seconds()}
+	res.EventsPerSec = float64(res.Events) / res.Seconds
+	res.OutputMBPerS = float64(res.OutputBytes) / 1e6 / res.Seconds
+	res.InputMBPerS = float64(logBytes) / 1e6 / res.Seconds
+	return res, nil
+}
+
+func dirSize(dir string) int64 {
+	var n int64
+	filepath.Walk(dir, func(_ string, fi os.FileInfo, err error) error {
+		if err == nil && !fi.IsDir() {
+			n += fi.Size()
+		}
+		return nil
+	})
+	return n
+}
+
+func cpuTime() time.Duration {
+	var ru unix.Rusage
+	if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// sampleRSS samples VmRSS every 50 ms until stopped.
+func sampleRSS() (stop func(), peak func() int64) {
+	var m atomic.Int64
+	done, finished := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		for {
+			if v := procStatus("RssAnon"); v > m.Load() {
+				m.Store(v)
+			}
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() { close(done); <-finished }, m.Load
+}
+
+func procStatus(field string) int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(string(b)) {
+		name, rest, ok := strings.Cut(line, ":")
+		if !ok || name != field {
+			continue
+		}
+		f := strings.Fields(rest)
+		if len(f) == 0 {
+			return 0
+		}
+		n, _ := strconv.ParseInt(f[0], 10, 64)
+		return n << 10
+	}
+	return 0
+}
+
+func progress(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "exportbench: "+format+"\n", args...)
+}

@@ -1,0 +1,57 @@
+package export
+
+import (
+	"sync/atomic"
+
+	"github.com/eventsql/eventsql/engine"
+)
+
+// A batch is a run of events copied out of the log, shared read-only by
+// the writers (events and by_type) and recycled when both are done.
+type batch struct {
+	rows  []evRow
+	arena []byte // data and metadata bytes of the rows
+	refs  atomic.Int32
+}
+
+// evRow is one event of a batch.
+type evRow struct {
+	pos      uint64
+	version  int64
+	created  int64 // unix µs
+	id       [16]byte
+	stream   string
+	typ      string
+	data     span
+	meta     span
+	dataJSON bool
+	metaJSON bool
+	shard    uint8 // the by_type writer of the event's type
+}
+
+type span struct{ off, n uint32 }
+
+const (
+	batchRows  = 4096
+	batchBytes = 4 << 20
+	numBatches = 8
+)
+
+func (b *batch) reset() {
+	b.rows = b.rows[:0]
+	b.arena = b.arena[:0]
+}
+
+func (b *batch) full() bool { return len(b.rows) >= batchRows || len(b.arena) >= batchBytes }
+
+func (b *batch) add(e *engine.RecordedEvent, shard uint8) {
+	r := evRow{pos: e.Position, version: e.Version, created: e.CreatedAt.UnixMicro(), id: e.ID,
+		stream: e.Stream, typ: e.Type, dataJSON: e.DataIsJSON, metaJSON: e.MetadataIsJSON, shard: shard}
+	r.data = span{uint32(len(b.arena)), uint32(len(e.Data))}
+	b.arena = append(b.arena, e.Data...)
+	r.meta = span{uint32(len(b.arena)), uint32(len(e.Metadata))}
+	b.arena = append(b.arena, e.Metadata...)
+	b.rows = append(b.rows, r)
+}
+
+func (b *batch) bytes(s span) []byte { return b.arena[s.off : s.off+s.n : s.off+s.n] }

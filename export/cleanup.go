@@ -1,0 +1,76 @@
+package export
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// cleanup removes what is not part of the snapshot m (nil: no snapshot):
+// files being written by a run that died (tempPrefix names, anywhere),
+// part files the manifest does not list (renamed into place by a run that
+// died before replacing the manifest, or replaced by --full or
+// compaction), and partition directories left empty. Only files an export
+// writes are touched: *.parquet and tempPrefix files under events/ and
+// by_type/, and tempPrefix files at the top.
+func cleanup(dir string, m *Manifest) (int, error) {
+	listed := map[string]bool{}
+	if m != nil {
+		for _, f := range m.Files {
+			listed[f.Path] = true
+		}
+	}
+	removed := 0
+	top, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, fmt.Errorf("list %s: %w", dir, err)
+	}
+	for _, e := range top {
+		if !e.IsDir() && strings.HasPrefix(e.Name(), tempPrefix) {
+			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
+				return removed, fmt.Errorf("remove leftover: %w", err)
+			}
+			removed++
+		}
+	}
+	for _, sub := range []string{"events", "by_type"} {
+		root := filepath.Join(dir, sub)
+		var dirs []string
+		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				if errors.Is(err, fs.ErrNotExist) && p == root {
+					return filepath.SkipDir
+				}
+				return err
+			}
+			if d.IsDir() {
+				if p != root {
+					dirs = append(dirs, p)
+				}
+				return nil
+			}
+			name := d.Name()
+			rel, _ := filepath.Rel(dir, p)
+			rel = filepath.ToSlash(rel)
+			if strings.HasPrefix(name, tempPrefix) || (strings.HasSuffix(name, ".parquet") && !listed[rel]) {
+				if err := os.Remove(p); err != nil {
+					return fmt.Errorf("remove leftover: %w", err)
+				}
+				removed++
+			}
+			return nil
+		})
+		if err != nil {
+			return removed, fmt.Errorf("clean %s: %w", root, err)
+		}
+		slices.Reverse(dirs) // children first
+		for _, d := range dirs {
+			os.Remove(d) // fails unless empty, which is what we want
+		}
+	}
+	return removed, nil
+}

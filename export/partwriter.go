@@ -1,0 +1,227 @@
+package export
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sync/atomic"
+
+	"github.com/parquet-go/parquet-go"
+)
+
+// tempPrefix starts the names of files being written: Hadoop readers and
+// DuckDB's **/*.parquet glob skip them, and cleanup removes them.
+const tempPrefix = "_tmp-"
+
+// outFile is what a part file is written to (an *os.File; tests inject
+// faults).
+type outFile interface {
+	io.Writer
+	Sync() error
+	Close() error
+}
+
+// createFunc creates a file for writing.
+type createFunc func(name string) (outFile, error)
+
+func createOS(name string) (outFile, error) {
+	return os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+}
+
+// countingWriter counts bytes on their way to the file.
+type countingWriter struct {
+	w     io.Writer
+	total *atomic.Int64 // bytes written by the run (progress)
+	c     int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.c += int64(n)
+	c.total.Add(int64(n))
+	return n, err
+}
+
+// partFile is one part file being written under a temp name.
+type partFile struct {
+	dataset, date string
+	dir           string // the partition directory
+	tmp           string
+	f             outFile
+	buf           *bufio.Writer
+	cw            *countingWriter
+	w             *parquet.GenericWriter[any]
+	cols          []Column
+	schema        int // index into the dataset's schemas
+	rows          int64
+	from, to      uint64
+	rgBase        int64 // w.Size() when the current row group started
+	pending       []parquet.Row
+	opts          *Options
+	lastUse       uint64
+}
+
+// partConfig holds what every part file of a run shares.
+type partConfig struct {
+	root   string
+	runID  string
+	create createFunc
+	bytes  *atomic.Int64
+	writer []parquet.WriterOption
+	opts   *Options
+}
+
+func newPartConfig(root, runID string, o *Options) (*partConfig, error) {
+	c, err := codec(o.Compression)
+	if err != nil {
+		return nil, err
+	}
+	return &partConfig{root: root, runID: runID, create: o.create, bytes: new(atomic.Int64), opts: o, writer: []parquet.WriterOption{
+		parquet.Compression(c),
+		parquet.DataPageVersion(1),
+		parquet.DefaultEncoding(&parquet.Plain), // no DELTA_* (older Spark/Hive vectorized readers reject them)
+		parquet.MaxRowsPerRowGroup(o.RowGroupRows),
+		// parquet-go formats "<app> version <v>(build <b>)" without the
+		// space the spec (and parsers like parquet-mr's) expect: add it.
+		parquet.CreatedBy("eventsql", o.Version+" ", o.Build),
+	}}, nil
+}
+
+// open starts a part file of dataset in partition date with schema cols.
+func (pc *partConfig) open(dataset, date string, cols []Column, schemaIdx int, first uint64) (*partFile, error) {
+	dir := filepath.Join(pc.root, filepath.FromSlash(dataset), "date="+date)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create %s: %w", dir, err)
+	}
+	tmp := filepath.Join(dir, fmt.Sprintf("%s%s-%d.parquet", tempPrefix, pc.runID, first))
+	f, err := pc.create(tmp)
+	if err != nil {
+		return nil, fmt.Errorf("create part file: %w", err)
+	}
+	p := &partFile{dataset: dataset, date: date, dir: dir, tmp: tmp, f: f, cols: cols, schema: schemaIdx, from: first, opts: pc.opts}
+	p.cw = &countingWriter{w: f, total: pc.bytes}
+	p.buf = bufio.NewWriterSize(p.cw, 1<<20)
+	opts := append([]parquet.WriterOption{parquetSchema(path.Base(dataset), cols, pc.opts.Timestamps)}, pc.writer...)
+	p.w = parquet.NewGenericWriter[any](p.buf, opts...)
+	return p, nil
+}
+
+// add queues a row (written by flush; its byte slices must stay valid
+// until then).
+func (p *partFile) add(pos uint64, row parquet.Row) {
+	if p.rows == 0 && len(p.pending) == 0 {
+		p.from = pos
+	}
+	p.to = pos
+	p.pending = append(p.pending, row)
+}
+
+// flush writes the queued rows, ending the row group when it reached
+// RowGroupBytes.
+func (p *partFile) flush() error {
+	if len(p.pending) == 0 {
+		return nil
+	}
+	if _, err := p.w.WriteRows(p.pending); err != nil {
+		return fmt.Errorf("write %s: %w", p.tmp, err)
+	}
+	p.rows += int64(len(p.pending))
+	clear(p.pending)
+	p.pending = p.pending[:0]
+	if p.w.Size()-p.rgBase >= p.opts.RowGroupBytes {
+		return p.endRowGroup()
+	}
+	return nil
+}
+
+func (p *partFile) endRowGroup() error {
+	if err := p.w.Flush(); err != nil {
+		return fmt.Errorf("write %s: %w", p.tmp, err)
+	}
+	p.rgBase = p.w.Size()
+	return nil
+}
+
+// buffered estimates the bytes of the current row group held in memory.
+func (p *partFile) buffered() int64 { return p.w.Size() - p.rgBase }
+
+// size estimates the file's size so far.
+func (p *partFile) size() int64 { return p.w.Size() }
+
+// finish completes the file, syncs it and renames it into place as
+// part-<from>-<to>.parquet (part-<from>-<to>-<run>.parquet if that name
+// is taken by a file of the previous snapshot).
+func (p *partFile) finish() (File, error) {
+	if err := p.flush(); err != nil {
+		p.abort()
+		return File{}, err
+	}
+	err := p.w.Close()
+	if err == nil {
+		err = p.buf.Flush()
+	}
+	if err == nil {
+		err = p.f.Sync()
+	}
+	if cerr := p.f.Close(); err == nil {
+		err = cerr
+	}
+	p.f = nil
+	if err != nil {
+		os.Remove(p.tmp)
+		return File{}, fmt.Errorf("write %s: %w", p.tmp, err)
+	}
+	name := fmt.Sprintf("part-%d-%d.parquet", p.from, p.to)
+	if _, err := os.Lstat(filepath.Join(p.dir, name)); err == nil {
+		name = fmt.Sprintf("part-%d-%d-%s.parquet", p.from, p.to, p.runIDFromTmp())
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		os.Remove(p.tmp)
+		return File{}, err
+	}
+	if err := os.Rename(p.tmp, filepath.Join(p.dir, name)); err != nil {
+		os.Remove(p.tmp)
+		return File{}, fmt.Errorf("rename part file: %w", err)
+	}
+	return File{
+		Path:    p.dataset + "/date=" + p.date + "/" + name,
+		Dataset: p.dataset, Date: p.date, Rows: p.rows, Bytes: p.cw.c,
+		FromPosition: p.from, ToPosition: p.to, Schema: p.schema,
+	}, nil
+}
+
+func (p *partFile) runIDFromTmp() string {
+	b := filepath.Base(p.tmp)[len(tempPrefix):]
+	for i := 0; i < len(b); i++ {
+		if b[i] == '-' {
+			return b[:i]
+		}
+	}
+	return b
+}
+
+// abort drops the file.
+func (p *partFile) abort() {
+	if p.f != nil {
+		p.f.Close()
+		p.f = nil
+	}
+	os.Remove(p.tmp)
+}
+
+// writeRows writes rows at once (compaction), ending row groups at
+// RowGroupBytes like flush.
+func (p *partFile) writeRows(rows []parquet.Row) error {
+	if _, err := p.w.WriteRows(rows); err != nil {
+		return fmt.Errorf("write %s: %w", p.tmp, err)
+	}
+	p.rows += int64(len(rows))
+	if p.w.Size()-p.rgBase >= p.opts.RowGroupBytes {
+		return p.endRowGroup()
+	}
+	return nil
+}
