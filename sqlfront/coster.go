@@ -8,12 +8,15 @@ import (
 	"github.com/dolthub/go-mysql-server/sql/plan"
 )
 
-// Costs in units of one event read by a sequential scan. A lookup seeks
-// the index and then reads its events at random places in the log, which
-// on a cold mapping costs a page fault each (see docs/performance.md).
+// Costs in units of one row read by a scan (decoded, typed columns
+// filled, handed to GMS). A lookup seeks the index and reads its events
+// elsewhere in the log; most are only checked against the table's scope
+// (a stream's other types), which is cheaper than building a row but
+// may fault a page in. Calibrated at 1M events (bench/sqlbench): one
+// stream lookup of ~17 events ≈ 25 scanned rows.
 const (
 	costSeek       = 10.0 // an index seek (Pebble posting read, iterator set-up)
-	costRandomRead = 3.0  // an event read away from the previous one
+	costRandomRead = 1.0  // an event read by a lookup
 	costHashBuild  = 2.0  // keeping a row in a hash table, on top of reading it
 	costRowOut     = 0.01 // producing a joined row
 )
