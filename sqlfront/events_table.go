@@ -113,16 +113,17 @@ func (t *eventsTable) Partitions(*sql.Context) (sql.PartitionIter, error) {
 	return sql.PartitionsToPartitionIter(eventsPartition{}), nil
 }
 
-func (t *eventsTable) LookupPartitions(ctx *sql.Context, lookup sql.IndexLookup) (sql.PartitionIter, error) {
-	return t.Partitions(ctx)
-}
-
-type eventsPartition struct{}
+// eventsPartition is the table's one partition; plan, when set, is an
+// index lookup's (see LookupPartitions) and wins over the table's.
+type eventsPartition struct{ plan *scanPlan }
 
 func (eventsPartition) Key() []byte { return []byte("events") }
 
-func (t *eventsTable) PartitionRows(ctx *sql.Context, _ sql.Partition) (sql.RowIter, error) {
+func (t *eventsTable) PartitionRows(ctx *sql.Context, part sql.Partition) (sql.RowIter, error) {
 	plan := t.plan
+	if ep, ok := part.(eventsPartition); ok && ep.plan != nil {
+		plan = ep.plan
+	}
 	if plan == nil {
 		plan = newScanPlan()
 	}

@@ -18,6 +18,7 @@ import (
 	sqle "github.com/dolthub/go-mysql-server"
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/analyzer"
+	"github.com/dolthub/go-mysql-server/sql/memo"
 	"github.com/dolthub/go-mysql-server/sql/mysql_db"
 	"github.com/dolthub/vitess/go/mysql"
 	server "github.com/eventsql/eventsql/sqlfront/internal/gmsserver"
@@ -106,6 +107,7 @@ func New(store Store, accounts []Account, opts Options, logger *slog.Logger) (*F
 		AddPostAnalyzeRule(ruleNativeAggregates, fe.nativeAggregateRule).
 		Build()
 	fe.engine = sqle.New(a, &sqle.Config{VersionPostfix: "eventsql"})
+	fe.engine.Analyzer.Coster = &coster{fe: fe, base: memo.NewDefaultCoster()}
 	fe.engine.Analyzer.Catalog.AuthHandler = processAuth{fe.engine.Analyzer.Catalog.AuthHandler}
 	db := fe.engine.Analyzer.Catalog.MySQLDb
 	db.SetPersister(noPersist{})

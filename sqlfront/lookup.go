@@ -10,6 +10,8 @@ import (
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/expression"
 	"github.com/dolthub/go-mysql-server/sql/types"
+
+	"github.com/eventsql/eventsql/engine"
 )
 
 // maxStreamsLookup bounds stream IN (...) lists read stream by stream;
@@ -30,6 +32,9 @@ type scanPlan struct {
 	timeLo, timeHi       time.Time
 	timeLoOpen, timeHiOp bool // strict (>, <) bounds
 	empty                bool // contradictory filters: no rows
+	// keep, when set, must accept an event for it to be returned (index
+	// lookups that are read as a superset; see indexes.go).
+	keep func(*engine.RecordedEvent) bool
 }
 
 func (p *scanPlan) useful() bool {
@@ -65,8 +70,6 @@ func (t *eventsTable) SkipIndexCosting() bool { return true }
 // PreciseMatch is false: GMS re-applies every filter to the rows read.
 func (t *eventsTable) PreciseMatch() bool { return false }
 
-func (t *eventsTable) GetIndexes(*sql.Context) ([]sql.Index, error) { return nil, nil }
-
 // IndexedAccess returns the table reading with the lookup's plan.
 func (t *eventsTable) IndexedAccess(ctx *sql.Context, lookup sql.IndexLookup) sql.IndexedTable {
 	c := *t
@@ -87,21 +90,19 @@ func (t *eventsTable) LookupForExpressions(ctx *sql.Context, exprs ...sql.Expres
 		return sql.IndexLookup{}, nil, nil, false, nil
 	}
 	idx := &planIndex{db: t.db, table: t.name, plan: p}
-	ranges := sql.MySQLRangeCollection{{sql.ClosedRangeColumnExpr(uint64(1), uint64(math.MaxUint64), types.Uint64)}}
-	return sql.IndexLookup{Index: idx, Ranges: ranges}, nil, expression.JoinAnd(exprs...), true, nil
+	return sql.IndexLookup{Index: idx, Ranges: idx.ranges()}, nil, expression.JoinAnd(exprs...), true, nil
 }
 
-// column returns the base column a GetField refers to, or -1.
+// column returns the base column a GetField of this table refers to, or -1.
 func (t *eventsTable) column(e sql.Expression) int {
 	gf, ok := e.(*expression.GetField)
 	if !ok {
 		return -1
 	}
-	if gf.Table() != "" && !strings.EqualFold(gf.Table(), t.name) {
-		return -1
-	}
-	i := colIndex(t.schema[:numBaseColumns], gf.Name())
-	return i
+	// The qualifier is not checked: GMS hands LookupForExpressions only
+	// the filters it pushed onto this table, and under an alias
+	// (FROM events e) they are qualified by the alias, not the name.
+	return colIndex(t.schema[:numBaseColumns], gf.Name())
 }
 
 // literal evaluates a constant expression.
@@ -307,7 +308,9 @@ func intersectNames(have, add []string) []string {
 	return out
 }
 
-// planIndex carries a scanPlan through GMS's IndexLookup.
+// planIndex carries a scanPlan through GMS's IndexLookup. Its column
+// and ranges only show the plan in EXPLAIN (index: [t.stream], filters:
+// [{[s-1, s-1]}, ...]); reads use the plan itself.
 type planIndex struct {
 	db, table string
 	plan      *scanPlan
@@ -315,11 +318,41 @@ type planIndex struct {
 
 var _ sql.Index = (*planIndex)(nil)
 
+// column is the index the plan reads by.
+func (i *planIndex) column() (string, sql.Type) {
+	switch {
+	case i.plan.streams != nil:
+		return "stream", typeName
+	case i.plan.types != nil:
+		return "event_type", typeName
+	}
+	return "position", types.Uint64
+}
+
+// ranges lists the plan's keys: its streams, its types, or its position
+// range (created_at bounds become positions only when the query runs).
+func (i *planIndex) ranges() sql.MySQLRangeCollection {
+	_, typ := i.column()
+	names := i.plan.streams
+	if names == nil {
+		names = i.plan.types
+	}
+	if names == nil {
+		return sql.MySQLRangeCollection{{sql.ClosedRangeColumnExpr(i.plan.lo, i.plan.hi, typ)}}
+	}
+	out := make(sql.MySQLRangeCollection, len(names))
+	for k, n := range names {
+		out[k] = sql.MySQLRange{sql.ClosedRangeColumnExpr(n, n, typ)}
+	}
+	return out
+}
+
 func (i *planIndex) ID() string       { return "eventsql_scan" }
 func (i *planIndex) Database() string { return i.db }
 func (i *planIndex) Table() string    { return i.table }
 func (i *planIndex) Expressions() []string {
-	return []string{i.table + ".position"}
+	col, _ := i.column()
+	return []string{i.table + "." + col}
 }
 func (i *planIndex) IsUnique() bool                             { return false }
 func (i *planIndex) IsSpatial() bool                            { return false }
@@ -332,5 +365,6 @@ func (i *planIndex) PrefixLengths() []uint16                    { return nil }
 func (i *planIndex) CanSupport(*sql.Context, ...sql.Range) bool { return true }
 func (i *planIndex) CanSupportOrderBy(sql.Expression) bool      { return false }
 func (i *planIndex) ColumnExpressionTypes(*sql.Context) []sql.ColumnExpressionType {
-	return []sql.ColumnExpressionType{{Expression: i.table + ".position", Type: types.Uint64}}
+	col, typ := i.column()
+	return []sql.ColumnExpressionType{{Expression: i.table + "." + col, Type: typ}}
 }

@@ -174,7 +174,7 @@ func (it *rowIter) Next(ctx *sql.Context) (sql.Row, error) {
 			it.cur = nil
 			continue
 		}
-		if !it.inScope(e) {
+		if !it.inScope(e) || (it.plan.keep != nil && !it.plan.keep(e)) {
 			continue
 		}
 		return it.row(e), nil
