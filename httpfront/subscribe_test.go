@@ -409,9 +409,20 @@ func TestSubscriptionsInStatsAndMetrics(t *testing.T) {
 		sub := r.body["subscriptions"].(map[string]any)
 		return sub["open"].(float64), sub["eventsSent"].(map[string]any)["total"].(float64)
 	}
-	if open, sent := stats(); open != 2 || sent != 6 {
-		t.Fatalf("/stats subscriptions open=%v eventsSent=%v, want 2 and 6", open, sent)
+	// A client can read a batch before the server's write returns and
+	// counts it, so wait for the counters to catch up.
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); !ok(); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+		}
 	}
+	waitFor("/stats to show 2 subscriptions and 6 events sent", func() bool {
+		open, sent := stats()
+		return open == 2 && sent == 6
+	})
 	_, _, metrics := doRaw(t, "GET", base+"/metrics", "reader", "r-pw", nil, "")
 	for _, line := range []string{"eventsql_sse_subscriptions 2", "eventsql_sse_events_sent_total 6"} {
 		if !strings.Contains(metrics, "\n"+line+"\n") {
@@ -419,15 +430,8 @@ func TestSubscriptionsInStatsAndMetrics(t *testing.T) {
 		}
 	}
 	a.close()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	waitFor("a closed subscription to be uncounted", func() bool {
 		open, _ := stats()
-		if open == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("a closed subscription still counted: open=%v", open)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return open == 1
+	})
 }

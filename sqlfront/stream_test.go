@@ -12,8 +12,11 @@ import (
 
 // TestBigResultsAreStreamed selects ~100 MB of events and checks that the
 // live heap (server and client are both in this process) never holds more
-// than a quarter of it: rows go to the client batch by batch. Upstream's
-// server package kept the whole result (310 MB of heap for this query).
+// than half of it: rows go to the client batch by batch. Upstream's
+// server package kept the whole result (310 MB of heap for this query);
+// ours grows by 10–24 MB, part of it the store's own background work
+// (index caches, the existence filter), so the bound leaves room for that
+// and still fails by far if results were buffered.
 func TestBigResultsAreStreamed(t *testing.T) {
 	if testing.Short() {
 		t.Skip("writes 100 MB")
@@ -69,7 +72,7 @@ func TestBigResultsAreStreamed(t *testing.T) {
 		t.Fatalf("got %d rows, want %d", n, events)
 	}
 	total := uint64(events * size)
-	if peak > base && peak-base > total/4 {
+	if peak > base && peak-base > total/2 {
 		t.Fatalf("heap grew by %d MB while streaming %d MB: results are buffered", (peak-base)>>20, total>>20)
 	}
 	t.Logf("streamed %d MB; heap grew by at most %d MB", total>>20, (peak-base)>>20)
