@@ -1,7 +1,7 @@
 package export
 
 import (
-	"fmt"
+	"errors"
 	"io"
 	"unsafe"
 
@@ -59,22 +59,22 @@ type eventsSink interface {
 	write() (int, error)
 }
 
-// typedSink is the eventsSink of one record type.
-type typedSink[T eventRecord | eventRecord96] struct {
+// structSink is the eventsSink of one record type.
+type structSink[T eventRecord | eventRecord96] struct {
 	w    *parquet.GenericWriter[T]
 	rows []T
 	rb   *rowBuilder
 	fill func(dst *T, rb *rowBuilder, b *batch, r *evRow)
 }
 
-func (s *typedSink[T]) add(b *batch, r *evRow) {
+func (s *structSink[T]) add(b *batch, r *evRow) {
 	s.rows = append(s.rows, *new(T))
 	s.fill(&s.rows[len(s.rows)-1], s.rb, b, r)
 }
 
-func (s *typedSink[T]) pending() int { return len(s.rows) }
+func (s *structSink[T]) pending() int { return len(s.rows) }
 
-func (s *typedSink[T]) write() (int, error) {
+func (s *structSink[T]) write() (int, error) {
 	n, err := s.w.Write(s.rows)
 	clear(s.rows)
 	s.rows = s.rows[:0]
@@ -88,16 +88,16 @@ func newEventsParquet(out io.Writer, ts Timestamps, rb *rowBuilder, opts []parqu
 	opts = append([]parquet.WriterOption{parquetSchema("events", eventsColumns, ts)}, opts...)
 	if ts == TimestampsInt96 {
 		if !eventsSchemaMatches[eventRecord96](ts) {
-			return nil, nil, fmt.Errorf("export: events schema and eventRecord96 differ")
+			return nil, nil, errors.New("export: events schema and eventRecord96 differ")
 		}
 		w := parquet.NewGenericWriter[eventRecord96](out, opts...)
-		return w, &typedSink[eventRecord96]{w: w, rb: rb, fill: fillEvent96}, nil
+		return w, &structSink[eventRecord96]{w: w, rb: rb, fill: fillEvent96}, nil
 	}
 	if !eventsSchemaMatches[eventRecord](ts) {
-		return nil, nil, fmt.Errorf("export: events schema and eventRecord differ")
+		return nil, nil, errors.New("export: events schema and eventRecord differ")
 	}
 	w := parquet.NewGenericWriter[eventRecord](out, opts...)
-	return w, &typedSink[eventRecord]{w: w, rb: rb, fill: fillEvent}, nil
+	return w, &structSink[eventRecord]{w: w, rb: rb, fill: fillEvent}, nil
 }
 
 func bytesString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
