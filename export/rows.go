@@ -102,30 +102,6 @@ func required(v parquet.Value, col int) parquet.Value { return v.Level(0, 0, col
 func optional(v parquet.Value, col int) parquet.Value { return v.Level(0, 1, col) }
 func null(col int) parquet.Value                      { return parquet.NullValue().Level(0, 0, col) }
 
-// eventRow builds the events dataset's row of r.
-func (rb *rowBuilder) eventRow(b *batch, r *evRow) parquet.Row {
-	row := rb.alloc(numEventColumns)
-	row[evPosition] = required(parquet.Int64Value(int64(r.pos)), evPosition)
-	row[evStream] = required(parquet.ByteArrayValue(strBytes(r.stream)), evStream)
-	row[evVersion] = required(parquet.Int64Value(r.version), evVersion)
-	row[evEventID] = required(parquet.ByteArrayValue(rb.uuid(&r.id)), evEventID)
-	row[evEventType] = required(parquet.ByteArrayValue(strBytes(r.typ)), evEventType)
-	row[evCreatedAt] = required(rb.timestamp(r.created), evCreatedAt)
-	if r.data.n == 0 {
-		row[evData] = null(evData)
-	} else {
-		row[evData] = optional(parquet.ByteArrayValue(rb.text(b.bytes(r.data), r.dataJSON)), evData)
-	}
-	row[evDataIsJSON] = required(parquet.BooleanValue(r.dataJSON), evDataIsJSON)
-	if r.meta.n == 0 {
-		row[evMetadata] = null(evMetadata)
-	} else {
-		row[evMetadata] = optional(parquet.ByteArrayValue(rb.text(b.bytes(r.meta), r.metaJSON)), evMetadata)
-	}
-	row[evMetadataIsJSON] = required(parquet.BooleanValue(r.metaJSON), evMetadataIsJSON)
-	return row
-}
-
 // typedRow builds a by_type row of r with columns cols, whose typed
 // columns take fields[src[i]] (values by field index, unset = missing).
 func (rb *rowBuilder) typedRow(b *batch, r *evRow, cols []Column, src []int, fields []gjson.Result) parquet.Row {

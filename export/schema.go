@@ -52,21 +52,6 @@ var eventsColumns = []Column{
 	{Name: "metadata_is_json", Type: typeBoolean},
 }
 
-// Column indexes of the events dataset.
-const (
-	evPosition = iota
-	evStream
-	evVersion
-	evEventID
-	evEventType
-	evCreatedAt
-	evData
-	evDataIsJSON
-	evMetadata
-	evMetadataIsJSON
-	numEventColumns
-)
-
 // typedBaseColumns start every by_type dataset's schema. The names a JSON
 // field may not take are those of eventsql.events (as in the SQL
 // by_type tables), so that both name fields alike.
@@ -220,7 +205,7 @@ func (g orderedGroup) Fields() []parquet.Field {
 }
 
 // GoType is a struct with one exported field per column (never used to
-// write: rows are built as parquet.Row).
+// write: rows are parquet.Row values or eventRecord structs).
 func (g orderedGroup) GoType() reflect.Type {
 	fields := make([]reflect.StructField, len(g))
 	for i, f := range g {

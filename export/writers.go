@@ -30,7 +30,6 @@ func dayOf(micros int64) int64 {
 type eventsWriter struct {
 	pc     *partConfig
 	schema int
-	cols   []Column
 	cur    *partFile
 	day    int64
 	rb     rowBuilder
@@ -38,7 +37,7 @@ type eventsWriter struct {
 }
 
 func newEventsWriter(pc *partConfig, schemaIdx int) *eventsWriter {
-	return &eventsWriter{pc: pc, schema: schemaIdx, cols: eventsColumns, rb: rowBuilder{ts: pc.opts.Timestamps}}
+	return &eventsWriter{pc: pc, schema: schemaIdx, rb: rowBuilder{ts: pc.opts.Timestamps}}
 }
 
 func (w *eventsWriter) write(b *batch) error {
@@ -51,14 +50,14 @@ func (w *eventsWriter) write(b *batch) error {
 			}
 		}
 		if w.cur == nil {
-			p, err := w.pc.open("events", dateOf(r.created), w.cols, w.schema, r.pos)
+			p, err := w.pc.openEvents(dateOf(r.created), w.schema, r.pos, &w.rb)
 			if err != nil {
 				return err
 			}
 			w.cur, w.day = p, day
 		}
-		w.cur.add(r.pos, w.rb.eventRow(b, r))
-		if len(w.cur.pending) >= 1024 {
+		w.cur.addEvent(b, r)
+		if w.cur.queued() >= 1024 {
 			if err := w.cur.flush(); err != nil {
 				return err
 			}
