@@ -8,8 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -115,34 +113,11 @@ func exportDir(ctx context.Context, dir string, opts export.Options) (*export.Su
 
 func exportThroughServer(ctx context.Context, server, user, password string, req export.Request) (*export.Summary, error) {
 	body, _ := json.Marshal(req)
-	url := strings.TrimRight(server, "/") + "/export"
-	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	sum, err := postToServer[export.Summary](ctx, server, "/export", user, password, "application/json", bytes.NewReader(body), int64(len(body)))
 	if err != nil {
-		return nil, fmt.Errorf("--server %q: %w", server, err)
+		return nil, err
 	}
-	hr.SetBasicAuth(user, password)
-	hr.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(hr)
-	if err != nil {
-		return nil, fmt.Errorf("POST %s: %w", url, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, fmt.Errorf("POST %s: reading the answer: %w", url, err)
-	}
-	var reply struct {
-		export.Summary
-		Error   string `json:"error"`
-		Message string `json:"message"`
-	}
-	if err := json.Unmarshal(b, &reply); err != nil {
-		return nil, fmt.Errorf("POST %s: %s: answer is not JSON: %.200q", url, resp.Status, b)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("server answered %s: %s: %s", resp.Status, reply.Error, reply.Message)
-	}
-	return &reply.Summary, nil
+	return &sum, nil
 }
 
 func printExportSummary(w io.Writer, s *export.Summary) {

@@ -3,14 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -115,36 +112,7 @@ func openInput(name string) (io.ReadCloser, int64, error) {
 
 // importToServer streams r as the body of POST /import.
 func importToServer(ctx context.Context, server, user, password string, r io.Reader, size int64) (ndjsonimport.Summary, error) {
-	var sum ndjsonimport.Summary
-	url := strings.TrimRight(server, "/") + "/import"
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, io.NopCloser(r))
-	if err != nil {
-		return sum, fmt.Errorf("--server %q: %w", server, err)
-	}
-	req.ContentLength = size // -1: chunked
-	req.SetBasicAuth(user, password)
-	req.Header.Set("Content-Type", "application/x-ndjson")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return sum, fmt.Errorf("POST %s: %w", url, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return sum, fmt.Errorf("POST %s: reading the answer: %w", url, err)
-	}
-	var reply struct {
-		ndjsonimport.Summary
-		Error   string `json:"error"`
-		Message string `json:"message"`
-	}
-	if err := json.Unmarshal(body, &reply); err != nil {
-		return sum, fmt.Errorf("POST %s: %s: answer is not JSON: %.200q", url, resp.Status, body)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return reply.Summary, fmt.Errorf("server answered %s: %s: %s", resp.Status, reply.Error, reply.Message)
-	}
-	return reply.Summary, nil
+	return postToServer[ndjsonimport.Summary](ctx, server, "/import", user, password, "application/x-ndjson", r, size)
 }
 
 // importToDir opens the store in dir and imports r into it.
