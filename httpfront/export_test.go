@@ -85,3 +85,27 @@ func TestExportErrors(t *testing.T) {
 		t.Fatalf("%d %s", r.status, r.raw)
 	}
 }
+
+// TestExportWhileAnotherRuns: a second POST /export while one runs is
+// 409 export_running and writes nothing; once the first is done, exports
+// go through again.
+func TestExportWhileAnotherRuns(t *testing.T) {
+	st := openTestStore(t)
+	base, srv := startServer(t, st, Options{MaxBodySize: 1 << 20})
+	if r := do(t, "POST", base+"/import", "writer", "w-pw", ndjsonCT, importLine("cart-1", 1)+"\n"); r.status != 200 {
+		t.Fatalf("import: %d %s", r.status, r.raw)
+	}
+	out := t.TempDir()
+	srv.exporting.Store(true) // as while a long export is running
+	r := do(t, "POST", base+"/export?out="+out, "admin", "admin-pw", nil, "")
+	if r.status != 409 || r.body["error"] != "export_running" {
+		t.Fatalf("export during another: %d %s", r.status, r.raw)
+	}
+	if entries, _ := os.ReadDir(out); len(entries) != 0 {
+		t.Fatalf("a refused export wrote %d entries", len(entries))
+	}
+	srv.exporting.Store(false)
+	if r := do(t, "POST", base+"/export?out="+out, "admin", "admin-pw", nil, ""); r.status != 200 || r.body["events"] != 1.0 {
+		t.Fatalf("export after the other: %d %s", r.status, r.raw)
+	}
+}
