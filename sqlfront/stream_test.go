@@ -10,19 +10,19 @@ import (
 	"github.com/eventsql/eventsql/engine"
 )
 
-// TestBigResultsAreStreamed selects ~100 MB of events and checks that the
+// TestBigResultsAreStreamed selects ~200 MB of events and checks that the
 // live heap (server and client are both in this process) never holds more
-// than half of it: rows go to the client batch by batch. Upstream's
-// server package kept the whole result (310 MB of heap for this query);
-// ours grows by 10–24 MB, part of it the store's own background work
-// (index caches, the existence filter), so the bound leaves room for that
-// and still fails by far if results were buffered.
+// than a quarter of it: rows go to the client batch by batch. Upstream's
+// server package kept the whole result (310 MB of heap for 100 MB). Ours
+// grows by a few MB up to ~24 MB (the store's own background work
+// included), which is why the result is 200 MB: with 100 MB the quarter
+// left too little room under load.
 func TestBigResultsAreStreamed(t *testing.T) {
 	if testing.Short() {
-		t.Skip("writes 100 MB")
+		t.Skip("writes 200 MB")
 	}
 	st, open := testFront(t)
-	const events, size = 100_000, 1000
+	const events, size = 200_000, 1000
 	payload := `{"pad":"` + strings.Repeat("x", size) + `"}`
 	ctx := context.Background()
 	for b := 0; b < events/500; b++ {
@@ -72,7 +72,7 @@ func TestBigResultsAreStreamed(t *testing.T) {
 		t.Fatalf("got %d rows, want %d", n, events)
 	}
 	total := uint64(events * size)
-	if peak > base && peak-base > total/2 {
+	if peak > base && peak-base > total/4 {
 		t.Fatalf("heap grew by %d MB while streaming %d MB: results are buffered", (peak-base)>>20, total>>20)
 	}
 	t.Logf("streamed %d MB; heap grew by at most %d MB", total>>20, (peak-base)>>20)
