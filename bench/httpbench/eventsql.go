@@ -14,8 +14,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"syscall"
 	"time"
 
 	"github.com/eventsql/eventsql/bench/benchproc"
@@ -32,9 +30,7 @@ type eventsqlServer struct {
 	logPath string
 
 	// binary
-	cmd     *exec.Cmd
-	exited  chan struct{}
-	waitErr error
+	proc *benchproc.Child
 
 	// inprocess
 	store  *engine.Store
@@ -73,27 +69,9 @@ func (s *eventsqlServer) startBinary(ctx context.Context, bin string) error {
 	}
 	s.url = "http://" + addr
 	s.logPath = s.dataDir + ".log"
-	logf, err := os.Create(s.logPath)
-	if err != nil {
-		return err
-	}
-	defer logf.Close() // the child has its own descriptor
-	// Not CommandContext: the server is stopped with SIGTERM in stop, also
-	// after an interrupt, and its own process group keeps a terminal's
-	// Ctrl-C for this program to handle.
-	s.cmd = exec.Command(bin, "serve", "--data", s.dataDir, "--http", addr, "--log-level", "warn")
-	s.cmd.Stdout = logf
-	s.cmd.Stderr = logf
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := s.cmd.Start(); err != nil {
-		return fmt.Errorf("start %s: %w", bin, err)
-	}
-	s.exited = make(chan struct{})
-	go func() {
-		s.waitErr = s.cmd.Wait()
-		close(s.exited)
-	}()
-	return nil
+	s.proc, err = benchproc.StartChild(benchproc.ChildSpec{Name: "eventsql", Bin: bin, Output: s.logPath,
+		Args: []string{"serve", "--data", s.dataDir, "--http", addr, "--log-level", "warn"}})
+	return err
 }
 
 func (s *eventsqlServer) startInProcess(ctx context.Context) error {
@@ -134,11 +112,9 @@ func (s *eventsqlServer) waitReady(ctx context.Context) error {
 				return nil
 			}
 		}
-		if s.exited != nil {
-			select {
-			case <-s.exited:
-				return fmt.Errorf("eventsql exited before it was ready (%v); its log:\n%s", s.waitErr, benchproc.Tail(s.logPath))
-			default:
+		if s.proc != nil {
+			if err := s.proc.ExitedEarly(); err != nil {
+				return err
 			}
 		}
 		if time.Now().After(deadline) {
@@ -154,8 +130,8 @@ func (s *eventsqlServer) waitReady(ctx context.Context) error {
 
 // pid is the server's process id (this process's when in-process).
 func (s *eventsqlServer) pid() int {
-	if s.cmd != nil {
-		return s.cmd.Process.Pid
+	if s.proc != nil {
+		return s.proc.PID()
 	}
 	return os.Getpid()
 }
@@ -185,23 +161,9 @@ func (s *eventsqlServer) head(ctx context.Context) (uint64, error) {
 func (s *eventsqlServer) stop() error {
 	var err error
 	switch {
-	case s.cmd != nil && s.exited != nil:
-		select {
-		case <-s.exited:
-		default:
-			_ = s.cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-s.exited:
-			case <-time.After(30 * time.Second):
-				_ = s.cmd.Process.Kill()
-				<-s.exited
-				err = errors.New("eventsql did not stop within 30s of SIGTERM; killed")
-			}
-		}
-		if err == nil && s.waitErr != nil {
-			err = fmt.Errorf("eventsql exited: %w; its log:\n%s", s.waitErr, benchproc.Tail(s.logPath))
-		}
-		s.exited = nil
+	case s.proc != nil:
+		err = s.proc.Stop(30 * time.Second)
+		s.proc = nil
 		os.Remove(s.logPath)
 	case s.srv != nil:
 		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

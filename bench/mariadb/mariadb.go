@@ -15,7 +15,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -61,9 +60,7 @@ type Server struct {
 	version  string
 	addr     string
 	settings []string
-	cmd      *exec.Cmd
-	exited   chan struct{}
-	waitErr  error
+	proc     *benchproc.Child
 	db       *sql.DB // root over TCP, for setup
 }
 
@@ -168,16 +165,9 @@ func Start(ctx context.Context, dir string, opts Options) (s *Server, err error)
 		"--pid-file=" + filepath.Join(m.dir, "mysqld.pid"), "--log-error=" + m.logPath(),
 		"--bind-address=127.0.0.1", "--port=" + port}, user...)
 	args = append(args, opts.Settings...)
-	m.cmd = exec.Command(bin, args...) // stopped with SIGTERM in Stop
-	m.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := m.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", bin, err)
+	if m.proc, err = benchproc.StartChild(benchproc.ChildSpec{Name: "mariadbd", Bin: bin, Args: args, Log: m.logPath()}); err != nil {
+		return nil, err
 	}
-	m.exited = make(chan struct{})
-	go func() {
-		m.waitErr = m.cmd.Wait()
-		close(m.exited)
-	}()
 	if err := m.connect(ctx, opts.Database); err != nil {
 		m.Stop()
 		return nil, err
@@ -215,9 +205,9 @@ func (m *Server) connect(ctx context.Context, database string) error {
 			break
 		}
 		select {
-		case <-m.exited:
+		case <-m.proc.Exited():
 			db.Close()
-			return fmt.Errorf("mariadbd exited (%v); its log:\n%s", m.waitErr, benchproc.Tail(m.logPath()))
+			return m.proc.ExitedEarly()
 		case <-ctx.Done():
 			db.Close()
 			return ctx.Err()
@@ -252,7 +242,7 @@ func (m *Server) Version() string { return m.version }
 func (m *Server) Addr() string { return m.addr }
 
 // PID is mariadbd's process id.
-func (m *Server) PID() int { return m.cmd.Process.Pid }
+func (m *Server) PID() int { return m.proc.PID() }
 
 // SettingsString is the configuration as one line, for reports.
 func (m *Server) SettingsString() string { return strings.Join(m.settings, " ") }
@@ -275,26 +265,10 @@ func (m *Server) Stop() error {
 		m.db.Close()
 		m.db = nil
 	}
-	if m.exited == nil {
+	if m.proc == nil {
 		return nil
 	}
-	var err error
-	select {
-	case <-m.exited:
-	default:
-		_ = m.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-m.exited:
-		case <-time.After(120 * time.Second):
-			_ = m.cmd.Process.Kill()
-			<-m.exited
-			err = errors.New("mariadbd did not stop within 120s of SIGTERM; killed")
-		}
-	}
-	if err == nil && m.waitErr != nil {
-		err = fmt.Errorf("mariadbd exited: %w", m.waitErr)
-	}
-	m.exited = nil
+	err := m.proc.Stop(120 * time.Second)
 	if sock := m.socketDir(); sock != "" {
 		os.RemoveAll(sock)
 	}
@@ -303,7 +277,7 @@ func (m *Server) Stop() error {
 
 // socketDir is the temp directory of the socket when it is not under dir.
 func (m *Server) socketDir() string {
-	for _, a := range m.cmd.Args {
+	for _, a := range m.proc.Args() {
 		if s, ok := strings.CutPrefix(a, "--socket="); ok && !strings.HasPrefix(s, m.dir) {
 			return filepath.Dir(s)
 		}

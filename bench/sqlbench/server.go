@@ -5,11 +5,7 @@ package main
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
-	"os"
-	"os/exec"
-	"syscall"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -22,10 +18,7 @@ import (
 // process of its own so its memory is measured apart from the client's.
 type eventsqlServer struct {
 	sqlAddr string
-	logPath string
-	cmd     *exec.Cmd
-	exited  chan struct{}
-	waitErr error
+	proc    *benchproc.Child
 }
 
 // startEventsql starts bin on dataDir with SQL on a free loopback port and
@@ -39,27 +32,13 @@ func startEventsql(ctx context.Context, bin, dataDir, logPath string, queryTimeo
 	if err != nil {
 		return nil, err
 	}
-	logf, err := os.Create(logPath)
+	proc, err := benchproc.StartChild(benchproc.ChildSpec{Name: "eventsql", Bin: bin, Output: logPath,
+		Args: []string{"serve", "--data", dataDir, "--http", httpAddr, "--mysql", sqlAddr,
+			"--query-timeout", queryTimeout.String(), "--log-level", "warn"}})
 	if err != nil {
 		return nil, err
 	}
-	defer logf.Close() // the child has its own descriptor
-	s := &eventsqlServer{sqlAddr: sqlAddr, logPath: logPath}
-	// Not CommandContext: stopped with SIGTERM in stop, in its own process
-	// group so a terminal's Ctrl-C reaches only this program.
-	s.cmd = exec.Command(bin, "serve", "--data", dataDir, "--http", httpAddr, "--mysql", sqlAddr,
-		"--query-timeout", queryTimeout.String(), "--log-level", "warn")
-	s.cmd.Stdout = logf
-	s.cmd.Stderr = logf
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := s.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", bin, err)
-	}
-	s.exited = make(chan struct{})
-	go func() {
-		s.waitErr = s.cmd.Wait()
-		close(s.exited)
-	}()
+	s := &eventsqlServer{sqlAddr: sqlAddr, proc: proc}
 	if err := s.waitReady(ctx); err != nil {
 		s.stop()
 		return nil, err
@@ -97,9 +76,10 @@ func (s *eventsqlServer) waitReady(ctx context.Context) error {
 		if err = db.PingContext(ctx); err == nil {
 			return nil
 		}
+		if err := s.proc.ExitedEarly(); err != nil {
+			return err
+		}
 		select {
-		case <-s.exited:
-			return fmt.Errorf("eventsql exited before it was ready (%v); its log:\n%s", s.waitErr, benchproc.Tail(s.logPath))
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(50 * time.Millisecond):
@@ -110,30 +90,8 @@ func (s *eventsqlServer) waitReady(ctx context.Context) error {
 	}
 }
 
-func (s *eventsqlServer) pid() int { return s.cmd.Process.Pid }
+func (s *eventsqlServer) pid() int { return s.proc.PID() }
 
 // stop shuts the server down (SIGTERM, SIGKILL after 30 s). Safe to call
 // more than once.
-func (s *eventsqlServer) stop() error {
-	if s.exited == nil {
-		return nil
-	}
-	var err error
-	select {
-	case <-s.exited:
-	default:
-		_ = s.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-s.exited:
-		case <-time.After(30 * time.Second):
-			_ = s.cmd.Process.Kill()
-			<-s.exited
-			err = errors.New("eventsql did not stop within 30s of SIGTERM; killed")
-		}
-	}
-	if err == nil && s.waitErr != nil {
-		err = fmt.Errorf("eventsql exited: %w; its log:\n%s", s.waitErr, benchproc.Tail(s.logPath))
-	}
-	s.exited = nil
-	return err
-}
+func (s *eventsqlServer) stop() error { return s.proc.Stop(30 * time.Second) }
