@@ -80,4 +80,28 @@ func TestPositionAtAndBackwardReads(t *testing.T) {
 	if fmt.Sprint(pages) != "[c1-0 c1-1 c1-2 c1-3 c1-4]" {
 		t.Errorf("paged streams = %v", pages)
 	}
+	// From is inclusive; the later of From and After wins; Prefix bounds both.
+	for _, tt := range []struct {
+		opts ListStreamsOptions
+		want string
+	}{
+		{ListStreamsOptions{From: "c1-3"}, "[c1-3 c1-4 c2-0 c2-1 c2-2]"},
+		{ListStreamsOptions{From: "c1-3", After: "c1-3"}, "[c1-4 c2-0 c2-1 c2-2 c2-3]"},
+		{ListStreamsOptions{From: "c1-3", After: "c1-1"}, "[c1-3 c1-4 c2-0 c2-1 c2-2]"},
+		{ListStreamsOptions{Prefix: "c1-", From: "c0"}, "[c1-0 c1-1 c1-2 c1-3 c1-4]"},
+		{ListStreamsOptions{Prefix: "c1-", From: "c1-4x"}, "[]"},
+	} {
+		it, err := s.ListStreams(ctx, ListStreamsOptions{Prefix: tt.opts.Prefix, From: tt.opts.From, After: tt.opts.After, Limit: 5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for it.Next() {
+			names = append(names, it.Stream().Name)
+		}
+		it.Close()
+		if got := fmt.Sprint(names); got != tt.want {
+			t.Errorf("ListStreams(%+v) = %s, want %s", tt.opts, got, tt.want)
+		}
+	}
 }

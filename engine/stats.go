@@ -26,6 +26,9 @@ type Stats struct {
 	// EventsDecoded counts event records read by iterators (including
 	// ones skipped by filters): what a query cost.
 	EventsDecoded uint64
+	// StreamsRead counts stream states read by ListStreams and
+	// StreamInfo: what a query of eventsql.streams cost.
+	StreamsRead uint64
 	// RestrictedStreams counts streams whose events reads may hide
 	// ($maxCount, $maxAge, $tb, deleted). When it is 0 every event ever
 	// appended is visible, so counts from the indexes are exact.
@@ -95,6 +98,7 @@ func (h *LatencyHistogram) Quantile(q float64) time.Duration {
 type storeStats struct {
 	appends, events, fsyncs atomic.Uint64
 	decoded                 atomic.Uint64
+	streamsRead             atomic.Uint64
 	fsyncNanos, fsyncMax    atomic.Int64
 	fsyncBuckets            [len(latencyBounds) + 1]atomic.Uint64
 }
@@ -128,6 +132,7 @@ func (s *Store) Stats() Stats {
 		Fsyncs:            s.stats.fsyncs.Load(),
 		FsyncMax:          time.Duration(s.stats.fsyncMax.Load()),
 		EventsDecoded:     s.stats.decoded.Load(),
+		StreamsRead:       s.stats.streamsRead.Load(),
 		RestrictedStreams: s.restricted.n.Load(),
 		Uptime:            time.Since(s.opened),
 	}

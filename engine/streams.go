@@ -68,6 +68,7 @@ func (s *Store) StreamInfo(ctx context.Context, stream string) (StreamInfo, erro
 	if !found {
 		return StreamInfo{}, &StreamError{Stream: stream, Err: ErrStreamNotFound}
 	}
+	s.stats.streamsRead.Add(1)
 	return streamInfo(stream, &st), nil
 }
 
@@ -86,6 +87,8 @@ type StreamIterator struct {
 type ListStreamsOptions struct {
 	// Prefix keeps names starting with it ("cart-" for a category).
 	Prefix string
+	// From starts at this name (inclusive).
+	From string
 	// After starts after this name (for paging).
 	After string
 	Limit int
@@ -97,7 +100,10 @@ func (s *Store) ListStreams(ctx context.Context, opts ListStreamsOptions) (*Stre
 		return nil, err
 	}
 	lower := nameKey(prefixStreamState, opts.Prefix)
-	if opts.After != "" && opts.After >= opts.Prefix {
+	if opts.From != "" && opts.From > opts.Prefix {
+		lower = nameKey(prefixStreamState, opts.From)
+	}
+	if opts.After != "" && opts.After >= opts.Prefix && opts.After >= opts.From {
 		lower = append(nameKey(prefixStreamState, opts.After), 0)
 	}
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: prefixUpperBound(nameKey(prefixStreamState, opts.Prefix))})
@@ -129,6 +135,7 @@ func (i *StreamIterator) Next() bool {
 		return false
 	}
 	i.info = streamInfo(string(i.it.Key()[1:]), &st)
+	i.s.stats.streamsRead.Add(1)
 	i.n++
 	return true
 }

@@ -132,17 +132,18 @@ func newStoreCollector(store Store) *storeCollector {
 		return prometheus.NewDesc("eventsql_"+name, help, nil, nil)
 	}
 	return &storeCollector{store: store, descs: map[string]*prometheus.Desc{
-		"head":     d("head_position", "Position of the last event (= events ever appended)."),
-		"streams":  d("streams", "Streams in the store, deleted ones included."),
-		"data":     d("data_bytes", "Bytes of event data and metadata."),
-		"log":      d("log_bytes", "Bytes of the log segments."),
-		"index":    d("index_bytes", "Disk space of the index."),
-		"segments": d("log_segments", "Log segment files."),
-		"appends":  d("appends_total", "Commands applied since start (appends, metadata changes, deletes)."),
-		"events":   d("events_appended_total", "Events appended since start."),
-		"decoded":  d("events_read_total", "Event records decoded by reads since start (what reads cost)."),
-		"fsync":    d("fsync_duration_seconds", "Latency of the log's fdatasync calls."),
-		"uptime":   d("uptime_seconds", "Seconds since the store was opened."),
+		"head":        d("head_position", "Position of the last event (= events ever appended)."),
+		"streams":     d("streams", "Streams in the store, deleted ones included."),
+		"data":        d("data_bytes", "Bytes of event data and metadata."),
+		"log":         d("log_bytes", "Bytes of the log segments."),
+		"index":       d("index_bytes", "Disk space of the index."),
+		"segments":    d("log_segments", "Log segment files."),
+		"appends":     d("appends_total", "Commands applied since start (appends, metadata changes, deletes)."),
+		"events":      d("events_appended_total", "Events appended since start."),
+		"decoded":     d("events_read_total", "Event records decoded by reads since start (what reads cost)."),
+		"streamsRead": d("streams_read_total", "Stream states read by stream listings and lookups since start (what queries of eventsql.streams cost)."),
+		"fsync":       d("fsync_duration_seconds", "Latency of the log's fdatasync calls."),
+		"uptime":      d("uptime_seconds", "Seconds since the store was opened."),
 	}}
 }
 
@@ -170,6 +171,7 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	counter("appends", float64(st.Appends))
 	counter("events", float64(st.EventsAppended))
 	counter("decoded", float64(st.EventsDecoded))
+	counter("streamsRead", float64(st.StreamsRead))
 
 	h := st.FsyncLatency
 	buckets := make(map[float64]uint64, len(h.Counts))

@@ -76,7 +76,7 @@ func TestMetricsAreValidPrometheusText(t *testing.T) {
 	if value("eventsql_head_position") != 1 || value("eventsql_events_appended_total") != 1 || value("eventsql_fsync_duration_seconds") < 1 {
 		t.Fatalf("store metrics wrong:\n%s", body)
 	}
-	for _, name := range []string{"eventsql_log_bytes", "eventsql_index_bytes", "eventsql_http_request_duration_seconds", "go_goroutines", "process_resident_memory_bytes"} {
+	for _, name := range []string{"eventsql_log_bytes", "eventsql_index_bytes", "eventsql_streams_read_total", "eventsql_http_request_duration_seconds", "go_goroutines", "process_resident_memory_bytes"} {
 		value(name)
 	}
 	var sawAppend, saw404 bool

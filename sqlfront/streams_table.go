@@ -85,7 +85,11 @@ func (r *streamRows) Next(*sql.Context) (sql.Row, error) {
 		}
 		return nil, io.EOF
 	}
-	in := r.it.Stream()
+	return streamRow(r.it.Stream()), nil
+}
+
+// streamRow is the row of eventsql.streams describing in.
+func streamRow(in engine.StreamInfo) sql.Row {
 	row := sql.Row{in.Name, in.Category, in.Version, in.EventCount, nil, nil, nil, nil, nil, nil, "no"}
 	if in.FirstPosition > 0 {
 		row[4], row[5] = in.FirstPosition, in.LastPosition
@@ -105,7 +109,7 @@ func (r *streamRows) Next(*sql.Context) (sql.Row, error) {
 	if in.Deleted != "" {
 		row[10] = in.Deleted
 	}
-	return row, nil
+	return row
 }
 
 func (r *streamRows) Close(*sql.Context) error { return r.it.Close() }
