@@ -164,6 +164,7 @@ check "a window function" "$M -e 'SELECT position, ROW_NUMBER() OVER (PARTITION 
 check "a reader cannot SET GLOBAL" "$M -e 'SET GLOBAL max_connections = 3' 2>&1 | grep -q 'ERROR 1227'"
 check "the server reports itself as eventsql" "$M -e 'SELECT VERSION()' | grep -q eventsql"
 check "EXPLAIN shows a native aggregate from index counts" "$M -e 'EXPLAIN FORMAT=TREE SELECT event_type, COUNT(*) FROM eventsql.events GROUP BY event_type' | grep -q 'NativeAggregate'"
+check "plain EXPLAIN names the index a stream lookup uses" "$M -e \"EXPLAIN SELECT * FROM eventsql.events WHERE stream = 'order-1'\" | awk -F'\t' '{print \$3, \$5, \$7}' | grep -q '^events ref stream\$'"
 check "a partial INSERT is ERROR 1036 too" "mariadb -h 127.0.0.1 -P $m5 -u admin -padm -e \"INSERT INTO eventsql.events (stream) VALUES ('x')\" 2>&1 | grep -q 'ERROR 1036.*immutable'"
 AM="mariadb -h 127.0.0.1 -P $m5 -u admin -padm --batch --skip-column-names"
 $AM -e 'SELECT SLEEP(60)' >"$work/sleep.out" 2>&1 &
