@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -204,4 +205,14 @@ func WaitIdle(ctx context.Context, pid int, window time.Duration, maxCores float
 		prev = cur
 	}
 	return time.Since(start), false
+}
+
+// SelfCPU is this process's user+system CPU time so far, from
+// getrusage (finer than /proc's ticks).
+func SelfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

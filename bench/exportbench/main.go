@@ -22,13 +22,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strconv"
-	"strings"
-	"sync/atomic"
 	"time"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/eventsql/eventsql/bench/benchproc"
 	"github.com/eventsql/eventsql/bench/benchprof"
 	"github.com/eventsql/eventsql/bench/importbench/gen"
 	"github.com/eventsql/eventsql/engine"
@@ -258,25 +254,25 @@ func (l *lineLimiter) Write(p []byte) (int, error) {
 // does) into out and measures it.
 func exportOnce(ctx context.Context, storeDir, out, compression string) (Result, error) {
 	runtime.GC()
-	os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) // reset VmHWM
-	stop, peak := sampleRSS()
-	cpu0 := cpuTime()
+	benchproc.ResetPeakRSS(os.Getpid())
+	sampler := benchproc.SampleRSS(os.Getpid(), 50*time.Millisecond)
+	cpu0 := benchproc.SelfCPU()
 	start := time.Now()
 	r, err := engine.OpenLogReader(ctx, storeDir)
 	if err != nil {
-		stop()
+		sampler.Stop()
 		return Result{}, err
 	}
 	sum, err := export.Run(ctx, r, export.Options{Dir: out, Compression: compression, Version: "bench", Build: "bench"})
 	r.Close()
 	elapsed := time.Since(start)
-	stop()
+	_, peakAnon := sampler.Stop()
 	if err != nil {
 		return Result{}, err
 	}
 	logBytes := dirSize(filepath.Join(storeDir, "log"))
 	res := Result{Tool: "eventsql", Events: sum.Events, Seconds: elapsed.Seconds(), OutputBytes: sum.Bytes, Files: sum.Files,
-		PeakRSSBytes: peak(), CPUSecondsPer: (cpuTime() - cpu0).Seconds()}
+		PeakRSSBytes: peakAnon, CPUSecondsPer: (benchproc.SelfCPU() - cpu0).Seconds()}
 	res.EventsPerSec = float64(res.Events) / res.Seconds
 	res.OutputMBPerS = float64(res.OutputBytes) / 1e6 / res.Seconds
 	res.InputMBPerS = float64(logBytes) / 1e6 / res.Seconds
@@ -292,56 +288,6 @@ func dirSize(dir string) int64 {
 		return nil
 	})
 	return n
-}
-
-func cpuTime() time.Duration {
-	var ru unix.Rusage
-	if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// sampleRSS samples VmRSS every 50 ms until stopped.
-func sampleRSS() (stop func(), peak func() int64) {
-	var m atomic.Int64
-	done, finished := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(50 * time.Millisecond)
-		defer t.Stop()
-		for {
-			if v := procStatus("RssAnon"); v > m.Load() {
-				m.Store(v)
-			}
-			select {
-			case <-done:
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	return func() { close(done); <-finished }, m.Load
-}
-
-func procStatus(field string) int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for line := range strings.Lines(string(b)) {
-		name, rest, ok := strings.Cut(line, ":")
-		if !ok || name != field {
-			continue
-		}
-		f := strings.Fields(rest)
-		if len(f) == 0 {
-			return 0
-		}
-		n, _ := strconv.ParseInt(f[0], 10, 64)
-		return n << 10
-	}
-	return 0
 }
 
 func progress(format string, args ...any) {

@@ -31,17 +31,15 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
-	"github.com/eventsql/eventsql/bench/benchprof"
-
 	"github.com/eventsql/eventsql/bench/benchfmt"
+	"github.com/eventsql/eventsql/bench/benchproc"
+	"github.com/eventsql/eventsql/bench/benchprof"
 	"github.com/eventsql/eventsql/bench/importbench/gen"
 	"github.com/eventsql/eventsql/engine"
 	"github.com/eventsql/eventsql/httpfront"
 	"github.com/eventsql/eventsql/ndjsonimport"
-	"golang.org/x/sys/unix"
 )
 
 func main() {
@@ -232,9 +230,9 @@ func importOnce(ctx context.Context, dir, file, mode string, imp ndjsonimport.Op
 	}
 
 	runtime.GC()
-	os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) // reset VmHWM (Linux >= 4.0)
-	stopSampler, peakAnon := sampleAnonRSS()
-	cpu0 := cpuTime()
+	benchproc.ResetPeakRSS(os.Getpid())
+	sampler := benchproc.SampleRSS(os.Getpid(), 50*time.Millisecond)
+	cpu0 := benchproc.SelfCPU()
 	start := time.Now()
 	var sum ndjsonimport.Summary
 	switch mode {
@@ -244,13 +242,13 @@ func importOnce(ctx context.Context, dir, file, mode string, imp ndjsonimport.Op
 		sum, err = importHTTP(ctx, st, f, fi.Size())
 	}
 	elapsed := time.Since(start)
-	cpu := cpuTime() - cpu0
-	stopSampler()
+	cpu := benchproc.SelfCPU() - cpu0
+	_, peakAnon := sampler.Stop()
 	if err != nil {
 		return res, err
 	}
 	res = Result{Mode: mode, Events: sum.Written, Rejected: sum.Rejected, InputBytes: fi.Size(), Seconds: elapsed.Seconds(),
-		PeakRSSBytes: procStatus("VmHWM"), PeakAnonRSSByte: peakAnon(), Fsyncs: st.Stats().Fsyncs,
+		PeakRSSBytes: benchproc.StatusBytes(os.Getpid(), "VmHWM"), PeakAnonRSSByte: peakAnon, Fsyncs: st.Stats().Fsyncs,
 		FsyncAvgMs: st.Stats().FsyncAvg.Seconds() * 1e3}
 	res.EventsPerSec = float64(res.Events) / res.Seconds
 	res.MBPerSec = float64(res.InputBytes) / 1e6 / res.Seconds
@@ -292,59 +290,6 @@ func importHTTP(ctx context.Context, st *engine.Store, body io.Reader, size int6
 		return sum, fmt.Errorf("POST /import: %s: %s", resp.Status, b)
 	}
 	return sum, json.Unmarshal(b, &sum)
-}
-
-// cpuTime is the process's user+system CPU time so far.
-func cpuTime() time.Duration {
-	var ru unix.Rusage
-	if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// sampleAnonRSS samples RssAnon every 50 ms until stopped.
-func sampleAnonRSS() (stop func(), peak func() int64) {
-	var max atomic.Int64
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(50 * time.Millisecond)
-		defer t.Stop()
-		for {
-			if v := procStatus("RssAnon"); v > max.Load() {
-				max.Store(v)
-			}
-			select {
-			case <-done:
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	return func() { close(done); <-finished }, max.Load
-}
-
-// procStatus returns a "kB" field of /proc/self/status in bytes (0 if absent).
-func procStatus(field string) int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for line := range strings.Lines(string(b)) {
-		name, rest, ok := strings.Cut(line, ":")
-		if !ok || name != field {
-			continue
-		}
-		f := strings.Fields(rest)
-		if len(f) == 0 {
-			return 0
-		}
-		n, _ := strconv.ParseInt(f[0], 10, 64)
-		return n << 10
-	}
-	return 0
 }
 
 func progress(format string, args ...any) {
