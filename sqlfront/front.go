@@ -106,6 +106,9 @@ func New(store Store, accounts []Account, opts Options, logger *slog.Logger) (*F
 		AddPreAnalyzeRule(ruleOwnProcessesOnly, fe.ownProcessesRule).
 		AddPostAnalyzeRule(ruleNativeAggregates, fe.nativeAggregateRule).
 		Build()
+	if !fe.installKeepAliases(a) {
+		logger.Warn("sqlfront: GMS's once-after batch has no finalizeSubqueries rule; correlated subqueries will not use indexes")
+	}
 	fe.engine = sqle.New(a, &sqle.Config{VersionPostfix: "eventsql"})
 	fe.engine.Analyzer.Coster = &coster{fe: fe, base: memo.NewDefaultCoster()}
 	fe.engine.Analyzer.ExecBuilder.PriorityBuilder = explainBuilder{fe: fe}
