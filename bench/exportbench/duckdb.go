@@ -1,18 +1,15 @@
+//go:build linux
+
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"syscall"
-)
 
-// duckdbPackage is pinned like bench/httpbench's, so runs compare.
-const duckdbPackage = "@duckdb/node-api@1.5.6-r.1"
+	"github.com/eventsql/eventsql/bench/duckdbnode"
+)
 
 // duckdbScript loads the NDJSON into a table (untimed), then times
 // COPY (SELECT ...) TO 'x.parquet' from the table, and separately
@@ -53,61 +50,20 @@ type duckdbOut struct {
 	NDJSONFile        string  `json:"ndjsonFile"`
 }
 
-// ensureDuckDB installs node and npm and the DuckDB package when missing.
-func ensureDuckDB(ctx context.Context, nodeDir string, install bool) (string, error) {
-	abs, err := filepath.Abs(nodeDir)
-	if err != nil {
-		return "", err
-	}
-	mod := filepath.Join(abs, "node_modules", "@duckdb", "node-api")
-	if _, err := os.Stat(filepath.Join(mod, "package.json")); err == nil {
-		if _, err := exec.LookPath("node"); err == nil {
-			return mod, nil
-		}
-	}
-	if !install {
-		return "", fmt.Errorf("%s or node missing (drop -install=false to install them)", mod)
-	}
-	if _, err := exec.LookPath("npm"); err != nil {
-		progress("installing nodejs and npm with apt-get")
-		cmd := exec.CommandContext(ctx, "apt-get", "install", "-y", "--no-install-recommends", "nodejs", "npm")
-		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return "", fmt.Errorf("apt-get install nodejs npm: %w\n%s", err, out)
-		}
-	}
-	progress("installing %s into %s", duckdbPackage, abs)
-	os.MkdirAll(abs, 0o755)
-	cmd := exec.CommandContext(ctx, "npm", "install", "--prefix", abs, "--no-audit", "--no-fund", duckdbPackage)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("npm install %s: %w\n%s", duckdbPackage, err, out)
-	}
-	return mod, nil
-}
-
 // runDuckDB returns two results: COPY from the loaded table, and
 // read_ndjson + COPY end to end.
 func runDuckDB(ctx context.Context, mod, dir, ndjson, compression string) ([]Result, error) {
-	script := filepath.Join(dir, "duckdb-copy.js")
-	if err := os.WriteFile(script, []byte(duckdbScript), 0o644); err != nil {
-		return nil, err
-	}
 	absDir, _ := filepath.Abs(dir)
 	absIn, _ := filepath.Abs(ndjson)
-	var stdout, stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, "node", script, mod, absDir, absIn, compression)
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("node %s: %w\n%s", script, err, stderr.Bytes())
-	}
 	var o duckdbOut
-	if err := json.Unmarshal(bytes.TrimSpace(stdout.Bytes()), &o); err != nil {
-		return nil, fmt.Errorf("DuckDB script printed %q: %w", stdout.Bytes(), err)
+	ru, err := duckdbnode.Run(ctx, mod, dir, "duckdb-copy.js", duckdbScript, &o, absDir, absIn, compression)
+	if err != nil {
+		return nil, err
 	}
 	defer os.Remove(o.CopyFile)
 	defer os.Remove(o.NDJSONFile)
 	var peak int64
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+	if ru != nil {
 		peak = ru.Maxrss << 10
 	}
 	size := func(p string) int64 {

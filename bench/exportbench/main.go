@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command exportbench measures the Parquet export (package export) of a
 // generated store: events/s, MB/s, peak RSS and files, side by side in
 // the same run with DuckDB writing the same events to Parquet
@@ -26,6 +28,7 @@ import (
 
 	"github.com/eventsql/eventsql/bench/benchproc"
 	"github.com/eventsql/eventsql/bench/benchprof"
+	"github.com/eventsql/eventsql/bench/duckdbnode"
 	"github.com/eventsql/eventsql/bench/importbench/gen"
 	"github.com/eventsql/eventsql/engine"
 	"github.com/eventsql/eventsql/export"
@@ -120,7 +123,7 @@ func run(args []string) error {
 	stopTrace()
 	stopCPU()
 	if c.duckdb {
-		mod, err := ensureDuckDB(ctx, c.nodeDir, c.install)
+		mod, err := duckdbnode.Ensure(ctx, c.nodeDir, c.install, progress)
 		if err != nil {
 			return err
 		}

@@ -7,12 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
-	"syscall"
 	"time"
 
 	"github.com/eventsql/eventsql/bench/benchfmt"
 	"github.com/eventsql/eventsql/bench/benchproc"
+	"github.com/eventsql/eventsql/bench/duckdbnode"
 )
 
 // runImport generates the NDJSON and TSV files, then loads them into
@@ -135,7 +134,7 @@ func (b *bench) importMariaDB(ctx context.Context, f importFiles) (SystemResult,
 }
 
 func (b *bench) importDuckDB(ctx context.Context, f importFiles) (SystemResult, error) {
-	mod, err := ensureDuckDB(ctx, b.cfg.nodeDir, b.cfg.install)
+	mod, err := duckdbnode.Ensure(ctx, b.cfg.nodeDir, b.cfg.install, progress)
 	if err != nil {
 		return SystemResult{System: "duckdb", Skipped: "skipped: " + firstLine(err.Error())}, nil
 	}
@@ -169,13 +168,4 @@ func firstLine(s string) string {
 		}
 	}
 	return s
-}
-
-// rusageOf returns a finished command's resource usage.
-func rusageOf(cmd *exec.Cmd) *syscall.Rusage {
-	if cmd.ProcessState == nil {
-		return nil
-	}
-	ru, _ := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	return ru
 }

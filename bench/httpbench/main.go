@@ -54,10 +54,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/eventsql/eventsql/bench/benchprof"
-
 	"github.com/eventsql/eventsql/bench/benchfmt"
 	"github.com/eventsql/eventsql/bench/benchproc"
+	"github.com/eventsql/eventsql/bench/benchprof"
+	"github.com/eventsql/eventsql/bench/duckdbnode"
 	"github.com/eventsql/eventsql/bench/rawdisk"
 )
 
@@ -138,7 +138,7 @@ Measures eventsql's HTTP appends and bulk import side by side with MariaDB
 It builds and starts eventsql, and starts a private MariaDB on a temp
 datadir and loopback port; all are stopped and their data removed at the
 end. When missing, it INSTALLS Debian's mariadb-server (and nodejs, npm)
-with apt-get and the npm package `+duckdbPackage+` into -node-dir;
+with apt-get and the npm package `+duckdbnode.Package+` into -node-dir;
 -no-install forbids that.
 
 `)
