@@ -8,7 +8,8 @@ import (
 // with an outer event table by stream or position looks its rows up
 // per outer row (events decoded are counted), also when the outer table
 // is read through one of our index plans under an alias, and that the
-// results are those of the equivalent join.
+// results are those of the equivalent join. Each query runs once before
+// it is counted, so planning work (sampling) is not counted.
 func TestCorrelatedSubqueriesUseIndexes(t *testing.T) {
 	st, db, orderPos := joinFixture(t)
 	lo, hi := orderPos[100], orderPos[110] // 11 orders
@@ -47,6 +48,9 @@ func TestCorrelatedSubqueriesUseIndexes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			// Once untimed: the join coster may sample a filter's
+			// selectivity the first time it plans it.
+			queryStrings(t, db, tt.query, lo, hi)
 			before := st.Stats().EventsDecoded
 			got := queryStrings(t, db, tt.query, lo, hi)
 			if n := st.Stats().EventsDecoded - before; n > tt.maxRead {
