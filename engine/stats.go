@@ -26,6 +26,10 @@ type Stats struct {
 	// EventsDecoded counts event records read by iterators (including
 	// ones skipped by filters): what a query cost.
 	EventsDecoded uint64
+	// LogReads counts the preads of random-access reads (stream, type and
+	// category reads, GetEvent, id checks): nearby frames of one read
+	// share one (see span_reader.go).
+	LogReads uint64
 	// RestrictedStreams counts streams whose events reads may hide
 	// ($maxCount, $maxAge, $tb, deleted). When it is 0 every event ever
 	// appended is visible, so counts from the indexes are exact.
@@ -128,6 +132,7 @@ func (s *Store) Stats() Stats {
 		Fsyncs:            s.stats.fsyncs.Load(),
 		FsyncMax:          time.Duration(s.stats.fsyncMax.Load()),
 		EventsDecoded:     s.stats.decoded.Load(),
+		LogReads:          s.log.reads.Load(),
 		RestrictedStreams: s.restricted.n.Load(),
 		Uptime:            time.Since(s.opened),
 	}
