@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/dolthub/go-mysql-server/sql"
@@ -28,7 +29,7 @@ type rowIter struct {
 	next  int // next source to open
 	srcs  []func(from uint64) (*engine.EventIterator, error)
 	cols  []int // schema indexes to produce
-	typed map[string]int
+	typed fieldSet
 	done  bool
 }
 
@@ -40,14 +41,16 @@ func newRowIter(ctx *sql.Context, t *eventsTable, plan *scanPlan) (*rowIter, err
 			it.cols[i] = i
 		}
 	}
+	var typed map[string]int
 	for out, c := range it.cols {
 		if c >= numBaseColumns {
-			if it.typed == nil {
-				it.typed = map[string]int{}
+			if typed == nil {
+				typed = map[string]int{}
 			}
-			it.typed[t.typed[c-numBaseColumns].field] = out
+			typed[t.typed[c-numBaseColumns].field] = out
 		}
 	}
+	it.typed = newFieldSet(typed)
 	if err := it.resolveTimes(); err != nil {
 		return nil, err
 	}
@@ -227,7 +230,7 @@ func (it *rowIter) row(e *engine.RecordedEvent) sql.Row {
 			}
 		}
 	}
-	if it.typed != nil && e.DataIsJSON {
+	if !it.typed.empty() && e.DataIsJSON {
 		it.fillTyped(row, e.Data)
 	}
 	return row
@@ -240,28 +243,16 @@ func payloadValue(b []byte, isJSON bool) *jsonValue {
 	return nonJSONValue(b)
 }
 
-// fillTyped sets the typed columns from the data's top-level fields.
+// fillTyped sets the typed columns from the data's top-level fields, in
+// one pass over the bytes (fields.go). Text is copied out of the log.
 func (it *rowIter) fillTyped(row sql.Row, data []byte) {
-	set := func(key string, v gjson.Result) {
-		out, ok := it.typed[key]
-		if !ok {
+	it.typed.scan(data, func(out int, v gjson.Result) {
+		kind := it.t.typed[it.cols[out]-numBaseColumns].kind
+		if kind == typeinfer.KindString && v.Type == gjson.String {
+			row[out] = strings.Clone(v.Str)
 			return
 		}
-		row[out] = typedValue(it.t.typed[it.cols[out]-numBaseColumns].kind, v)
-	}
-	if len(it.typed) == 1 {
-		for key := range it.typed {
-			set(key, gjson.GetBytes(data, escapeGJSON(key)))
-		}
-		return
-	}
-	doc := gjson.ParseBytes(data)
-	if !doc.IsObject() {
-		return
-	}
-	doc.ForEach(func(k, v gjson.Result) bool {
-		set(k.Str, v)
-		return true
+		row[out] = typedValue(kind, v)
 	})
 }
 
