@@ -90,6 +90,8 @@ type Front struct {
 	// beforeChunk, when set, runs before each native aggregate chunk
 	// (tests hold scans up to kill them).
 	beforeChunk func(context.Context)
+	// selectivities caches sampled filter selectivities (join costing).
+	selectivities selectivityCache
 
 	mu     sync.Mutex // guards srv and closed
 	srv    *server.Server

@@ -339,7 +339,7 @@ func (n *nativeAggregate) scanChunk(ctx *sql.Context, c scanChunk) (*partial, er
 	}
 	defer it.Close()
 	row := make(sql.Row, len(n.cols))
-	dec := newMiniDecoder(n)
+	dec := newMiniDecoder(n.t, n.cols)
 	var key, lastKey []byte
 	last := int32(-1)
 	for it.Next() {
@@ -488,7 +488,7 @@ func (k groupKey) append(ctx *sql.Context, b []byte, row sql.Row) ([]byte, error
 // miniDecoder fills a mini-row from an event, decoding only the slots'
 // columns (typed ones in one pass over the data, like rowIter).
 type miniDecoder struct {
-	n      *nativeAggregate
+	cols   []int // schema index per slot
 	fields fieldSet
 	kinds  []typeinfer.Kind // per slot, for typed columns
 	row    sql.Row          // the row being filled
@@ -505,15 +505,15 @@ type miniDecoder struct {
 // maxInterned bounds the texts kept boxed per column and chunk.
 const maxInterned = 1024
 
-func newMiniDecoder(n *nativeAggregate) *miniDecoder {
-	d := &miniDecoder{n: n, types: map[string]any{}, kinds: make([]typeinfer.Kind, len(n.cols)), texts: make([]map[string]any, len(n.cols))}
+func newMiniDecoder(t *eventsTable, cols []int) *miniDecoder {
+	d := &miniDecoder{cols: cols, types: map[string]any{}, kinds: make([]typeinfer.Kind, len(cols)), texts: make([]map[string]any, len(cols))}
 	var typed map[string]int
-	for slot, c := range n.cols {
+	for slot, c := range cols {
 		if c >= numBaseColumns {
 			if typed == nil {
 				typed = map[string]int{}
 			}
-			tc := n.t.typed[c-numBaseColumns]
+			tc := t.typed[c-numBaseColumns]
 			typed[tc.field] = slot
 			d.kinds[slot] = tc.kind
 			if tc.kind == typeinfer.KindString {
@@ -527,7 +527,7 @@ func newMiniDecoder(n *nativeAggregate) *miniDecoder {
 }
 
 func (d *miniDecoder) fill(row sql.Row, e *engine.RecordedEvent) {
-	for slot, c := range d.n.cols {
+	for slot, c := range d.cols {
 		switch c {
 		case colPosition:
 			row[slot] = e.Position
