@@ -74,6 +74,18 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from int64, opts 
 	if lo > hi {
 		src.exhausted = true
 	}
+	if opts.EventType != "" {
+		if err := ValidateEventType(opts.EventType); err != nil {
+			src.close()
+			s.readers.RUnlock()
+			return nil, err
+		}
+		if src.only, err = s.newTypeMembership(opts.EventType); err != nil {
+			src.close()
+			s.readers.RUnlock()
+			return nil, err
+		}
+	}
 	var filter func(*record) bool
 	if st.Meta.MaxAge > 0 {
 		now := time.Now()
@@ -86,6 +98,9 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from int64, opts 
 // start). Events of deleted streams or hidden by stream metadata are
 // skipped.
 func (s *Store) ReadAll(ctx context.Context, from uint64, opts ReadOptions) (*EventIterator, error) {
+	if opts.EventType != "" {
+		return nil, errEventTypeOption
+	}
 	if opts.Direction == Backward {
 		return nil, invalid("direction", "backward reads of $all are not supported")
 	}
@@ -120,6 +135,9 @@ func (s *Store) ReadCategory(ctx context.Context, category string, from uint64, 
 }
 
 func (s *Store) readPositions(ctx context.Context, prefix byte, name string, from uint64, opts ReadOptions) (*EventIterator, error) {
+	if opts.EventType != "" {
+		return nil, errEventTypeOption
+	}
 	if err := s.acquire(); err != nil {
 		return nil, err
 	}
@@ -138,6 +156,10 @@ func (s *Store) readPositions(ctx context.Context, prefix byte, name string, fro
 	}
 	return s.newIterator(ctx, src, s.visibleFilter(), opts.Limit), nil
 }
+
+// errEventTypeOption: only stream reads filter by type (ReadType reads
+// one type already).
+var errEventTypeOption = invalid("eventType", "only stream reads can be limited to an event type")
 
 // visibleFilter hides events of restricted streams; nil when none exist.
 func (s *Store) visibleFilter() func(*record) bool {
@@ -286,6 +308,9 @@ type postingSource struct {
 	started   bool
 	itDone    bool // the index iterator has no more blocks
 	exhausted bool
+	// only, when set, skips postings of events of other types (stream
+	// reads with ReadOptions.EventType) without reading them.
+	only *typeMembership
 	// last is the index of the window's last posting inside the read's
 	// bounds (forward reads); spans never fetch past it.
 	last   int
@@ -422,6 +447,15 @@ func (p *postingSource) next() (*record, bool, error) {
 				return nil, false, nil
 			}
 		}
+		if p.only != nil {
+			in, err := p.only.has(post.Pos)
+			if err != nil {
+				return nil, false, err
+			}
+			if !in {
+				continue
+			}
+		}
 		last := i
 		if !p.backward {
 			last = max(i, p.last)
@@ -448,4 +482,10 @@ func (p *postingSource) pick(lo, hi uint64) uint64 {
 	return lo
 }
 
-func (p *postingSource) close() error { return p.it.Close() }
+func (p *postingSource) close() error {
+	err := p.it.Close()
+	if p.only != nil {
+		err = errors.Join(err, p.only.close())
+	}
+	return err
+}

@@ -102,21 +102,23 @@ func TestLookupJoinReadsOnlyMatches(t *testing.T) {
 		{"by_type with by_type, position window",
 			`SELECT o.stream, o.amount, p.amount, p.method FROM by_type.OrderPlaced o
 			 JOIN by_type.PaymentReceived p ON p.stream = o.stream WHERE o.position BETWEEN ? AND ?`,
-			[]any{lo, hi}, "LookupJoin", 2 + 1, 4 + 3*4},
+			// The orders of the window (and the type index's next), then
+			// only the payments of their streams.
+			[]any{lo, hi}, "LookupJoin", 2 + 1, 4 + 3},
 		{"by_type with by_type, stream filter",
 			`SELECT o.stream, p.amount FROM by_type.OrderPlaced o
 			 JOIN by_type.PaymentReceived p ON p.stream = o.stream WHERE o.stream IN ('order-10', 'order-11')`,
-			nil, "LookupJoin", 2 + 1, 2*4 + 2*4},
+			nil, "LookupJoin", 2 + 1, 2 + 3},
 		{"by_type with by_type, filter on a typed column",
 			`SELECT o.stream, o.amount, p.amount, p.method FROM by_type.OrderPlaced o
 			 JOIN by_type.PaymentReceived p ON p.stream = o.stream WHERE o.customer = ?`,
 			// The 1000 orders are scanned, then the 27 of customer c3
-			// look up their streams (the hash join reads 1799 events).
-			[]any{"c3"}, "LookupJoin", 22, 1000 + 27*4},
+			// look up their payments (the hash join reads 1799 events).
+			[]any{"c3"}, "LookupJoin", 22, 1000 + 22},
 		{"left join keeps unpaid orders",
 			`SELECT o.stream, p.method FROM by_type.OrderPlaced o
 			 LEFT JOIN by_type.PaymentReceived p ON p.stream = o.stream WHERE o.position BETWEEN ? AND ?`,
-			[]any{lo, hi}, "LeftOuterLookupJoin", 3 + 1, 4 + 3*4},
+			[]any{lo, hi}, "LeftOuterLookupJoin", 3 + 1, 4 + 3},
 		{"events with events by position",
 			`SELECT a.position, b.event_type FROM events a JOIN events b ON b.position = a.position + 1
 			 WHERE a.stream = 'order-7'`,
@@ -128,7 +130,7 @@ func TestLookupJoinReadsOnlyMatches(t *testing.T) {
 		{"subquery in WHERE",
 			`SELECT stream, method FROM by_type.PaymentReceived WHERE stream IN
 			 (SELECT stream FROM by_type.OrderPlaced WHERE position BETWEEN ? AND ?)`,
-			[]any{lo, hi}, "LookupJoin", 3, 4 + 3*4},
+			[]any{lo, hi}, "LookupJoin", 3, 4 + 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -215,11 +214,7 @@ func (n *nativeAggregate) chunks(ctx *sql.Context) ([]scanChunk, error) {
 	case plan.streams != nil:
 		for _, s := range plan.streams {
 			out = append(out, scanChunk{lo: lo, hi: hi, open: func(ctx context.Context) (*engine.EventIterator, error) {
-				it, err := store.ReadStream(ctx, s, 0, engine.ReadOptions{})
-				if errors.Is(err, engine.ErrStreamNotFound) || errors.Is(err, engine.ErrStreamDeleted) || errors.Is(err, engine.ErrInvalidInput) {
-					return nil, nil
-				}
-				return it, err
+				return n.t.readStream(ctx, plan, s)
 			}})
 		}
 	case n.t.scope == scopeType || plan.types != nil:

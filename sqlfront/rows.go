@@ -3,7 +3,6 @@ package sqlfront
 import (
 	"bytes"
 	"context"
-	"errors"
 	"io"
 	"math"
 	"strconv"
@@ -63,11 +62,7 @@ func newRowIter(ctx *sql.Context, t *eventsTable, plan *scanPlan) (*rowIter, err
 	case plan.streams != nil:
 		for _, s := range plan.streams {
 			it.srcs = append(it.srcs, func(uint64) (*engine.EventIterator, error) {
-				i, err := store.ReadStream(ctx, s, 0, engine.ReadOptions{})
-				if errors.Is(err, engine.ErrStreamNotFound) || errors.Is(err, engine.ErrStreamDeleted) || errors.Is(err, engine.ErrInvalidInput) {
-					return nil, nil
-				}
-				return i, err
+				return t.readStream(ctx, plan, s)
 			})
 		}
 	case t.scope == scopeType:
