@@ -91,7 +91,7 @@ func (c *coster) rows(ctx *sql.Context, g *memo.ExprGroup) (ours, gms float64) {
 		// Conjuncts on the indexed columns were used by our plan (an
 		// IndexScan below) or could not be; the others are sampled.
 		child := best(rel.Child)
-		t, names := sourceTable(child)
+		t, node := sourceTable(child)
 		var n float64
 		var ok bool
 		if is, isScan := child.(*memo.IndexScan); isScan {
@@ -104,7 +104,7 @@ func (c *coster) rows(ctx *sql.Context, g *memo.ExprGroup) (ours, gms float64) {
 			break
 		}
 		if t != nil {
-			if f := compileRowFilter(ctx, t, names, rel.Filters, indexedColumn); f != nil {
+			if f := compileRowFilter(ctx, t, node, []string{node.Name()}, rel.Filters, indexedColumn); f != nil {
 				if sel, err := c.fe.selectivity(ctx, t, f); err == nil {
 					n *= sel
 				}
@@ -128,29 +128,26 @@ func indexedColumn(col int) bool {
 	return col == colPosition || col == colStream || col == colEventType || col == colCreatedAt
 }
 
-// sourceTable returns the event table a memo source reads and the names
-// its columns may be qualified with; nil for anything else.
-func sourceTable(rel memo.RelExpr) (*eventsTable, []string) {
-	var node sql.Node
-	var names []string
+// sourceTable returns the event table a memo source reads and the plan
+// node its columns belong to; nil for anything else.
+func sourceTable(rel memo.RelExpr) (*eventsTable, plan.TableIdNode) {
 	switch rel := rel.(type) {
 	case *memo.TableAlias:
-		node, names = rel.Table.Child, []string{rel.Table.Name()}
-	case *memo.TableScan:
-		node = rel.Table
-	case *memo.IndexScan:
-		node = rel.Table
-		if rel.Alias != "" {
-			names = []string{rel.Alias}
+		if rt, ok := rel.Table.Child.(*plan.ResolvedTable); ok {
+			if t, ok := rt.UnderlyingTable().(*eventsTable); ok {
+				return t, rel.Table
+			}
 		}
-	}
-	switch n := node.(type) {
-	case *plan.ResolvedTable:
-		t, _ := n.UnderlyingTable().(*eventsTable)
-		return t, names
-	case *plan.IndexedTableAccess:
-		t, _ := n.Table.(*eventsTable)
-		return t, names
+	case *memo.TableScan:
+		if rt, ok := rel.Table.(*plan.ResolvedTable); ok {
+			if t, ok := rt.UnderlyingTable().(*eventsTable); ok {
+				return t, rt
+			}
+		}
+	case *memo.IndexScan:
+		if t, ok := rel.Table.Table.(*eventsTable); ok {
+			return t, rel.Table
+		}
 	}
 	return nil, nil
 }

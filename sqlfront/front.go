@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	sqle "github.com/dolthub/go-mysql-server"
@@ -92,6 +93,9 @@ type Front struct {
 	beforeChunk func(context.Context)
 	// selectivities caches sampled filter selectivities (join costing).
 	selectivities selectivityCache
+	// scanFiltered counts events scans dropped before building rows
+	// (scan_filter.go).
+	scanFiltered atomic.Uint64
 
 	mu     sync.Mutex // guards srv and closed
 	srv    *server.Server
@@ -107,6 +111,7 @@ func New(store Store, accounts []Account, opts Options, logger *slog.Logger) (*F
 		AddPreAnalyzeRule(ruleDenyGlobalSets, fe.denyGlobalSetsRule).
 		AddPreAnalyzeRule(ruleOwnProcessesOnly, fe.ownProcessesRule).
 		AddPostAnalyzeRule(ruleNativeAggregates, fe.nativeAggregateRule).
+		AddPostAnalyzeRule(ruleScanFilters, fe.scanFilterRule).
 		Build()
 	fe.engine = sqle.New(a, &sqle.Config{VersionPostfix: "eventsql"})
 	fe.engine.Analyzer.Coster = &coster{fe: fe, base: memo.NewDefaultCoster()}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/expression"
+	"github.com/dolthub/go-mysql-server/sql/plan"
 
 	"github.com/eventsql/eventsql/engine"
 )
@@ -22,13 +23,21 @@ type rowFilter struct {
 	exprs []sql.Expression // the conjuncts compiled, as written
 }
 
-// compileRowFilter keeps the conjuncts of conjuncts that reference only t
-// (by its name or one of names, lower case) and compile; skip leaves out
-// conjuncts on some columns (schema indexes). nil when none is kept.
-func compileRowFilter(ctx *sql.Context, t *eventsTable, names []string, conjuncts []sql.Expression, skip func(col int) bool) *rowFilter {
+// compileRowFilter keeps the conjuncts that reference only t's columns
+// and compile; skip leaves out conjuncts on some columns (schema
+// indexes). nil when none is kept. node is the plan's source of t's rows
+// (a table, an alias of one, an index access): a column is t's when its
+// id is one of node's; columns without ids (none of node's) are matched
+// by the table name or one of names.
+func compileRowFilter(ctx *sql.Context, t *eventsTable, node plan.TableIdNode, names []string, conjuncts []sql.Expression, skip func(col int) bool) *rowFilter {
 	b := &aggBuilder{t: t, names: map[string]bool{strings.ToLower(t.name): true}}
 	for _, n := range names {
 		b.names[strings.ToLower(n)] = true
+	}
+	if node != nil {
+		if cols := node.Columns(); !cols.Empty() {
+			b.owns = func(gf *expression.GetField) bool { return cols.Contains(gf.Id()) }
+		}
 	}
 	f := &rowFilter{t: t}
 	colType := func(slot int) sql.Type { return t.schema[b.cols[slot]].Type }

@@ -30,6 +30,10 @@ type rowIter struct {
 	cols  []int // schema indexes to produce
 	typed fieldSet
 	done  bool
+	// match is the table's scan filter, if any; dropped counts the
+	// events it refused.
+	match   *rowMatcher
+	dropped uint64
 }
 
 func newRowIter(ctx *sql.Context, t *eventsTable, plan *scanPlan) (*rowIter, error) {
@@ -50,6 +54,9 @@ func newRowIter(ctx *sql.Context, t *eventsTable, plan *scanPlan) (*rowIter, err
 		}
 	}
 	it.typed = newFieldSet(typed)
+	if t.filter != nil {
+		it.match = t.filter.matcher()
+	}
 	if err := it.resolveTimes(); err != nil {
 		return nil, err
 	}
@@ -175,6 +182,10 @@ func (it *rowIter) Next(ctx *sql.Context) (sql.Row, error) {
 		if !it.inScope(e) || (it.plan.keep != nil && !it.plan.keep(e)) {
 			continue
 		}
+		if it.match != nil && !it.match.match(e) {
+			it.dropped++
+			continue
+		}
 		return it.row(e), nil
 	}
 	return nil, io.EOF
@@ -191,6 +202,8 @@ func (it *rowIter) inScope(e *engine.RecordedEvent) bool {
 }
 
 func (it *rowIter) Close(*sql.Context) error {
+	it.t.fe.scanFiltered.Add(it.dropped)
+	it.dropped = 0
 	if it.cur != nil {
 		it.cur.Close()
 		it.cur = nil
