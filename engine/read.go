@@ -80,11 +80,7 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from int64, opts 
 			s.readers.RUnlock()
 			return nil, err
 		}
-		if src.only, err = s.newTypeMembership(opts.EventType); err != nil {
-			src.close()
-			s.readers.RUnlock()
-			return nil, err
-		}
+		src.only = s.newTypeMembership(opts.EventType)
 	}
 	var filter func(*record) bool
 	if st.Meta.MaxAge > 0 {
@@ -368,6 +364,12 @@ func (p *postingSource) advance() (bool, error) {
 	switch {
 	case !p.started:
 		p.started = true
+		if !p.backward && p.lo == 0 {
+			// From the start (a stream's version 0): no reverse seek,
+			// which Pebble makes costly to turn forward from.
+			valid = p.it.First()
+			break
+		}
 		valid = p.it.SeekLT(binary.BigEndian.AppendUint64(append([]byte(nil), p.prefix...), min(p.pick(p.lo, p.hi), math.MaxUint64-1)+1))
 		if !valid && !p.backward {
 			valid = p.it.First()

@@ -98,3 +98,76 @@ func TestStreamReadsByType(t *testing.T) {
 		t.Fatalf("ReadStream with an invalid event type: %v, want ErrInvalidInput", err)
 	}
 }
+
+// TestStreamReadsByTypeSeeNewEvents: decoded type blocks are cached
+// across reads; events appended after a read, in new blocks, are found by
+// the next one.
+func TestStreamReadsByTypeSeeNewEvents(t *testing.T) {
+	ctx := context.Background()
+	s := openTestStore(t, t.TempDir(), testOptions())
+	count := func(stream, typ string) int {
+		return len(collect(t)(s.ReadStream(ctx, stream, 0, ReadOptions{EventType: typ})))
+	}
+	for round := 1; round <= 5; round++ {
+		for _, st := range []string{"a-1", "a-2"} {
+			if _, err := s.Append(ctx, st, ExpectAny, jsonEvent("X", `{}`), jsonEvent("Y", `{}`)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, st := range []string{"a-1", "a-2"} {
+			if got := count(st, "X"); got != round {
+				t.Fatalf("round %d: %s has %d X events, want %d", round, st, got, round)
+			}
+			if got := count(st, "Z"); got != 0 {
+				t.Fatalf("round %d: %s has %d Z events, want 0", round, st, got)
+			}
+		}
+	}
+	// Z appears later: blocks cached while it had none do not hide it.
+	if _, err := s.Append(ctx, "a-1", ExpectAny, jsonEvent("Z", `{}`)); err != nil {
+		t.Fatal(err)
+	}
+	if got := count("a-1", "Z"); got != 1 {
+		t.Fatalf("a-1 has %d Z events, want 1", got)
+	}
+}
+
+func TestTypeBlockCache(t *testing.T) {
+	var c typeBlockCache
+	blk := func(from, to uint64, n int) *typeBlock {
+		b := &typeBlock{from: from, to: to}
+		for k := range n {
+			b.block = append(b.block, posting{Pos: from + uint64(k)})
+		}
+		return b
+	}
+	c.add("T", blk(100, 199, 10))
+	c.add("T", blk(0, 99, 0))
+	c.add("T", blk(300, 310, 11))
+	c.add("U", blk(150, 160, 1))
+	for _, tt := range []struct {
+		typ  string
+		pos  uint64
+		from uint64 // 0 with ok false: not cached
+		ok   bool
+	}{
+		{"T", 0, 0, true}, {"T", 99, 0, true}, {"T", 100, 100, true}, {"T", 199, 100, true},
+		{"T", 200, 0, false}, {"T", 299, 0, false}, {"T", 305, 300, true}, {"T", 311, 0, false},
+		{"U", 150, 150, true}, {"U", 100, 0, false}, {"V", 1, 0, false},
+	} {
+		b := c.find(tt.typ, tt.pos)
+		if (b != nil) != tt.ok || (b != nil && b.from != tt.from) {
+			t.Errorf("find(%s, %d) = %+v, want from %d (cached %v)", tt.typ, tt.pos, b, tt.from, tt.ok)
+		}
+	}
+	// The last block again, now with a successor: replaced, not doubled.
+	c.add("T", blk(300, 399, 11))
+	if b := c.find("T", 350); b == nil || b.to != 399 || c.postings != 10+11+1 {
+		t.Fatalf("after replacing: %+v, %d postings", b, c.postings)
+	}
+	// Full: it starts over.
+	c.add("T", blk(1000, 1000+maxCachedTypePostings, maxCachedTypePostings-5))
+	if c.find("T", 150) != nil || c.find("T", 1000) == nil {
+		t.Fatal("a full cache did not start over")
+	}
+}
