@@ -20,12 +20,11 @@ import (
 // blocks are kept in the store's typeBlockCache, since the lookups of
 // one join mostly need the same few blocks.
 type typeMembership struct {
-	s        *Store
-	typ      string
-	it       *pebble.Iterator // opened at the first block not in the cache
-	prefix   []byte
-	cur      *typeBlock
-	fromHead bool // cur's range ends at the read's snapshot, not for good
+	s      *Store
+	typ    string
+	it     *pebble.Iterator // opened at the first block not in the cache
+	prefix []byte
+	cur    *typeBlock
 }
 
 // typeBlock is a decoded type posting block and the positions it answers
