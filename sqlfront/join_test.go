@@ -304,7 +304,7 @@ func TestCorrelatedSubqueryMatchesJoin(t *testing.T) {
 
 // TestJoinFilterSelectivityIsSampledOnce: costing a join whose side has a
 // filter on a typed column reads a bounded sample of that table once;
-// planning the query again reads nothing.
+// planning the query again, or with other constants, reads nothing.
 func TestJoinFilterSelectivityIsSampledOnce(t *testing.T) {
 	st, db, _ := joinFixture(t)
 	q := `SELECT o.stream, p.amount FROM by_type.OrderPlaced o JOIN by_type.PaymentReceived p ON p.stream = o.stream
@@ -321,5 +321,14 @@ func TestJoinFilterSelectivityIsSampledOnce(t *testing.T) {
 	}
 	if again := st.Stats().EventsDecoded - before; again != 0 {
 		t.Fatalf("planning again decoded %d events, want 0", again)
+	}
+	// Other constants: the sample of (customer, amount) is reused; most
+	// orders pass this filter, so the join hashes.
+	before = st.Stats().EventsDecoded
+	if plan := explainJoin(t, db, strings.NewReplacer("= 'c5'", "<> 'c5'", "> 3", "> 1").Replace(q)); !strings.Contains(plan, "HashJoin") {
+		t.Fatalf("want a hash join:\n%s", plan)
+	}
+	if again := st.Stats().EventsDecoded - before; again != 0 {
+		t.Fatalf("planning with other constants decoded %d events, want 0", again)
 	}
 }

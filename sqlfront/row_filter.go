@@ -102,8 +102,13 @@ func (f *rowFilter) matcher() *rowMatcher {
 // match reports whether e may satisfy the filter.
 func (m *rowMatcher) match(e *engine.RecordedEvent) bool {
 	m.dec.fill(m.row, e)
-	for i := range m.f.fast {
-		if !m.f.fast[i].match(m.row) {
+	return m.f.matchRow(m.row)
+}
+
+// matchRow reports whether a mini-row passes every compiled conjunct.
+func (f *rowFilter) matchRow(row sql.Row) bool {
+	for i := range f.fast {
+		if !f.fast[i].match(row) {
 			return false
 		}
 	}

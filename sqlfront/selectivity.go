@@ -2,6 +2,7 @@ package sqlfront
 
 import (
 	"context"
+	"fmt"
 	"sync"
 
 	"github.com/dolthub/go-mysql-server/sql"
@@ -15,24 +16,27 @@ import (
 // instead of looking up the few matching streams. eventsql estimates the
 // fraction instead: it reads a sample of the table's events (sampleRuns
 // runs of sampleRun consecutive events spread over the table's positions)
-// and evaluates the filter's compiled conjuncts on them. Conjuncts it
-// cannot compile count as keeping every row. An answer is cached per
-// table and filter until the table has grown or shrunk by half.
+// and evaluates the filter's compiled conjuncts on them; conjuncts it
+// cannot compile count as keeping every row. The sample (the values of
+// the columns the filter reads) is cached per table and columns until
+// the table has grown or shrunk by half, so the same filter with other
+// constants (a prepared statement's arguments) reads nothing again.
 const (
 	sampleRuns = 32
 	sampleRun  = 8
-	// maxSelectivities bounds the cache; it is emptied when full.
-	maxSelectivities = 4096
+	// maxSamples bounds the cache; it is emptied when full.
+	maxSamples = 1024
 )
 
 type selectivityCache struct {
 	mu sync.Mutex
-	m  map[string]sampledSelectivity
+	m  map[string]*sample
 }
 
-type sampledSelectivity struct {
-	sel  float64
-	rows uint64 // the table's rows when it was sampled
+// sample is the values of some columns of a table's sampled events.
+type sample struct {
+	rows  []sql.Row // mini-rows of the filter's columns
+	table uint64    // the table's rows when it was sampled
 }
 
 // selectivity estimates the fraction of t's rows f keeps (at least half a
@@ -42,29 +46,37 @@ func (fe *Front) selectivity(ctx *sql.Context, t *eventsTable, f *rowFilter) (fl
 	if err != nil || rows == 0 {
 		return 1, err
 	}
-	key := t.String() + "\x00" + f.String()
+	key := fmt.Sprint(t.String(), f.cols)
 	c := &fe.selectivities
 	c.mu.Lock()
-	s, ok := c.m[key]
+	smp, ok := c.m[key]
 	c.mu.Unlock()
-	if ok && rows < 2*s.rows && 2*rows > s.rows {
-		return s.sel, nil
+	if !ok || rows >= 2*smp.table || 2*rows <= smp.table {
+		if smp, err = fe.sample(ctx, t, f.cols); err != nil {
+			return 1, err
+		}
+		smp.table = rows
+		c.mu.Lock()
+		if c.m == nil || len(c.m) >= maxSamples {
+			c.m = map[string]*sample{}
+		}
+		c.m[key] = smp
+		c.mu.Unlock()
 	}
-	sel, err := fe.sampleSelectivity(ctx, t, f)
-	if err != nil {
-		return 1, err
+	if len(smp.rows) == 0 {
+		return 1, nil
 	}
-	c.mu.Lock()
-	if c.m == nil || len(c.m) >= maxSelectivities {
-		c.m = map[string]sampledSelectivity{}
+	kept := 0
+	for _, r := range smp.rows {
+		if f.matchRow(r) {
+			kept++
+		}
 	}
-	c.m[key] = sampledSelectivity{sel: sel, rows: rows}
-	c.mu.Unlock()
-	return sel, nil
+	return max(float64(kept), 0.5) / float64(len(smp.rows)), nil
 }
 
-// sampleSelectivity reads the sample and counts the events f keeps.
-func (fe *Front) sampleSelectivity(ctx *sql.Context, t *eventsTable, f *rowFilter) (float64, error) {
+// sample reads the sample of t and keeps the values of cols.
+func (fe *Front) sample(ctx *sql.Context, t *eventsTable, cols []int) (*sample, error) {
 	store := fe.store
 	lo, hi := uint64(1), store.Head()
 	var open func(ctx context.Context, from uint64, limit int) (*engine.EventIterator, error)
@@ -76,11 +88,11 @@ func (fe *Front) sampleSelectivity(ctx *sql.Context, t *eventsTable, f *rowFilte
 		}
 		infos, err := list(ctx)
 		if err != nil {
-			return 1, err
+			return nil, err
 		}
 		in, ok := findName(infos, t.scopeName)
 		if !ok {
-			return 1, nil
+			return &sample{}, nil
 		}
 		lo, hi = in.FirstPosition, min(hi, in.LastPosition)
 		open = func(ctx context.Context, from uint64, limit int) (*engine.EventIterator, error) {
@@ -91,11 +103,11 @@ func (fe *Front) sampleSelectivity(ctx *sql.Context, t *eventsTable, f *rowFilte
 			return store.ReadAll(ctx, from, engine.ReadOptions{Limit: limit})
 		}
 	}
+	smp := &sample{}
 	if lo > hi {
-		return 1, nil
+		return smp, nil
 	}
-	m := f.matcher()
-	var n, kept int
+	dec := newMiniDecoder(t, cols)
 	next := uint64(0) // positions below were sampled already
 	for k := range uint64(sampleRuns) {
 		from := max(next, lo+(hi-lo+1)*k/sampleRuns)
@@ -104,24 +116,20 @@ func (fe *Front) sampleSelectivity(ctx *sql.Context, t *eventsTable, f *rowFilte
 		}
 		it, err := open(ctx, from, sampleRun)
 		if err != nil {
-			return 1, err
+			return nil, err
 		}
 		for it.Next() {
 			e := it.Event()
 			next = e.Position + 1
-			n++
-			if m.match(e) {
-				kept++
-			}
+			row := make(sql.Row, len(cols))
+			dec.fill(row, e)
+			smp.rows = append(smp.rows, row)
 		}
 		err = it.Err()
 		it.Close()
 		if err != nil {
-			return 1, err
+			return nil, err
 		}
 	}
-	if n == 0 {
-		return 1, nil
-	}
-	return max(float64(kept), 0.5) / float64(n), nil
+	return smp, nil
 }
