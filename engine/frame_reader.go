@@ -87,6 +87,7 @@ func (r *frameReader) readAt(s *segment, rel int64, from, to int) ([]byte, error
 		r.buf = nb
 	}
 	r.buf = r.buf[:to]
+	r.log.reads.Add(1)
 	if _, err := s.file.ReadAt(r.buf[from:to], rel+int64(from)); err != nil {
 		return nil, fmt.Errorf("read %s at offset %d: %w", s.path, rel+int64(from), err)
 	}

@@ -129,6 +129,33 @@ func TestPreadReadsMatchTheMapping(t *testing.T) {
 				}
 			}
 			all := collect(t)(s.ReadAll(ctx, 0, ReadOptions{}))
+			// Type and category reads fetch nearby frames in spans
+			// (span_reader.go): from every start, whole and limited,
+			// they must return what $all holds.
+			for from := 1; from <= len(all); from += 7 {
+				for _, limit := range []int{0, 1, 5} {
+					for _, read := range []func() (*EventIterator, error){
+						func() (*EventIterator, error) { return s.ReadType(ctx, "T", uint64(from), ReadOptions{Limit: limit}) },
+						func() (*EventIterator, error) {
+							return s.ReadCategory(ctx, "s", uint64(from), ReadOptions{Limit: limit})
+						},
+					} {
+						got := collect(t)(read())
+						wantN := len(all) - from + 1
+						if limit > 0 {
+							wantN = min(limit, wantN)
+						}
+						if len(got) != wantN {
+							t.Fatalf("type/category read from %d, limit %d: %d events, want %d", from, limit, len(got), wantN)
+						}
+						for k, e := range got {
+							if w := all[from-1+k]; e.Position != w.Position || e.ID != w.ID || !bytes.Equal(e.Data, w.Data) {
+								t.Fatalf("type/category read from %d[%d]: position %d, want %d (or different data)", from, k, e.Position, w.Position)
+							}
+						}
+					}
+				}
+			}
 			for from := 1; from <= len(all); from++ {
 				got := collect(t)(s.ReadAll(ctx, uint64(from), ReadOptions{Limit: 3}))
 				wantN := min(3, len(all)-from+1)
@@ -301,6 +328,20 @@ func TestPreadReadsReportCorruption(t *testing.T) {
 				t.Fatal(err)
 			}
 			for it.Next() {
+			}
+			it.Close()
+			checkCorruption(t, it.Err(), path, fr.Off)
+
+			// A type read fetches the damaged frame inside a span of its
+			// neighbours (span_reader.go).
+			it, err = s.ReadType(ctx, "Tested", max(1, fr.Pos-3), ReadOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for it.Next() {
+				if it.Event().ID == fr.ID {
+					t.Fatalf("ReadType returned the damaged event %s", fr.ID)
+				}
 			}
 			it.Close()
 			checkCorruption(t, it.Err(), path, fr.Off)

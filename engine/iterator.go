@@ -53,6 +53,10 @@ type ReadOptions struct {
 	Limit int
 	// Direction is Forward (default) or Backward. $all reads are forward only.
 	Direction Direction
+	// EventType, on a stream read, returns only the stream's events of
+	// this type; the type index tells which they are, so the others are
+	// not read. Other reads refuse it (ErrInvalidInput).
+	EventType string
 }
 
 func (s *Store) newIterator(ctx context.Context, src recordSource, filter func(*record) bool, limit int) *EventIterator {

@@ -23,6 +23,9 @@ type eventLog struct {
 
 	segs atomic.Pointer[[]*segment] // sorted by base offset
 
+	// reads counts preads of random-access reads (frameReader, spans).
+	reads atomic.Uint64
+
 	// Write side, committer goroutine only.
 	active  *segment
 	written int64  // file offset in active just past the bytes written

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sort"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -73,6 +74,14 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from int64, opts 
 	if lo > hi {
 		src.exhausted = true
 	}
+	if opts.EventType != "" {
+		if err := ValidateEventType(opts.EventType); err != nil {
+			src.close()
+			s.readers.RUnlock()
+			return nil, err
+		}
+		src.only = s.newTypeMembership(opts.EventType)
+	}
 	var filter func(*record) bool
 	if st.Meta.MaxAge > 0 {
 		now := time.Now()
@@ -85,6 +94,9 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from int64, opts 
 // start). Events of deleted streams or hidden by stream metadata are
 // skipped.
 func (s *Store) ReadAll(ctx context.Context, from uint64, opts ReadOptions) (*EventIterator, error) {
+	if opts.EventType != "" {
+		return nil, errEventTypeOption
+	}
 	if opts.Direction == Backward {
 		return nil, invalid("direction", "backward reads of $all are not supported")
 	}
@@ -119,6 +131,9 @@ func (s *Store) ReadCategory(ctx context.Context, category string, from uint64, 
 }
 
 func (s *Store) readPositions(ctx context.Context, prefix byte, name string, from uint64, opts ReadOptions) (*EventIterator, error) {
+	if opts.EventType != "" {
+		return nil, errEventTypeOption
+	}
 	if err := s.acquire(); err != nil {
 		return nil, err
 	}
@@ -137,6 +152,10 @@ func (s *Store) readPositions(ctx context.Context, prefix byte, name string, fro
 	}
 	return s.newIterator(ctx, src, s.visibleFilter(), opts.Limit), nil
 }
+
+// errEventTypeOption: only stream reads filter by type (ReadType reads
+// one type already).
+var errEventTypeOption = invalid("eventType", "only stream reads can be limited to an event type")
 
 // visibleFilter hides events of restricted streams; nil when none exist.
 func (s *Store) visibleFilter() func(*record) bool {
@@ -264,7 +283,12 @@ func (s *scanSource) close() error { return nil }
 // postingSource reads events through posting blocks of one name, with
 // sequence numbers (versions for streams, positions otherwise) in [lo, hi].
 // The events it points at lie anywhere in the log, so it reads them with
-// pread (frameReader), not through the mapping.
+// pread (spanReader, frameReader), not through the mapping.
+//
+// Going forward it holds a window of postings of at least
+// minPostingWindow entries when the name has them, gathered from
+// consecutive blocks (live appends write small blocks, one per group
+// commit), so nearby frames can share a read however the blocks fall.
 type postingSource struct {
 	s            *Store
 	it           *pebble.Iterator
@@ -274,14 +298,25 @@ type postingSource struct {
 	head         *head
 	backward     bool
 
-	block     []posting
-	blockSeq  uint64 // sequence number of block[0]
+	block     []posting // the window
+	seqs      []uint64  // versions of block's entries (stream reads)
 	i         int
 	started   bool
+	itDone    bool // the index iterator has no more blocks
 	exhausted bool
-	rec       record
-	frames    frameReader // rec aliases its buffer
+	// only, when set, skips postings of events of other types (stream
+	// reads with ReadOptions.EventType) without reading them.
+	only *typeMembership
+	// last is the index of the window's last posting inside the read's
+	// bounds (forward reads); spans never fetch past it.
+	last   int
+	rec    record
+	frames spanReader // rec aliases its buffers
 }
+
+// minPostingWindow is the fewest postings a forward read gathers before
+// reading their events, when the name has them.
+const minPostingWindow = 64
 
 func (s *Store) newPostingSource(prefix byte, name string, seqIsVersion bool, lo, hi uint64, h *head, dir Direction) (*postingSource, error) {
 	p := postingPrefix(prefix, name)
@@ -290,42 +325,93 @@ func (s *Store) newPostingSource(prefix byte, name string, seqIsVersion bool, lo
 		return nil, fmt.Errorf("index: %w", err)
 	}
 	return &postingSource{s: s, it: it, prefix: p, seqIsVersion: seqIsVersion, lo: lo, hi: hi, head: h,
-		backward: dir == Backward, frames: newFrameReader(s.log)}, nil
+		backward: dir == Backward, frames: newSpanReader(s.log)}, nil
 }
 
 func (p *postingSource) seq(i int) uint64 {
 	if p.seqIsVersion {
-		return p.blockSeq + uint64(i)
+		return p.seqs[i]
 	}
 	return p.block[i].Pos
 }
 
-// load decodes the block under the iterator, reporting false at the end.
+// load appends the block under the iterator to the window, reporting
+// false at the end.
 func (p *postingSource) load(valid bool) (bool, error) {
 	if !valid {
+		p.itDone = true
 		return false, p.it.Error()
 	}
+	n := len(p.block)
 	var err error
-	p.block, err = decodePostingBlock(p.block[:0], p.it.Value())
+	p.block, err = decodePostingBlock(p.block, p.it.Value())
 	if err != nil {
 		return false, err
 	}
-	p.blockSeq = postingSeq(p.it.Key())
+	if p.seqIsVersion {
+		first := postingSeq(p.it.Key())
+		for k := range len(p.block) - n {
+			p.seqs = append(p.seqs, first+uint64(k))
+		}
+	}
 	return true, nil
 }
 
-// enter decodes the block under the iterator and starts at its first
-// entry in the read's direction; false at the end or on error.
-func (p *postingSource) enter(valid bool) (bool, error) {
+// advance replaces the window with the next block(s) in the read's
+// direction and starts at its first entry; false at the end or on error.
+func (p *postingSource) advance() (bool, error) {
+	var valid bool
+	switch {
+	case !p.started:
+		p.started = true
+		if !p.backward && p.lo == 0 {
+			// From the start (a stream's version 0): no reverse seek,
+			// which Pebble makes costly to turn forward from.
+			valid = p.it.First()
+			break
+		}
+		valid = p.it.SeekLT(binary.BigEndian.AppendUint64(append([]byte(nil), p.prefix...), min(p.pick(p.lo, p.hi), math.MaxUint64-1)+1))
+		if !valid && !p.backward {
+			valid = p.it.First()
+		}
+	case p.itDone:
+		valid = false
+	case p.backward:
+		valid = p.it.Prev()
+	default:
+		valid = p.it.Next()
+	}
+	p.block, p.seqs = p.block[:0], p.seqs[:0]
 	ok, err := p.load(valid)
 	if err != nil || !ok {
 		p.exhausted = true
 		return false, err
 	}
-	p.i = 0
 	if p.backward {
 		p.i = len(p.block) - 1
+		return true, nil
 	}
+	p.i = 0
+	// Gather following blocks while the window is short and still inside
+	// the read's bounds.
+	for len(p.block) < minPostingWindow {
+		k := len(p.block) - 1
+		if p.seq(k) >= p.hi || p.block[k].Pos >= p.head.LastPosition {
+			break
+		}
+		ok, err := p.load(p.it.Next())
+		if err != nil {
+			p.exhausted = true
+			return false, err
+		}
+		if !ok {
+			break
+		}
+	}
+	// Sequence numbers and positions both increase through the window.
+	p.last = sort.Search(len(p.block), func(k int) bool {
+		return p.seq(k) > p.hi || p.block[k].Pos > p.head.LastPosition
+	}) - 1
 	return true, nil
 }
 
@@ -334,23 +420,8 @@ func (p *postingSource) next() (*record, bool, error) {
 		return nil, false, nil
 	}
 	for {
-		if !p.started {
-			p.started = true
-			valid := p.it.SeekLT(binary.BigEndian.AppendUint64(append([]byte(nil), p.prefix...), min(p.pick(p.lo, p.hi), math.MaxUint64-1)+1))
-			if !valid && !p.backward {
-				valid = p.it.First()
-			}
-			if ok, err := p.enter(valid); !ok {
-				return nil, false, err
-			}
-		} else if p.i < 0 || p.i >= len(p.block) {
-			var valid bool
-			if p.backward {
-				valid = p.it.Prev()
-			} else {
-				valid = p.it.Next()
-			}
-			if ok, err := p.enter(valid); !ok {
+		if !p.started || p.i < 0 || p.i >= len(p.block) {
+			if ok, err := p.advance(); !ok {
 				return nil, false, err
 			}
 		}
@@ -378,7 +449,20 @@ func (p *postingSource) next() (*record, bool, error) {
 				return nil, false, nil
 			}
 		}
-		payload, err := p.frames.read(post.Off, p.head.LogEnd)
+		if p.only != nil {
+			in, err := p.only.has(post.Pos)
+			if err != nil {
+				return nil, false, err
+			}
+			if !in {
+				continue
+			}
+		}
+		last := i
+		if !p.backward {
+			last = max(i, p.last)
+		}
+		payload, err := p.frames.read(p.block, i, last, p.head.LogEnd)
 		if err != nil {
 			return nil, false, err
 		}
@@ -400,4 +484,10 @@ func (p *postingSource) pick(lo, hi uint64) uint64 {
 	return lo
 }
 
-func (p *postingSource) close() error { return p.it.Close() }
+func (p *postingSource) close() error {
+	err := p.it.Close()
+	if p.only != nil {
+		err = errors.Join(err, p.only.close())
+	}
+	return err
+}

@@ -29,6 +29,10 @@ type Stats struct {
 	// StreamsRead counts stream states read by ListStreams and
 	// StreamInfo: what a query of eventsql.streams cost.
 	StreamsRead uint64
+	// LogReads counts the preads of random-access reads (stream, type and
+	// category reads, GetEvent, id checks): nearby frames of one read
+	// share one (see span_reader.go).
+	LogReads uint64
 	// RestrictedStreams counts streams whose events reads may hide
 	// ($maxCount, $maxAge, $tb, deleted). When it is 0 every event ever
 	// appended is visible, so counts from the indexes are exact.
@@ -133,6 +137,7 @@ func (s *Store) Stats() Stats {
 		FsyncMax:          time.Duration(s.stats.fsyncMax.Load()),
 		EventsDecoded:     s.stats.decoded.Load(),
 		StreamsRead:       s.stats.streamsRead.Load(),
+		LogReads:          s.log.reads.Load(),
 		RestrictedStreams: s.restricted.n.Load(),
 		Uptime:            time.Since(s.opened),
 	}

@@ -58,6 +58,9 @@ type Store struct {
 	background sync.WaitGroup
 
 	restricted *restrictedView
+	// typeBlocks caches decoded type posting blocks for stream reads
+	// filtered by type (type_filter.go).
+	typeBlocks typeBlockCache
 	stats      storeStats
 	opened     time.Time
 

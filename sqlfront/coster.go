@@ -76,30 +76,80 @@ func (c *coster) EstimateCost(ctx *sql.Context, n memo.RelExpr, s sql.StatsProvi
 	}
 }
 
-// rows estimates what a memo group returns: ours for our index scans,
-// GMS's statistic otherwise (which is exact for whole event tables:
-// RowCount). It also returns GMS's figure, at least 1.
+// rows estimates what a memo group returns: ours for our index scans and
+// for filters over event tables, GMS's statistic otherwise (which is
+// exact for whole event tables: RowCount). It also returns GMS's figure,
+// at least 1.
 func (c *coster) rows(ctx *sql.Context, g *memo.ExprGroup) (ours, gms float64) {
 	gms = math.Max(1, float64(g.RelProps.GetStats().RowCount()))
-	rel := g.Best
-	if rel == nil {
-		rel = g.First
-	}
-	switch rel := rel.(type) {
+	switch rel := best(g).(type) {
 	case *memo.IndexScan:
 		if n, ok := c.scanRows(ctx, rel.Table); ok {
 			return n, gms
 		}
 	case *memo.Filter:
-		// Filters over our plan were mostly used by it; others keep
-		// GMS's guess.
-		if is, ok := rel.Child.Best.(*memo.IndexScan); ok {
-			if n, ok := c.scanRows(ctx, is.Table); ok {
-				return n, gms
+		// Conjuncts on the indexed columns were used by our plan (an
+		// IndexScan below) or could not be; the others are sampled.
+		child := best(rel.Child)
+		t, node := sourceTable(child)
+		var n float64
+		var ok bool
+		if is, isScan := child.(*memo.IndexScan); isScan {
+			n, ok = c.scanRows(ctx, is.Table)
+		} else if t != nil {
+			total, _, err := c.fe.countInScope(ctx, t.scope, t.scopeName)
+			n, ok = float64(total), err == nil
+		}
+		if !ok {
+			break
+		}
+		if t != nil {
+			if f := compileRowFilter(ctx, t, node, []string{node.Name()}, rel.Filters, indexedColumn); f != nil {
+				if sel, err := c.fe.selectivity(ctx, t, f); err == nil {
+					n *= sel
+				}
 			}
 		}
+		return math.Max(1, n), gms
 	}
 	return gms, gms
+}
+
+// best is the group's chosen expression, or its first before costing.
+func best(g *memo.ExprGroup) memo.RelExpr {
+	if g.Best != nil {
+		return g.Best
+	}
+	return g.First
+}
+
+// indexedColumn: conjuncts on these columns are our plans' business.
+func indexedColumn(col int) bool {
+	return col == colPosition || col == colStream || col == colEventType || col == colCreatedAt
+}
+
+// sourceTable returns the event table a memo source reads and the plan
+// node its columns belong to; nil for anything else.
+func sourceTable(rel memo.RelExpr) (*eventsTable, plan.TableIdNode) {
+	switch rel := rel.(type) {
+	case *memo.TableAlias:
+		if rt, ok := rel.Table.Child.(*plan.ResolvedTable); ok {
+			if t, ok := rt.UnderlyingTable().(*eventsTable); ok {
+				return t, rel.Table
+			}
+		}
+	case *memo.TableScan:
+		if rt, ok := rel.Table.(*plan.ResolvedTable); ok {
+			if t, ok := rt.UnderlyingTable().(*eventsTable); ok {
+				return t, rt
+			}
+		}
+	case *memo.IndexScan:
+		if t, ok := rel.Table.Table.(*eventsTable); ok {
+			return t, rel.Table
+		}
+	}
+	return nil, nil
 }
 
 // scanRows estimates the events a LookupForExpressions plan reads.

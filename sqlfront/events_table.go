@@ -34,6 +34,8 @@ type eventsTable struct {
 	projNames  []string
 	// plan is the index access chosen by LookupForExpressions.
 	plan *scanPlan
+	// filter, when set, drops events before rows are built (scan_filter.go).
+	filter *rowFilter
 }
 
 var (

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	sqle "github.com/dolthub/go-mysql-server"
@@ -90,6 +91,11 @@ type Front struct {
 	// beforeChunk, when set, runs before each native aggregate chunk
 	// (tests hold scans up to kill them).
 	beforeChunk func(context.Context)
+	// selectivities caches sampled filter selectivities (join costing).
+	selectivities selectivityCache
+	// scanFiltered counts events scans dropped before building rows
+	// (scan_filter.go).
+	scanFiltered atomic.Uint64
 
 	mu     sync.Mutex // guards srv and closed
 	srv    *server.Server
@@ -105,6 +111,7 @@ func New(store Store, accounts []Account, opts Options, logger *slog.Logger) (*F
 		AddPreAnalyzeRule(ruleDenyGlobalSets, fe.denyGlobalSetsRule).
 		AddPreAnalyzeRule(ruleOwnProcessesOnly, fe.ownProcessesRule).
 		AddPostAnalyzeRule(ruleNativeAggregates, fe.nativeAggregateRule).
+		AddPostAnalyzeRule(ruleScanFilters, fe.scanFilterRule).
 		Build()
 	if !fe.installKeepAliases(a) {
 		logger.Warn("sqlfront: GMS's once-after batch has no finalizeSubqueries rule; correlated subqueries will not use indexes")

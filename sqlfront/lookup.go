@@ -1,6 +1,8 @@
 package sqlfront
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -367,4 +369,26 @@ func (i *planIndex) CanSupportOrderBy(sql.Expression) bool      { return false }
 func (i *planIndex) ColumnExpressionTypes(*sql.Context) []sql.ColumnExpressionType {
 	col, typ := i.column()
 	return []sql.ColumnExpressionType{{Expression: i.table + "." + col, Type: typ}}
+}
+
+// readStream opens stream s for a plan that reads streams, reading only
+// what can be in the table: the events of a by_type table's type (or of
+// the plan's one event type), nothing of a stream outside a by_category
+// table's category. nil when there is nothing to read.
+func (t *eventsTable) readStream(ctx context.Context, plan *scanPlan, s string) (*engine.EventIterator, error) {
+	if t.scope == scopeCategory && engine.Category(s) != t.scopeName {
+		return nil, nil
+	}
+	var opts engine.ReadOptions
+	switch {
+	case t.scope == scopeType:
+		opts.EventType = t.scopeName
+	case len(plan.types) == 1:
+		opts.EventType = plan.types[0]
+	}
+	it, err := t.fe.store.ReadStream(ctx, s, 0, opts)
+	if errors.Is(err, engine.ErrStreamNotFound) || errors.Is(err, engine.ErrStreamDeleted) || errors.Is(err, engine.ErrInvalidInput) {
+		return nil, nil
+	}
+	return it, err
 }

@@ -69,12 +69,19 @@ type aggOut struct {
 type aggBuilder struct {
 	t     *eventsTable
 	names map[string]bool // table names the query may qualify columns with
-	cols  []int           // schema index per mini-row slot
+	// owns, when set, decides instead of names whether a column is the
+	// table's.
+	owns func(*expression.GetField) bool
+	cols []int // schema index per mini-row slot
 }
 
 // slot returns the mini-row index for a GetField of the table, adding it.
 func (b *aggBuilder) slot(gf *expression.GetField) (int, bool) {
-	if gf.Table() != "" && !b.names[strings.ToLower(gf.Table())] {
+	if b.owns != nil {
+		if !b.owns(gf) {
+			return -1, false
+		}
+	} else if gf.Table() != "" && !b.names[strings.ToLower(gf.Table())] {
 		return -1, false
 	}
 	c := colIndex(b.t.schema, gf.Name())

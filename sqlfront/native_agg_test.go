@@ -111,8 +111,11 @@ func fillAggData(t testing.TB, st *engine.Store) {
 			t.Fatal(err)
 		}
 	}
-	// A stream named like its category.
-	if _, err := st.Append(ctx, "cart", engine.ExpectAny, engine.EventData{Type: "Mixed", Data: []byte(`{"v":2}`), DataIsJSON: true}); err != nil {
+	// A stream named like its category; fields written twice (the last
+	// counts) and keys with escapes.
+	if _, err := st.Append(ctx, "cart", engine.ExpectAny, engine.EventData{Type: "Mixed", Data: []byte(`{"v":2}`), DataIsJSON: true},
+		engine.EventData{Type: "Dup", Data: []byte(`{"a":1,"b":"first","a":2,"c\u0064":"x","b":"last"}`), DataIsJSON: true},
+		engine.EventData{Type: "Dup", Data: []byte(`{"b":"only","a":5, "cd" : "y\"z"}`), DataIsJSON: true}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -247,6 +250,9 @@ var aggCases = []aggCase{
 	{query: "SELECT COUNT(*), SUM(amount) FROM by_type.OrderPlaced WHERE price IN (0, 1) AND paid IS NOT NULL", native: true},
 	{query: "SELECT COUNT(*), MAX(amount) FROM by_type.OrderPlaced WHERE position BETWEEN 5 AND 2000 AND version BETWEEN 1 AND 3", native: true},
 	{query: "SELECT event_type, COUNT(*) FROM events WHERE stream IN ('order-6', 'cart-1') AND event_type IN ('OrderPlaced', 'Mixed') GROUP BY event_type", native: true},
+	{query: "SELECT SUM(a), MIN(b), MAX(cd), COUNT(*) FROM by_type.Dup", native: true},
+	{query: "SELECT SUM(a) FROM by_type.Dup WHERE b = 'last'", native: true},
+	{query: "SELECT b, SUM(a) FROM by_type.Dup WHERE cd IS NOT NULL GROUP BY b", native: true},
 	// Shapes left to GMS.
 	{query: "SELECT SUM(amount * 2) FROM by_type.OrderPlaced"},
 	{query: "SELECT COUNT(DISTINCT stream) FROM events"},
@@ -486,5 +492,30 @@ func TestNativeScanRunsChunksConcurrently(t *testing.T) {
 	}
 	if m := most.Load(); m < 2 {
 		t.Fatalf("at most %d chunks at once, want 2 (one per core)", m)
+	}
+}
+
+// TestTypedColumnsFromDuplicateFields: a typed column takes a field's last
+// value when the data repeats it (MySQL's JSON keeps the last), however
+// many typed columns a query reads, natively or not.
+func TestTypedColumnsFromDuplicateFields(t *testing.T) {
+	st := openStore(t)
+	fillAggData(t, st)
+	native, generic := twoFronts(t, st, 0)
+	for _, c := range []struct{ query, want string }{
+		{"SELECT a FROM by_type.Dup ORDER BY position", "[[2] [5]]"},
+		{"SELECT a, b, cd FROM by_type.Dup ORDER BY position", `[[2 last x] [5 only y"z]]`},
+		{"SELECT MAX(a), MIN(b) FROM by_type.Dup", "[[5 last]]"},
+		{"SELECT MAX(b) FROM by_type.Dup", "[[only]]"},
+	} {
+		for _, db := range []*sql.DB{native, generic} {
+			got, err := runQuery(t, db, c.query)
+			if err != nil {
+				t.Fatalf("%s: %v", c.query, err)
+			}
+			if fmt.Sprint(got.rows) != c.want {
+				t.Errorf("%s: got %v, want %s", c.query, got.rows, c.want)
+			}
+		}
 	}
 }

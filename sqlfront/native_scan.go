@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -14,13 +13,13 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/expression"
 	"github.com/tidwall/gjson"
 
 	"github.com/eventsql/eventsql/engine"
+	"github.com/eventsql/eventsql/typeinfer"
 )
 
 // nativeAggregate is a GroupBy over one event table computed by eventsql:
@@ -215,11 +214,7 @@ func (n *nativeAggregate) chunks(ctx *sql.Context) ([]scanChunk, error) {
 	case plan.streams != nil:
 		for _, s := range plan.streams {
 			out = append(out, scanChunk{lo: lo, hi: hi, open: func(ctx context.Context) (*engine.EventIterator, error) {
-				it, err := store.ReadStream(ctx, s, 0, engine.ReadOptions{})
-				if errors.Is(err, engine.ErrStreamNotFound) || errors.Is(err, engine.ErrStreamDeleted) || errors.Is(err, engine.ErrInvalidInput) {
-					return nil, nil
-				}
-				return it, err
+				return n.t.readStream(ctx, plan, s)
 			}})
 		}
 	case n.t.scope == scopeType || plan.types != nil:
@@ -339,7 +334,7 @@ func (n *nativeAggregate) scanChunk(ctx *sql.Context, c scanChunk) (*partial, er
 	}
 	defer it.Close()
 	row := make(sql.Row, len(n.cols))
-	dec := newMiniDecoder(n)
+	dec := newMiniDecoder(n.t, n.cols)
 	var key, lastKey []byte
 	last := int32(-1)
 	for it.Next() {
@@ -486,40 +481,48 @@ func (k groupKey) append(ctx *sql.Context, b []byte, row sql.Row) ([]byte, error
 }
 
 // miniDecoder fills a mini-row from an event, decoding only the slots'
-// columns (typed ones with gjson, like rowIter).
+// columns (typed ones in one pass over the data, like rowIter).
 type miniDecoder struct {
-	n     *nativeAggregate
-	typed map[string]int // data field -> slot
-	one   string         // the gjson path when a single typed field is read
-	oneAt int
+	cols   []int // schema index per slot
+	fields fieldSet
+	kinds  []typeinfer.Kind // per slot, for typed columns
+	row    sql.Row          // the row being filled
+	setFn  func(slot int, v gjson.Result)
 	// Boxing a string allocates: the last stream (events come in runs of
-	// a stream) and every event type (few) are boxed once.
+	// a stream), every event type (few) and the first texts of each typed
+	// column (currencies, methods, ...) are boxed once.
 	stream    string
 	boxStream any
 	types     map[string]any
+	texts     []map[string]any // per slot
 }
 
-func newMiniDecoder(n *nativeAggregate) *miniDecoder {
-	d := &miniDecoder{n: n, oneAt: -1, types: map[string]any{}}
-	for slot, c := range n.cols {
+// maxInterned bounds the texts kept boxed per column and chunk.
+const maxInterned = 1024
+
+func newMiniDecoder(t *eventsTable, cols []int) *miniDecoder {
+	d := &miniDecoder{cols: cols, types: map[string]any{}, kinds: make([]typeinfer.Kind, len(cols)), texts: make([]map[string]any, len(cols))}
+	var typed map[string]int
+	for slot, c := range cols {
 		if c >= numBaseColumns {
-			if d.typed == nil {
-				d.typed = map[string]int{}
+			if typed == nil {
+				typed = map[string]int{}
 			}
-			d.typed[n.t.typed[c-numBaseColumns].field] = slot
+			tc := t.typed[c-numBaseColumns]
+			typed[tc.field] = slot
+			d.kinds[slot] = tc.kind
+			if tc.kind == typeinfer.KindString {
+				d.texts[slot] = map[string]any{}
+			}
 		}
 	}
-	if len(d.typed) == 1 {
-		for f, slot := range d.typed {
-			d.one, d.oneAt = escapeGJSON(f), slot
-		}
-	}
+	d.fields = newFieldSet(typed)
+	d.setFn = d.set
 	return d
 }
 
 func (d *miniDecoder) fill(row sql.Row, e *engine.RecordedEvent) {
-	t := d.n.t
-	for slot, c := range d.n.cols {
+	for slot, c := range d.cols {
 		switch c {
 		case colPosition:
 			row[slot] = e.Position
@@ -547,30 +550,29 @@ func (d *miniDecoder) fill(row sql.Row, e *engine.RecordedEvent) {
 			row[slot] = nil
 		}
 	}
-	if d.typed == nil || !e.DataIsJSON {
+	if d.fields.empty() || !e.DataIsJSON {
 		return
 	}
-	if d.oneAt >= 0 {
-		row[d.oneAt] = typedValue(t.typed[d.n.cols[d.oneAt]-numBaseColumns].kind, gjson.GetBytes(e.Data, d.one))
-		return
-	}
-	// Parse the data in place (gjson.ParseBytes copies it to a string);
-	// only text values, which would alias the log, are copied out.
-	doc := gjson.Parse(unsafe.String(unsafe.SliceData(e.Data), len(e.Data)))
-	if !doc.IsObject() {
-		return
-	}
-	doc.ForEach(func(k, v gjson.Result) bool {
-		if slot, ok := d.typed[k.Str]; ok {
-			kind := t.typed[d.n.cols[slot]-numBaseColumns].kind
-			val := typedValue(kind, v)
-			if s, isStr := val.(string); isStr {
-				val = strings.Clone(s)
+	d.row = row
+	d.fields.scan(e.Data, d.setFn)
+	d.row = nil
+}
+
+// set stores one typed value; text, which aliases the log, is copied.
+func (d *miniDecoder) set(slot int, v gjson.Result) {
+	if m := d.texts[slot]; m != nil && v.Type == gjson.String {
+		b, ok := m[v.Str]
+		if !ok {
+			s := strings.Clone(v.Str)
+			b = s
+			if len(m) < maxInterned {
+				m[s] = b
 			}
-			row[slot] = val
 		}
-		return true
-	})
+		d.row[slot] = b
+		return
+	}
+	d.row[slot] = typedValue(d.kinds[slot], v)
 }
 
 // partial is the aggregate state of one chunk, or of the whole result.

@@ -3,10 +3,10 @@ package sqlfront
 import (
 	"bytes"
 	"context"
-	"errors"
 	"io"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/dolthub/go-mysql-server/sql"
@@ -28,8 +28,12 @@ type rowIter struct {
 	next  int // next source to open
 	srcs  []func(from uint64) (*engine.EventIterator, error)
 	cols  []int // schema indexes to produce
-	typed map[string]int
+	typed fieldSet
 	done  bool
+	// match is the table's scan filter, if any; dropped counts the
+	// events it refused.
+	match   *rowMatcher
+	dropped uint64
 }
 
 func newRowIter(ctx *sql.Context, t *eventsTable, plan *scanPlan) (*rowIter, error) {
@@ -40,13 +44,18 @@ func newRowIter(ctx *sql.Context, t *eventsTable, plan *scanPlan) (*rowIter, err
 			it.cols[i] = i
 		}
 	}
+	var typed map[string]int
 	for out, c := range it.cols {
 		if c >= numBaseColumns {
-			if it.typed == nil {
-				it.typed = map[string]int{}
+			if typed == nil {
+				typed = map[string]int{}
 			}
-			it.typed[t.typed[c-numBaseColumns].field] = out
+			typed[t.typed[c-numBaseColumns].field] = out
 		}
+	}
+	it.typed = newFieldSet(typed)
+	if t.filter != nil {
+		it.match = t.filter.matcher()
 	}
 	if err := it.resolveTimes(); err != nil {
 		return nil, err
@@ -60,11 +69,7 @@ func newRowIter(ctx *sql.Context, t *eventsTable, plan *scanPlan) (*rowIter, err
 	case plan.streams != nil:
 		for _, s := range plan.streams {
 			it.srcs = append(it.srcs, func(uint64) (*engine.EventIterator, error) {
-				i, err := store.ReadStream(ctx, s, 0, engine.ReadOptions{})
-				if errors.Is(err, engine.ErrStreamNotFound) || errors.Is(err, engine.ErrStreamDeleted) || errors.Is(err, engine.ErrInvalidInput) {
-					return nil, nil
-				}
-				return i, err
+				return t.readStream(ctx, plan, s)
 			})
 		}
 	case t.scope == scopeType:
@@ -177,6 +182,10 @@ func (it *rowIter) Next(ctx *sql.Context) (sql.Row, error) {
 		if !it.inScope(e) || (it.plan.keep != nil && !it.plan.keep(e)) {
 			continue
 		}
+		if it.match != nil && !it.match.match(e) {
+			it.dropped++
+			continue
+		}
 		return it.row(e), nil
 	}
 	return nil, io.EOF
@@ -193,6 +202,8 @@ func (it *rowIter) inScope(e *engine.RecordedEvent) bool {
 }
 
 func (it *rowIter) Close(*sql.Context) error {
+	it.t.fe.scanFiltered.Add(it.dropped)
+	it.dropped = 0
 	if it.cur != nil {
 		it.cur.Close()
 		it.cur = nil
@@ -227,7 +238,7 @@ func (it *rowIter) row(e *engine.RecordedEvent) sql.Row {
 			}
 		}
 	}
-	if it.typed != nil && e.DataIsJSON {
+	if !it.typed.empty() && e.DataIsJSON {
 		it.fillTyped(row, e.Data)
 	}
 	return row
@@ -240,28 +251,16 @@ func payloadValue(b []byte, isJSON bool) *jsonValue {
 	return nonJSONValue(b)
 }
 
-// fillTyped sets the typed columns from the data's top-level fields.
+// fillTyped sets the typed columns from the data's top-level fields, in
+// one pass over the bytes (fields.go). Text is copied out of the log.
 func (it *rowIter) fillTyped(row sql.Row, data []byte) {
-	set := func(key string, v gjson.Result) {
-		out, ok := it.typed[key]
-		if !ok {
+	it.typed.scan(data, func(out int, v gjson.Result) {
+		kind := it.t.typed[it.cols[out]-numBaseColumns].kind
+		if kind == typeinfer.KindString && v.Type == gjson.String {
+			row[out] = strings.Clone(v.Str)
 			return
 		}
-		row[out] = typedValue(it.t.typed[it.cols[out]-numBaseColumns].kind, v)
-	}
-	if len(it.typed) == 1 {
-		for key := range it.typed {
-			set(key, gjson.GetBytes(data, escapeGJSON(key)))
-		}
-		return
-	}
-	doc := gjson.ParseBytes(data)
-	if !doc.IsObject() {
-		return
-	}
-	doc.ForEach(func(k, v gjson.Result) bool {
-		set(k.Str, v)
-		return true
+		row[out] = typedValue(kind, v)
 	})
 }
 

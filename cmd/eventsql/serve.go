@@ -25,7 +25,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		httpAddr     = fs.String("http", "127.0.0.1:2113", "HTTP listen address")
 		mysqlAddr    = fs.String("mysql", "127.0.0.1:3306", "MySQL-protocol (SQL) listen address; \"off\" disables SQL")
 		queryTimeout = fs.Duration("query-timeout", 0, "cancel SQL queries running longer than this (0: no limit)")
-		nativeAggs   = fs.Bool("sql-native-aggregates", true, "answer common SQL aggregates natively (index counts, scans on every core); false leaves them all to go-mysql-server")
+		nativeAggs   = fs.Bool("sql-native-aggregates", true, "answer common SQL aggregates natively (index counts, scans on every core) and check simple filters in scans; false leaves them all to go-mysql-server")
 		adminPass    = fs.String("admin-password", httpfront.DefaultAdminPassword, "password of the admin user (the default is refused on non-loopback addresses)")
 		usersFile    = fs.String("users-file", "", "file of users, one name:role:password a line (role reader, writer or admin; password may be a hash from eventsql hash-password)")
 		tlsCert      = fs.String("tls-cert", "", "serve HTTPS with this PEM certificate (needs --tls-key)")
