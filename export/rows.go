@@ -15,29 +15,15 @@ import (
 	"github.com/eventsql/eventsql/typeinfer"
 )
 
-// rowBuilder builds parquet rows. Values it makes point into the batch
-// and into its scratch buffer, so rows stay valid until reset.
+// rowBuilder makes the text of row values (event ids, base64) in a
+// scratch buffer: values it makes stay valid until reset.
 type rowBuilder struct {
 	ts      Timestamps
-	values  []parquet.Value // backing store of the rows built since reset
 	scratch []byte
 }
 
 func (rb *rowBuilder) reset() {
-	clear(rb.values)
-	rb.values = rb.values[:0]
 	rb.scratch = rb.scratch[:0]
-}
-
-// alloc returns n values for one row. Growing the backing store leaves
-// rows handed out earlier on the old array, which stays valid.
-func (rb *rowBuilder) alloc(n int) parquet.Row {
-	if cap(rb.values)-len(rb.values) < n {
-		rb.values = make([]parquet.Value, 0, max(2*cap(rb.values), 64*n))
-	}
-	start := len(rb.values)
-	rb.values = rb.values[:start+n]
-	return rb.values[start : start+n : start+n]
 }
 
 // keep copies b into scratch and returns the copy.
@@ -96,39 +82,6 @@ func int96(micros int64) deprecated.Int96 {
 	}
 	nanos := uint64(rem) * 1000
 	return deprecated.Int96{uint32(nanos), uint32(nanos >> 32), uint32(day + julianEpoch)}
-}
-
-func required(v parquet.Value, col int) parquet.Value { return v.Level(0, 0, col) }
-func optional(v parquet.Value, col int) parquet.Value { return v.Level(0, 1, col) }
-func null(col int) parquet.Value                      { return parquet.NullValue().Level(0, 0, col) }
-
-// typedRow builds a by_type row of r with columns cols, whose typed
-// columns take fields[src[i]] (values by field index, unset = missing).
-func (rb *rowBuilder) typedRow(b *batch, r *evRow, cols []Column, src []int, fields []gjson.Result) parquet.Row {
-	row := rb.alloc(len(cols))
-	row[tyPosition] = required(parquet.Int64Value(int64(r.pos)), tyPosition)
-	row[tyStream] = required(parquet.ByteArrayValue(strBytes(r.stream)), tyStream)
-	row[tyVersion] = required(parquet.Int64Value(r.version), tyVersion)
-	row[tyEventID] = required(parquet.ByteArrayValue(rb.uuid(&r.id)), tyEventID)
-	row[tyCreatedAt] = required(rb.timestamp(r.created), tyCreatedAt)
-	if r.meta.n == 0 {
-		row[tyMetadata] = null(tyMetadata)
-	} else {
-		row[tyMetadata] = optional(parquet.ByteArrayValue(rb.text(b.bytes(r.meta), r.metaJSON)), tyMetadata)
-	}
-	for i := numTypedBaseColumns; i < len(cols); i++ {
-		var v gjson.Result
-		if f := src[i-numTypedBaseColumns]; f < len(fields) {
-			v = fields[f]
-		}
-		val, ok := rb.typedValue(kindOf(cols[i]), v)
-		if ok {
-			row[i] = optional(val, i)
-		} else {
-			row[i] = null(i)
-		}
-	}
-	return row
 }
 
 // typedValue converts a JSON value to a column kind like the SQL tables:

@@ -1,0 +1,385 @@
+package export
+
+import (
+	"context"
+	"sync"
+	"unsafe"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/tidwall/gjson"
+
+	"github.com/eventsql/eventsql/typeinfer"
+)
+
+// typedWriter writes the by_type datasets: per event type an inferrer
+// and at most one open part file. A field that is new or changes kind
+// finishes the type's open file; the next starts with the new schema.
+//
+// Rows are handed to parquet-go column by column (a run of a type's rows
+// at a time, through the row group's column writers) rather than as
+// parquet.Row values: splitting rows into columns was most of the cost
+// of writing these datasets.
+type typedWriter struct {
+	pc    *partConfig
+	types map[string]*typeOut
+	open  int
+	clock uint64
+	rb    rowBuilder
+	files []File
+	// Per batch: the field values of each row (pairs[rowStart[i]:rowStart[i+1]])
+	// and the types with rows in it, in order of first appearance.
+	pairs    []fieldValue
+	rowStart []int
+	touched  []*typeOut
+	// cols holds a run of rows column by column (reused).
+	cols   [][]parquet.Value
+	budget int64 // bytes of row groups buffered across open files
+	m      *Manifest
+	mu     *sync.Mutex // guards m.Datasets, shared by the shards
+	// This writer handles the event types whose hash is shard mod shards.
+	shard, shards int
+	maxOpen       int
+}
+
+type typeOut struct {
+	dataset string
+	inf     *typeinfer.Inferrer
+	ds      *Dataset
+	cur     *partFile
+	day     int64
+	cols    []Column
+	// colOf maps an inferred field's index to its column (-1: none);
+	// kinds and nulls are per column.
+	colOf   []int
+	kinds   []typeinfer.Kind
+	nulls   []parquet.Value
+	changed bool    // the schema changed in the batch being written
+	rows    []int32 // the type's rows in the batch being written
+}
+
+type fieldValue struct {
+	field int
+	value gjson.Result
+}
+
+// newTypedWriter returns the writer of shard (of shards) of the event
+// types: by_type datasets are spread over several goroutines so that
+// encoding them uses every core.
+func newTypedWriter(pc *partConfig, m *Manifest, mu *sync.Mutex, shard, shards int) *typedWriter {
+	return &typedWriter{pc: pc, types: map[string]*typeOut{}, rb: rowBuilder{ts: pc.opts.Timestamps}, m: m, mu: mu,
+		budget: max(pc.opts.RowGroupBytes, typedBudget/int64(shards)), shard: shard, shards: shards,
+		maxOpen: max(1, pc.opts.MaxOpenTyped/shards)}
+}
+
+// typedBudget bounds the row-group bytes buffered by all by_type files.
+const typedBudget = 256 << 20
+
+// shardPicker gives each event type a by_type writer: a new type goes to
+// the writer with the fewest events so far (the reader decides, so a
+// type always stays with one writer).
+type shardPicker struct {
+	shard map[string]uint8
+	load  []uint64
+}
+
+func newShardPicker(shards int) *shardPicker {
+	return &shardPicker{shard: map[string]uint8{}, load: make([]uint64, shards)}
+}
+
+func (p *shardPicker) pick(eventType string) uint8 {
+	s, ok := p.shard[eventType]
+	if !ok {
+		for i := range p.load {
+			if p.load[i] < p.load[s] {
+				s = uint8(i)
+			}
+		}
+		p.shard[eventType] = s
+	}
+	p.load[s]++
+	return s
+}
+
+func (w *typedWriter) typeOut(eventType string) (*typeOut, error) {
+	t := w.types[eventType]
+	if t != nil {
+		return t, nil
+	}
+	name := typedDataset(eventType)
+	w.mu.Lock()
+	ds := w.m.Datasets[name]
+	if ds == nil {
+		ds = &Dataset{EventType: eventType}
+		w.m.Datasets[name] = ds
+	}
+	w.mu.Unlock()
+	inf, err := typeinfer.NewInferrer(ds.Inference)
+	if err != nil {
+		return nil, err
+	}
+	t = &typeOut{dataset: name, inf: inf, ds: ds}
+	t.setSchema()
+	w.types[eventType] = t
+	return t, nil
+}
+
+// setSchema takes the inferrer's current fields as the schema of the
+// next file.
+func (t *typeOut) setSchema() {
+	fields := t.inf.Fields()
+	var src []int
+	t.cols, src = typedColumns(fields)
+	t.colOf = t.colOf[:0]
+	for range fields {
+		t.colOf = append(t.colOf, -1)
+	}
+	for i, f := range src {
+		t.colOf[f] = numTypedBaseColumns + i
+	}
+	t.kinds = t.kinds[:0]
+	t.nulls = t.nulls[:0]
+	for i, c := range t.cols {
+		t.kinds = append(t.kinds, kindOf(c))
+		t.nulls = append(t.nulls, parquet.NullValue().Level(0, 0, i))
+	}
+}
+
+// schemaIndex returns the index of the current schema in the dataset's
+// schemas, adding it when it is new.
+func (t *typeOut) schemaIndex() int {
+	if n := len(t.ds.Schemas); n == 0 || !sameColumns(t.ds.Schemas[n-1], t.cols) {
+		t.ds.Schemas = append(t.ds.Schemas, t.cols)
+	}
+	return len(t.ds.Schemas) - 1
+}
+
+func sameColumns(a, b []Column) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// write writes a batch in two passes: first every event's fields are
+// observed, so a schema change rolls a type's file at most once per batch;
+// then each type's rows are built, column by column, from the values
+// found in the first pass and written in runs (rows of one day).
+func (w *typedWriter) write(ctx context.Context, b *batch) error {
+	w.pairs, w.rowStart, w.touched = w.pairs[:0], w.rowStart[:0], w.touched[:0]
+	for i := range b.rows {
+		r := &b.rows[i]
+		w.rowStart = append(w.rowStart, len(w.pairs))
+		if int(r.shard) != w.shard {
+			continue // another shard's type
+		}
+		t, err := w.typeOut(r.typ)
+		if err != nil {
+			return err
+		}
+		if len(t.rows) == 0 {
+			w.touched = append(w.touched, t)
+		}
+		t.rows = append(t.rows, int32(i))
+		if !r.dataJSON || r.data.n == 0 {
+			continue
+		}
+		data := b.bytes(r.data)
+		doc := gjson.Parse(unsafe.String(unsafe.SliceData(data), len(data)))
+		if !doc.IsObject() {
+			continue
+		}
+		pos := 0
+		doc.ForEach(func(k, v gjson.Result) bool {
+			fi, c := t.inf.FieldAt(pos, k.Str, v)
+			pos++
+			w.pairs = append(w.pairs, fieldValue{fi, v})
+			t.changed = t.changed || c
+			return true
+		})
+	}
+	w.rowStart = append(w.rowStart, len(w.pairs))
+	for _, t := range w.touched {
+		if err := w.writeType(b, t); err != nil {
+			return err
+		}
+	}
+	var inMemory int64
+	for _, t := range w.types {
+		if t.cur != nil {
+			inMemory += t.cur.buffered()
+		}
+	}
+	// Bound memory across types: end the biggest row groups first.
+	for inMemory > w.budget {
+		var big *typeOut
+		for _, t := range w.types {
+			if t.cur != nil && (big == nil || t.cur.buffered() > big.cur.buffered()) {
+				big = t
+			}
+		}
+		before := big.cur.buffered()
+		if err := big.cur.endRowGroup(); err != nil {
+			return err
+		}
+		inMemory -= before
+	}
+	w.rb.reset()
+	return ctx.Err()
+}
+
+// writeType writes t's rows of the batch: in runs of one day, to the
+// type's open file (or a new one when the schema changed, the day
+// changed or the file is full).
+func (w *typedWriter) writeType(b *batch, t *typeOut) error {
+	rows := t.rows
+	t.rows = t.rows[:0]
+	if t.changed {
+		if t.cur != nil {
+			if err := w.finish(t); err != nil {
+				return err
+			}
+		}
+		t.setSchema()
+		t.changed = false
+	}
+	for len(rows) > 0 {
+		first := &b.rows[rows[0]]
+		day := dayOf(first.created)
+		n := 1
+		for n < len(rows) && dayOf(b.rows[rows[n]].created) == day {
+			n++
+		}
+		if t.cur != nil && (day != t.day || t.cur.size() >= w.pc.opts.FileBytes) {
+			if err := w.finish(t); err != nil {
+				return err
+			}
+		}
+		if t.cur == nil {
+			if err := w.openFor(t, first, day); err != nil {
+				return err
+			}
+		}
+		w.clock++
+		t.cur.lastUse = w.clock
+		w.buildRun(b, t, rows[:n])
+		if err := t.cur.writeColumns(w.cols, b.rows[rows[0]].pos, b.rows[rows[n-1]].pos); err != nil {
+			return err
+		}
+		rows = rows[n:]
+	}
+	return nil
+}
+
+// buildRun fills w.cols with rows (of type t) column by column, as
+// values of t's current schema. Values point into the batch and w.rb
+// until the batch is written.
+func (w *typedWriter) buildRun(b *batch, t *typeOut, rows []int32) {
+	n := len(rows)
+	for len(w.cols) < len(t.cols) {
+		w.cols = append(w.cols, nil)
+	}
+	w.cols = w.cols[:len(t.cols)]
+	for c := range w.cols {
+		if cap(w.cols[c]) < n {
+			w.cols[c] = make([]parquet.Value, n, max(n, 2*cap(w.cols[c])))
+		}
+		w.cols[c] = w.cols[c][:n]
+	}
+	pos, stream, version := w.cols[tyPosition], w.cols[tyStream], w.cols[tyVersion]
+	id, created, meta := w.cols[tyEventID], w.cols[tyCreatedAt], w.cols[tyMetadata]
+	for k, ri := range rows {
+		r := &b.rows[ri]
+		pos[k] = parquet.Int64Value(int64(r.pos)).Level(0, 0, tyPosition)
+		stream[k] = parquet.ByteArrayValue(strBytes(r.stream)).Level(0, 0, tyStream)
+		version[k] = parquet.Int64Value(r.version).Level(0, 0, tyVersion)
+		id[k] = parquet.ByteArrayValue(w.rb.uuid(&r.id)).Level(0, 0, tyEventID)
+		created[k] = w.rb.timestamp(r.created).Level(0, 0, tyCreatedAt)
+		if r.meta.n == 0 {
+			meta[k] = t.nulls[tyMetadata]
+		} else {
+			meta[k] = parquet.ByteArrayValue(w.rb.text(b.bytes(r.meta), r.metaJSON)).Level(0, 1, tyMetadata)
+		}
+	}
+	for c := numTypedBaseColumns; c < len(w.cols); c++ {
+		col, null := w.cols[c], t.nulls[c]
+		for k := range col {
+			col[k] = null
+		}
+	}
+	for k, ri := range rows {
+		// A key given twice: the last value counts.
+		for _, p := range w.pairs[w.rowStart[ri]:w.rowStart[ri+1]] {
+			c := -1
+			if p.field < len(t.colOf) {
+				c = t.colOf[p.field]
+			}
+			if c < 0 {
+				continue
+			}
+			if v, ok := w.rb.typedValue(t.kinds[c], p.value); ok {
+				w.cols[c][k] = v.Level(0, 1, c)
+			}
+		}
+	}
+}
+
+func (w *typedWriter) openFor(t *typeOut, r *evRow, day int64) error {
+	if w.open >= w.maxOpen {
+		var lru *typeOut
+		for _, o := range w.types {
+			if o.cur != nil && o != t && (lru == nil || o.cur.lastUse < lru.cur.lastUse) {
+				lru = o
+			}
+		}
+		if lru != nil {
+			if err := w.finish(lru); err != nil {
+				return err
+			}
+		}
+	}
+	p, err := w.pc.open(t.dataset, dateOf(r.created), t.cols, t.schemaIndex(), r.pos)
+	if err != nil {
+		return err
+	}
+	t.cur, t.day = p, day
+	w.open++
+	return nil
+}
+
+func (w *typedWriter) finish(t *typeOut) error {
+	f, err := t.cur.finish()
+	t.cur = nil
+	w.open--
+	if err != nil {
+		return err
+	}
+	w.files = append(w.files, f)
+	return nil
+}
+
+// close finishes every open file and saves the inference state.
+func (w *typedWriter) close() error {
+	for _, t := range w.types {
+		if t.cur != nil {
+			if err := w.finish(t); err != nil {
+				return err
+			}
+		}
+		t.ds.Inference = t.inf.Saved()
+	}
+	return nil
+}
+
+func (w *typedWriter) abort() {
+	for _, t := range w.types {
+		if t.cur != nil {
+			t.cur.abort()
+			t.cur = nil
+		}
+	}
+}
