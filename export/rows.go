@@ -84,44 +84,46 @@ func int96(micros int64) deprecated.Int96 {
 	return deprecated.Int96{uint32(nanos), uint32(nanos >> 32), uint32(day + julianEpoch)}
 }
 
-// typedValue converts a JSON value to a column kind like the SQL tables:
-// a missing or null value, or one that does not fit, is NULL.
-func (rb *rowBuilder) typedValue(kind typeinfer.Kind, v gjson.Result) (parquet.Value, bool) {
-	if v.Type == gjson.Null || v.Raw == "" {
+// typedValue converts a JSON value (of kind jk, raw as written) to a
+// column kind like the SQL tables: a null value, or one that does not
+// fit, is NULL (false).
+func (rb *rowBuilder) typedValue(kind typeinfer.Kind, jk gjson.Type, raw string, escaped bool) (parquet.Value, bool) {
+	if jk == gjson.Null || raw == "" {
 		return parquet.Value{}, false
 	}
 	switch kind {
 	case typeinfer.KindInt:
-		if v.Type == gjson.Number {
-			if i, err := strconv.ParseInt(v.Raw, 10, 64); err == nil {
+		if jk == gjson.Number {
+			if i, err := strconv.ParseInt(raw, 10, 64); err == nil {
 				return parquet.Int64Value(i), true
 			}
 		}
 	case typeinfer.KindFloat:
-		if v.Type == gjson.Number {
-			if f := v.Float(); !math.IsInf(f, 0) {
+		if jk == gjson.Number {
+			// As gjson's Float: out of range is ±Inf (NULL here).
+			if f, _ := strconv.ParseFloat(raw, 64); !math.IsInf(f, 0) {
 				return parquet.DoubleValue(f), true
 			}
 		}
 	case typeinfer.KindBool:
-		switch v.Type {
+		switch jk {
 		case gjson.True:
 			return parquet.BooleanValue(true), true
 		case gjson.False:
 			return parquet.BooleanValue(false), true
 		}
 	case typeinfer.KindDatetime:
-		if v.Type == gjson.String {
-			if tm, err := time.Parse(time.RFC3339Nano, v.Str); err == nil {
+		if jk == gjson.String {
+			if tm, err := time.Parse(time.RFC3339Nano, unquote(raw, escaped)); err == nil {
 				return rb.timestamp(tm.UnixMicro()), true
 			}
 		}
 	case typeinfer.KindString:
-		if v.Type == gjson.String {
-			return parquet.ByteArrayValue(strBytes(v.Str)), true
+		if jk == gjson.String {
+			return parquet.ByteArrayValue(strBytes(unquote(raw, escaped))), true
 		}
 	default:
-		return parquet.ByteArrayValue(strBytes(v.Raw)), true
+		return parquet.ByteArrayValue(strBytes(raw)), true
 	}
 	return parquet.Value{}, false
 }

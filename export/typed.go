@@ -3,7 +3,6 @@ package export
 import (
 	"context"
 	"sync"
-	"unsafe"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/tidwall/gjson"
@@ -26,11 +25,13 @@ type typedWriter struct {
 	clock uint64
 	rb    rowBuilder
 	files []File
-	// Per batch: the field values of each row (pairs[rowStart[i]:rowStart[i+1]])
+	// Per batch: the fields of each row (refs[rowStart[i]:rowStart[i+1]])
 	// and the types with rows in it, in order of first appearance.
-	pairs    []fieldValue
-	rowStart []int
+	refs     []fieldRef
+	rowStart []int32
 	touched  []*typeOut
+	sc       objectScanner
+	member   jsonMember
 	// cols holds a run of rows column by column (reused).
 	cols   [][]parquet.Value
 	budget int64 // bytes of row groups buffered across open files
@@ -57,9 +58,13 @@ type typeOut struct {
 	rows    []int32 // the type's rows in the batch being written
 }
 
-type fieldValue struct {
-	field int
-	value gjson.Result
+// fieldRef is a member of an event's data: the inferred field it is and
+// where its value is written in the batch.
+type fieldRef struct {
+	field   int32
+	kind    gjson.Type
+	escaped bool // a string with escapes
+	raw     span
 }
 
 // newTypedWriter returns the writer of shard (of shards) of the event
@@ -170,10 +175,10 @@ func sameColumns(a, b []Column) bool {
 // then each type's rows are built, column by column, from the values
 // found in the first pass and written in runs (rows of one day).
 func (w *typedWriter) write(ctx context.Context, b *batch) error {
-	w.pairs, w.rowStart, w.touched = w.pairs[:0], w.rowStart[:0], w.touched[:0]
+	w.refs, w.rowStart, w.touched = w.refs[:0], w.rowStart[:0], w.touched[:0]
 	for i := range b.rows {
 		r := &b.rows[i]
-		w.rowStart = append(w.rowStart, len(w.pairs))
+		w.rowStart = append(w.rowStart, int32(len(w.refs)))
 		if int(r.shard) != w.shard {
 			continue // another shard's type
 		}
@@ -188,21 +193,18 @@ func (w *typedWriter) write(ctx context.Context, b *batch) error {
 		if !r.dataJSON || r.data.n == 0 {
 			continue
 		}
-		data := b.bytes(r.data)
-		doc := gjson.Parse(unsafe.String(unsafe.SliceData(data), len(data)))
-		if !doc.IsObject() {
+		if !w.sc.reset(bytesString(b.bytes(r.data))) {
 			continue
 		}
-		pos := 0
-		doc.ForEach(func(k, v gjson.Result) bool {
-			fi, c := t.inf.FieldAt(pos, k.Str, v)
-			pos++
-			w.pairs = append(w.pairs, fieldValue{fi, v})
+		m := &w.member
+		for pos := 0; w.sc.next(m); pos++ {
+			fi, c := t.inf.FieldAt(pos, m.key, m.val)
 			t.changed = t.changed || c
-			return true
-		})
+			w.refs = append(w.refs, fieldRef{field: int32(fi), kind: m.val.Type, escaped: m.escaped,
+				raw: span{r.data.off + uint32(m.start), uint32(len(m.val.Raw))}})
+		}
 	}
-	w.rowStart = append(w.rowStart, len(w.pairs))
+	w.rowStart = append(w.rowStart, int32(len(w.refs)))
 	for _, t := range w.touched {
 		if err := w.writeType(b, t); err != nil {
 			return err
@@ -313,15 +315,15 @@ func (w *typedWriter) buildRun(b *batch, t *typeOut, rows []int32) {
 	}
 	for k, ri := range rows {
 		// A key given twice: the last value counts.
-		for _, p := range w.pairs[w.rowStart[ri]:w.rowStart[ri+1]] {
+		for _, f := range w.refs[w.rowStart[ri]:w.rowStart[ri+1]] {
 			c := -1
-			if p.field < len(t.colOf) {
-				c = t.colOf[p.field]
+			if int(f.field) < len(t.colOf) {
+				c = t.colOf[f.field]
 			}
 			if c < 0 {
 				continue
 			}
-			if v, ok := w.rb.typedValue(t.kinds[c], p.value); ok {
+			if v, ok := w.rb.typedValue(t.kinds[c], f.kind, bytesString(b.bytes(f.raw)), f.escaped); ok {
 				w.cols[c][k] = v.Level(0, 1, c)
 			}
 		}

@@ -68,7 +68,9 @@ func (in *Inferrer) Field(key string, v gjson.Result) (i int, changed bool) {
 
 // FieldAt is Field with a guess of the field's index (the key's position
 // in the document: most events of a type list their keys in the same
-// order), which saves a map lookup when right.
+// order), which saves a map lookup when right. Of v it reads Type, Raw
+// and, for strings, Str (the export builds such results itself without
+// parsing numbers).
 func (in *Inferrer) FieldAt(guess int, key string, v gjson.Result) (i int, changed bool) {
 	ok := false
 	if guess >= 0 && guess < len(in.t.Fields) && in.t.Fields[guess].Name == key {
