@@ -35,7 +35,7 @@ func benchBatch(first uint64) *batch {
 		if i%2 == 0 {
 			e.Metadata = fmt.Appendf(nil, `{"correlationId":"c-%d"}`, pos)
 		}
-		b.add(&e, 0)
+		b.add(&e, 0, uint32(pos%4))
 	}
 	return b
 }

@@ -2,7 +2,6 @@ package export
 
 import (
 	"encoding/base64"
-	"encoding/hex"
 	"math"
 	"strconv"
 	"time"
@@ -15,7 +14,7 @@ import (
 	"github.com/eventsql/eventsql/typeinfer"
 )
 
-// rowBuilder makes the text of row values (event ids, base64) in a
+// rowBuilder makes the text of row values (base64 of non-JSON data) in a
 // scratch buffer: values it makes stay valid until reset.
 type rowBuilder struct {
 	ts      Timestamps
@@ -40,20 +39,6 @@ func (rb *rowBuilder) keep(n int, fill func(dst []byte)) []byte {
 
 func strBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
-func (rb *rowBuilder) uuid(id *[16]byte) []byte {
-	return rb.keep(36, func(dst []byte) {
-		hex.Encode(dst[0:8], id[0:4])
-		dst[8] = '-'
-		hex.Encode(dst[9:13], id[4:6])
-		dst[13] = '-'
-		hex.Encode(dst[14:18], id[6:8])
-		dst[18] = '-'
-		hex.Encode(dst[19:23], id[8:10])
-		dst[23] = '-'
-		hex.Encode(dst[24:36], id[10:16])
-	})
-}
-
 // text is data or metadata as text: JSON as written, other bytes base64.
 func (rb *rowBuilder) text(b []byte, isJSON bool) []byte {
 	if isJSON {
@@ -64,14 +49,14 @@ func (rb *rowBuilder) text(b []byte, isJSON bool) []byte {
 
 func (rb *rowBuilder) timestamp(micros int64) parquet.Value {
 	if rb.ts == TimestampsInt96 {
-		return parquet.Int96Value(int96(micros))
+		return parquet.Int96Value(toInt96(micros))
 	}
 	return parquet.Int64Value(micros)
 }
 
-// int96 encodes a time as Parquet's legacy INT96: nanoseconds of the day
+// toInt96 encodes a time as Parquet's legacy INT96: nanoseconds of the day
 // (8 bytes, little endian) then the Julian day number (4 bytes).
-func int96(micros int64) deprecated.Int96 {
+func toInt96(micros int64) deprecated.Int96 {
 	const microsPerDay = 86_400_000_000
 	const julianEpoch = 2_440_588 // Julian day of 1970-01-01
 	day := micros / microsPerDay

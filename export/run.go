@@ -426,7 +426,8 @@ func readLog(ctx context.Context, src Source, o *Options, from, to uint64, shard
 				continue
 			}
 		}
-		b.add(e, shards.pick(e.Type))
+		shard, typeID := shards.pick(e.Type)
+		b.add(e, shard, typeID)
 		if b.full() {
 			if err := send(b); err != nil {
 				return err
