@@ -52,6 +52,7 @@ func BenchmarkEventsWriter(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
+			b.Cleanup(pc.close)
 			w := newEventsWriter(pc, 0)
 			batches := []*batch{benchBatch(1), benchBatch(1 + batchRows)}
 			b.ReportAllocs()
@@ -82,6 +83,7 @@ func BenchmarkTypedWriter(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
+			b.Cleanup(pc.close)
 			var mu sync.Mutex
 			w := newTypedWriter(pc, &Manifest{Datasets: map[string]*Dataset{}}, &mu, 0, 1)
 			batches := []*batch{benchBatch(1), benchBatch(1 + batchRows)}

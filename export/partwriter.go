@@ -80,7 +80,8 @@ type parquetWriter interface {
 	Size() int64
 }
 
-// partConfig holds what every part file of a run shares.
+// partConfig holds what every part file of a run shares. close releases
+// its page buffers: call it when no part file is written any more.
 type partConfig struct {
 	root   string
 	runID  string
@@ -88,6 +89,7 @@ type partConfig struct {
 	bytes  *atomic.Int64
 	writer []parquet.WriterOption
 	opts   *Options
+	pages  *pagePool
 }
 
 func newPartConfig(root, runID string, o *Options) (*partConfig, error) {
@@ -95,7 +97,9 @@ func newPartConfig(root, runID string, o *Options) (*partConfig, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &partConfig{root: root, runID: runID, create: o.create, bytes: new(atomic.Int64), opts: o, writer: []parquet.WriterOption{
+	pages := &pagePool{}
+	return &partConfig{root: root, runID: runID, create: o.create, bytes: new(atomic.Int64), opts: o, pages: pages, writer: []parquet.WriterOption{
+		parquet.ColumnPageBuffers(pages),
 		parquet.Compression(c),
 		parquet.DataPageVersion(1),
 		parquet.DefaultEncoding(&parquet.Plain), // no DELTA_* (older Spark/Hive vectorized readers reject them)
@@ -105,6 +109,10 @@ func newPartConfig(root, runID string, o *Options) (*partConfig, error) {
 		parquet.CreatedBy("eventsql", o.Version+" ", o.Build),
 	}}, nil
 }
+
+// close releases the page buffers of the run's part files (finished or
+// abandoned).
+func (pc *partConfig) close() { pc.pages.release() }
 
 // open starts a part file of dataset in partition date with schema cols,
 // written column by column (writeColumns) or as parquet.Row values

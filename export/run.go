@@ -229,6 +229,7 @@ func exportRange(ctx context.Context, src Source, dir string, o *Options, m *Man
 	if err != nil {
 		return nil, 0, 0, err
 	}
+	defer pc.close() // after every writer is done (below)
 	evDS := m.Datasets["events"]
 	if evDS == nil {
 		evDS = &Dataset{}
