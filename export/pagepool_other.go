@@ -1,5 +1,0 @@
-//go:build !linux
-
-package export
-
-func adviseHugePages([]byte) {}
