@@ -50,13 +50,16 @@ type typeOut struct {
 	cur     *partFile
 	day     int64
 	cols    []Column
-	// colOf maps an inferred field's index to its column (-1: none);
+	// fieldOf gives a column's inferred field (by_type columns only);
 	// kinds and nulls are per column.
-	colOf   []int
+	fieldOf []int32
 	kinds   []typeinfer.Kind
 	nulls   []parquet.Value
 	changed bool    // the schema changed in the batch being written
 	rows    []int32 // the type's rows in the batch being written
+	// seenIn[f] is the batch row (plus one) where field f was last seen:
+	// a key given twice in one event is found that way.
+	seenIn []int32
 }
 
 // fieldRef is a member of an event's data: the inferred field it is and
@@ -152,12 +155,12 @@ func (t *typeOut) setSchema() {
 	fields := t.inf.Fields()
 	var src []int
 	t.cols, src = typedColumns(fields)
-	t.colOf = t.colOf[:0]
-	for range fields {
-		t.colOf = append(t.colOf, -1)
+	t.fieldOf = t.fieldOf[:0]
+	for range numTypedBaseColumns {
+		t.fieldOf = append(t.fieldOf, -1)
 	}
-	for i, f := range src {
-		t.colOf[f] = numTypedBaseColumns + i
+	for _, f := range src {
+		t.fieldOf = append(t.fieldOf, int32(f))
 	}
 	t.kinds = t.kinds[:0]
 	t.nulls = t.nulls[:0]
@@ -215,9 +218,22 @@ func (w *typedWriter) write(ctx context.Context, b *batch) error {
 			continue
 		}
 		m := &w.member
+		first := len(w.refs)
 		for pos := 0; w.sc.next(m); pos++ {
 			fi, c := t.inf.FieldAt(pos, m.key, m.val)
 			t.changed = t.changed || c
+			for fi >= len(t.seenIn) {
+				t.seenIn = append(t.seenIn, 0)
+			}
+			if t.seenIn[fi] == int32(i+1) {
+				// A key given twice: the last value counts.
+				for j := first; j < len(w.refs); j++ {
+					if w.refs[j].field == int32(fi) {
+						w.refs[j].field = -1
+					}
+				}
+			}
+			t.seenIn[fi] = int32(i + 1)
 			w.refs = append(w.refs, fieldRef{field: int32(fi), kind: m.val.Type, escaped: m.escaped,
 				raw: span{r.data.off + uint32(m.start), uint32(len(m.val.Raw))}})
 		}
@@ -333,27 +349,39 @@ func (w *typedWriter) buildRun(b *batch, t *typeOut, rows []int32) {
 			meta[k] = parquet.ByteArrayValue(w.rb.text(b.bytes(r.meta), r.metaJSON)).Level(0, 1, tyMetadata)
 		}
 	}
+	// Typed columns one at a time: a column's field is usually at the same
+	// place in every event (guess), else it is looked for.
 	for c := numTypedBaseColumns; c < len(w.cols); c++ {
-		col, null := w.cols[c], t.nulls[c]
-		for k := range col {
-			col[k] = null
+		col, null, kind, f := w.cols[c], t.nulls[c], t.kinds[c], t.fieldOf[c]
+		guess := c - numTypedBaseColumns
+		for k, ri := range rows {
+			refs := w.refs[w.rowStart[ri]:w.rowStart[ri+1]]
+			if guess >= len(refs) || refs[guess].field != f {
+				j := fieldIndex(refs, f)
+				if j < 0 {
+					col[k] = null
+					continue
+				}
+				guess = j
+			}
+			ref := &refs[guess]
+			if v, ok := w.rb.typedValue(kind, ref.kind, bytesString(b.bytes(ref.raw)), ref.escaped); ok {
+				col[k] = v.Level(0, 1, c)
+			} else {
+				col[k] = null
+			}
 		}
 	}
-	for k, ri := range rows {
-		// A key given twice: the last value counts.
-		for _, f := range w.refs[w.rowStart[ri]:w.rowStart[ri+1]] {
-			if int(f.field) >= len(t.colOf) {
-				continue
-			}
-			c := t.colOf[f.field]
-			if c < 0 {
-				continue
-			}
-			if v, ok := w.rb.typedValue(t.kinds[c], f.kind, bytesString(b.bytes(f.raw)), f.escaped); ok {
-				w.cols[c][k] = v.Level(0, 1, c)
-			}
+}
+
+// fieldIndex returns the index of field f in refs, or -1.
+func fieldIndex(refs []fieldRef, f int32) int {
+	for j := range refs {
+		if refs[j].field == f {
+			return j
 		}
 	}
+	return -1
 }
 
 func (w *typedWriter) openFor(t *typeOut, r *evRow, day int64) error {
