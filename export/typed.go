@@ -220,7 +220,7 @@ func (w *typedWriter) write(ctx context.Context, b *batch) error {
 		m := &w.member
 		first := len(w.refs)
 		for pos := 0; w.sc.next(m); pos++ {
-			fi, c := t.inf.FieldAt(pos, m.key, m.val)
+			fi, c := t.inf.FieldAt(pos, m.key, &m.val)
 			t.changed = t.changed || c
 			for fi >= len(t.seenIn) {
 				t.seenIn = append(t.seenIn, 0)
