@@ -46,6 +46,7 @@ func compact(ctx context.Context, dir string, o *Options, m *Manifest) (int, int
 	if err != nil {
 		return 0, 0, 0, err
 	}
+	defer pc.close() // after every writer is done (below)
 	merged := map[string]bool{}
 	var written []File
 	fail := func(err error) (int, int, int64, error) {

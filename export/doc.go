@@ -22,12 +22,15 @@
 // A run that fails removes what it wrote; one that is killed leaves the
 // previous manifest, which still lists only complete files.
 //
-// Speed: one goroutine reads and copies the log into batches; two
-// writers consume each batch in parallel, one for the events dataset and
-// one for every by_type dataset, each encoding and compressing its own
-// files. Memory is bounded by the batches in flight (8 of at most 4 MiB)
-// and by the row groups being built (RowGroupBytes per open file, and a
-// shared budget across by_type files).
+// Speed: one goroutine reads and copies the log into batches; writers
+// consume each batch in parallel, one for the events dataset and one or
+// more (a core each, up to 4) for the by_type datasets, each encoding,
+// compressing and finally syncing its own files. by_type rows go to
+// parquet-go column by column (typed.go); compressed pages wait for
+// their row group in a run-wide pool of huge-page memory (pagepool.go).
+// Memory is bounded by the batches in flight (8 of at most 4 MiB) and by
+// the row groups being built (RowGroupBytes per open file, and a shared
+// budget across by_type files).
 //
 // Types: by_type columns use the typeinfer rules (the same as the SQL
 // by_type tables). Inference runs as the export writes: a field that is

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -430,18 +431,19 @@ func TestInt96(t *testing.T) {
 	}
 }
 
-// faultFile fails with ENOSPC once the run has written limit bytes.
+// faultFile fails with ENOSPC once the run has written limit bytes (the
+// writers of a run write their files concurrently).
 type faultFile struct {
 	f       *os.File
-	written *int64
+	written *atomic.Int64
 	limit   int64
 }
 
 func (ff *faultFile) Write(p []byte) (int, error) {
-	if *ff.written+int64(len(p)) > ff.limit {
+	if ff.written.Add(int64(len(p))) > ff.limit {
+		ff.written.Add(-int64(len(p)))
 		return 0, &os.PathError{Op: "write", Path: ff.f.Name(), Err: syscall.ENOSPC}
 	}
-	*ff.written += int64(len(p))
 	return ff.f.Write(p)
 }
 func (ff *faultFile) Sync() error  { return ff.f.Sync() }
@@ -462,7 +464,7 @@ func TestDiskFull(t *testing.T) {
 	}
 	before, _ := os.ReadFile(filepath.Join(out, ManifestName))
 	for _, limit := range []int64{0, 100, 5000, 20000} {
-		var written int64
+		var written atomic.Int64
 		o := Options{Dir: out, create: func(name string) (outFile, error) {
 			f, err := createOS(name)
 			if err != nil {

@@ -66,7 +66,7 @@ type partFile struct {
 	// written, and computing it walks every column (it was 3% of the
 	// export's CPU when asked per event).
 	sz      int64
-	pending []parquet.Row
+	rgRows  int64 // rows of the current row group written by writeColumns
 	opts    *Options
 	lastUse uint64
 }
@@ -74,12 +74,14 @@ type partFile struct {
 // parquetWriter is parquet-go's GenericWriter of any row type.
 type parquetWriter interface {
 	WriteRows(rows []parquet.Row) (int, error)
+	ColumnWriters() []*parquet.ColumnWriter
 	Flush() error
 	Close() error
 	Size() int64
 }
 
-// partConfig holds what every part file of a run shares.
+// partConfig holds what every part file of a run shares. close releases
+// its page buffers: call it when no part file is written any more.
 type partConfig struct {
 	root   string
 	runID  string
@@ -87,6 +89,7 @@ type partConfig struct {
 	bytes  *atomic.Int64
 	writer []parquet.WriterOption
 	opts   *Options
+	pages  *pagePool
 }
 
 func newPartConfig(root, runID string, o *Options) (*partConfig, error) {
@@ -94,7 +97,9 @@ func newPartConfig(root, runID string, o *Options) (*partConfig, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &partConfig{root: root, runID: runID, create: o.create, bytes: new(atomic.Int64), opts: o, writer: []parquet.WriterOption{
+	pages := &pagePool{}
+	return &partConfig{root: root, runID: runID, create: o.create, bytes: new(atomic.Int64), opts: o, pages: pages, writer: []parquet.WriterOption{
+		parquet.ColumnPageBuffers(pages),
 		parquet.Compression(c),
 		parquet.DataPageVersion(1),
 		parquet.DefaultEncoding(&parquet.Plain), // no DELTA_* (older Spark/Hive vectorized readers reject them)
@@ -105,8 +110,13 @@ func newPartConfig(root, runID string, o *Options) (*partConfig, error) {
 	}}, nil
 }
 
+// close releases the page buffers of the run's part files (finished or
+// abandoned).
+func (pc *partConfig) close() { pc.pages.release() }
+
 // open starts a part file of dataset in partition date with schema cols,
-// written as parquet.Row values.
+// written column by column (writeColumns) or as parquet.Row values
+// (writeRows), never both.
 func (pc *partConfig) open(dataset, date string, cols []Column, schemaIdx int, first uint64) (*partFile, error) {
 	p, err := pc.create1(dataset, date, cols, schemaIdx, first)
 	if err != nil {
@@ -148,16 +158,6 @@ func (pc *partConfig) create1(dataset, date string, cols []Column, schemaIdx int
 	return p, nil
 }
 
-// add queues a row (written by flush; its byte slices must stay valid
-// until then).
-func (p *partFile) add(pos uint64, row parquet.Row) {
-	if p.rows == 0 && len(p.pending) == 0 {
-		p.from = pos
-	}
-	p.to = pos
-	p.pending = append(p.pending, row)
-}
-
 // addEvent queues an event of the events dataset (written by flush; the
 // batch must stay valid until then).
 func (p *partFile) addEvent(b *batch, r *evRow) {
@@ -168,37 +168,31 @@ func (p *partFile) addEvent(b *batch, r *evRow) {
 	p.ev.add(b, r)
 }
 
-// queued is the number of rows waiting for flush.
+// queued is the number of events waiting for flush.
 func (p *partFile) queued() int {
 	if p.ev != nil {
 		return p.ev.pending()
 	}
-	return len(p.pending)
+	return 0
 }
 
-// flush writes the queued rows, ending the row group when it reached
+// flush writes the queued events, ending the row group when it reached
 // RowGroupBytes.
 func (p *partFile) flush() error {
-	if p.ev != nil {
-		if p.ev.pending() == 0 {
-			return nil
-		}
-		n, err := p.ev.write()
-		if err != nil {
-			return fmt.Errorf("write %s: %w", p.tmp, err)
-		}
-		p.rows += int64(n)
-	} else {
-		if len(p.pending) == 0 {
-			return nil
-		}
-		if _, err := p.w.WriteRows(p.pending); err != nil {
-			return fmt.Errorf("write %s: %w", p.tmp, err)
-		}
-		p.rows += int64(len(p.pending))
-		clear(p.pending)
-		p.pending = p.pending[:0]
+	if p.ev == nil || p.ev.pending() == 0 {
+		return nil
 	}
+	n, err := p.ev.write()
+	if err != nil {
+		return fmt.Errorf("write %s: %w", p.tmp, err)
+	}
+	p.rows += int64(n)
+	return p.wrote()
+}
+
+// wrote notes the file's size after a write and ends the row group when
+// it reached RowGroupBytes.
+func (p *partFile) wrote() error {
 	p.sz = p.w.Size()
 	if p.sz-p.rgBase >= p.opts.RowGroupBytes {
 		return p.endRowGroup()
@@ -212,7 +206,48 @@ func (p *partFile) endRowGroup() error {
 	}
 	p.sz = p.w.Size()
 	p.rgBase = p.sz
+	p.rgRows = 0
 	return nil
+}
+
+// columnChunkRows is how many rows of a column writeColumns hands to
+// parquet-go at once: pages are cut between such writes, so this bounds
+// how far a page overshoots the page size (parquet-go's own writers use
+// 64 rows; larger writes let its buffers grow in fewer steps).
+const columnChunkRows = 256
+
+// writeColumns writes rows given column by column (cols[c][i] is row i's
+// value of column c, with its levels; every column has the same number
+// of rows) through the row group's column writers, ending row groups at
+// RowGroupRows rows and RowGroupBytes. from and to are the rows' first
+// and last positions.
+func (p *partFile) writeColumns(cols [][]parquet.Value, from, to uint64) error {
+	n := int64(len(cols[0]))
+	if p.rows == 0 {
+		p.from = from
+	}
+	p.to = to
+	for done := int64(0); done < n; {
+		k := min(n-done, p.opts.RowGroupRows-p.rgRows)
+		cw := p.w.ColumnWriters()
+		for c, col := range cols {
+			for i := done; i < done+k; i += columnChunkRows {
+				j := min(i+columnChunkRows, done+k)
+				if _, err := cw[c].WriteRowValues(col[i:j]); err != nil {
+					return fmt.Errorf("write %s: %w", p.tmp, err)
+				}
+			}
+		}
+		done += k
+		p.rows += k
+		p.rgRows += k
+		if p.rgRows >= p.opts.RowGroupRows {
+			if err := p.endRowGroup(); err != nil {
+				return err
+			}
+		}
+	}
+	return p.wrote()
 }
 
 // buffered estimates the bytes of the current row group held in memory.
@@ -288,9 +323,5 @@ func (p *partFile) writeRows(rows []parquet.Row) error {
 		return fmt.Errorf("write %s: %w", p.tmp, err)
 	}
 	p.rows += int64(len(rows))
-	p.sz = p.w.Size()
-	if p.sz-p.rgBase >= p.opts.RowGroupBytes {
-		return p.endRowGroup()
-	}
-	return nil
+	return p.wrote()
 }

@@ -229,6 +229,7 @@ func exportRange(ctx context.Context, src Source, dir string, o *Options, m *Man
 	if err != nil {
 		return nil, 0, 0, err
 	}
+	defer pc.close() // after every writer is done (below)
 	evDS := m.Datasets["events"]
 	if evDS == nil {
 		evDS = &Dataset{}
@@ -296,7 +297,10 @@ func exportRange(ctx context.Context, src Source, dir string, o *Options, m *Man
 			return nil
 		})
 	})
-	consume := func(ch chan *batch, write func(*batch) error) func() error {
+	// Each writer finishes its open files itself when the log is read, so
+	// that the last row groups of every dataset are encoded, written and
+	// synced in parallel.
+	consume := func(ch chan *batch, write func(*batch) error, finish func() error) func() error {
 		return func() error {
 			var err error
 			for b := range ch {
@@ -308,7 +312,10 @@ func exportRange(ctx context.Context, src Source, dir string, o *Options, m *Man
 					return err // the reader stops on the cancelled context
 				}
 			}
-			return nil
+			if err := gctx.Err(); err != nil {
+				return err
+			}
+			return finish()
 		}
 	}
 	g.Go(consume(evCh, func(b *batch) error {
@@ -317,9 +324,9 @@ func exportRange(ctx context.Context, src Source, dir string, o *Options, m *Man
 		}
 		events.Add(uint64(len(b.rows)))
 		return gctx.Err()
-	}))
+	}, ew.close))
 	for i, tw := range tws {
-		g.Go(consume(tyChs[i], func(b *batch) error { return tw.write(gctx, b) }))
+		g.Go(consume(tyChs[i], func(b *batch) error { return tw.write(gctx, b) }, tw.close))
 	}
 
 	done := make(chan struct{})
@@ -340,14 +347,6 @@ func exportRange(ctx context.Context, src Source, dir string, o *Options, m *Man
 		}()
 	}
 	err = g.Wait()
-	if err == nil {
-		err = ew.close()
-	}
-	for _, tw := range tws {
-		if err == nil {
-			err = tw.close()
-		}
-	}
 	close(done)
 	files := ew.files
 	for _, tw := range tws {
@@ -428,7 +427,8 @@ func readLog(ctx context.Context, src Source, o *Options, from, to uint64, shard
 				continue
 			}
 		}
-		b.add(e, shards.pick(e.Type))
+		shard, typeID := shards.pick(e.Type)
+		b.add(e, shard, typeID)
 		if b.full() {
 			if err := send(b); err != nil {
 				return err

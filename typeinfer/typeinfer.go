@@ -140,7 +140,7 @@ func (t *typeState) observe(data []byte, isJSON bool) {
 			t.index[key.Str] = i
 		}
 		f := &t.Fields[i]
-		s, n := classify(value)
+		s, n := classify(&value)
 		f.Seen |= s
 		if n > f.MaxLen {
 			f.MaxLen = n
@@ -150,7 +150,7 @@ func (t *typeState) observe(data []byte, isJSON bool) {
 }
 
 // classify returns the kind bit of a value and, for strings, its length.
-func classify(v gjson.Result) (seen, int) {
+func classify(v *gjson.Result) (seen, int) {
 	switch v.Type {
 	case gjson.Null:
 		return seenNull, 0

@@ -1,0 +1,198 @@
+package export
+
+import (
+	"strings"
+
+	"github.com/tidwall/gjson"
+)
+
+// objectScanner walks the top-level members of a JSON object once,
+// without decoding values: for each it gives the key, the value's kind
+// and its text as written. It is what the by_type writers need of an
+// event's data (gjson's ForEach, used before, also parsed every number
+// and built 80-byte results; this walk costs about a third of it).
+//
+// The data of JSON events was validated when appended; on text that is
+// not valid JSON the scanner stops early (never reads out of bounds) and
+// the event simply has fewer fields.
+type objectScanner struct {
+	s string
+	i int
+}
+
+// jsonMember is one member of an object.
+type jsonMember struct {
+	key string // unescaped
+	// val is the value as a gjson.Result with what typeinfer reads: Type
+	// (Null, False, True, Number, String, or JSON for an object or an
+	// array), Raw (as written, strings with their quotes) and, for
+	// strings, Str (unescaped). Num is not set.
+	val gjson.Result
+	// start is where Raw is in the document; escaped is set for strings
+	// with backslash escapes.
+	start   int
+	escaped bool
+}
+
+// unquote returns the text of a JSON string literal (quotes included).
+func unquote(raw string, escaped bool) string {
+	if escaped {
+		return gjson.Parse(raw).Str // rare: allocates
+	}
+	return raw[1 : len(raw)-1]
+}
+
+// reset starts walking doc and reports whether it is an object.
+func (sc *objectScanner) reset(doc string) bool {
+	sc.s = doc
+	sc.i = skipSpace(doc, 0)
+	if sc.i < len(doc) && doc[sc.i] == '{' {
+		sc.i++
+		return true
+	}
+	sc.i = len(doc)
+	return false
+}
+
+// next reads the next member into m; false at the end of the object.
+func (sc *objectScanner) next(m *jsonMember) bool {
+	s := sc.s
+	i := skipSpace(s, sc.i)
+	if i < len(s) && s[i] == ',' {
+		i = skipSpace(s, i+1)
+	}
+	if i >= len(s) || s[i] != '"' {
+		sc.i = len(s)
+		return false
+	}
+	end, esc := scanString(s, i)
+	if end < 0 {
+		sc.i = len(s)
+		return false
+	}
+	m.key = unquote(s[i:end], esc)
+	i = skipSpace(s, end)
+	if i >= len(s) || s[i] != ':' {
+		sc.i = len(s)
+		return false
+	}
+	i = skipSpace(s, i+1)
+	if i >= len(s) {
+		sc.i = len(s)
+		return false
+	}
+	m.escaped = false
+	m.val.Str = ""
+	switch c := s[i]; c {
+	case '"':
+		m.val.Type = gjson.String
+		end, m.escaped = scanString(s, i)
+	case '{', '[':
+		m.val.Type = gjson.JSON
+		end = skipNested(s, i)
+	case 't':
+		m.val.Type, end = gjson.True, literal(s, i, "true")
+	case 'f':
+		m.val.Type, end = gjson.False, literal(s, i, "false")
+	case 'n':
+		m.val.Type, end = gjson.Null, literal(s, i, "null")
+	default:
+		m.val.Type = gjson.Number
+		end = i
+		for end < len(s) && isNumberByte(s[end]) {
+			end++
+		}
+		if end == i {
+			end = -1
+		}
+	}
+	if end < 0 {
+		sc.i = len(s)
+		return false
+	}
+	m.val.Raw, m.start = s[i:end], i
+	if m.val.Type == gjson.String {
+		m.val.Str = unquote(m.val.Raw, m.escaped)
+	}
+	sc.i = end
+	return true
+}
+
+func skipSpace(s string, i int) int {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\n' || s[i] == '\t' || s[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+func isNumberByte(c byte) bool {
+	return c >= '0' && c <= '9' || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E'
+}
+
+// literal returns the end of lit at s[i:], or -1.
+func literal(s string, i int, lit string) int {
+	if strings.HasPrefix(s[i:], lit) {
+		return i + len(lit)
+	}
+	return -1
+}
+
+// scanString returns the end (after the closing quote) of the string
+// starting at s[i] == '"' and whether it has escapes; -1 if unterminated.
+func scanString(s string, i int) (int, bool) {
+	j := i + 1
+	// Most keys and values are short: look at them byte by byte, and
+	// only search longer ones with IndexByte.
+	for end := min(len(s), j+32); j < end; j++ {
+		switch s[j] {
+		case '"':
+			return j + 1, false
+		case '\\':
+			return scanEscaped(s, j)
+		}
+	}
+	q := strings.IndexByte(s[j:], '"')
+	if q < 0 {
+		return -1, false
+	}
+	if strings.IndexByte(s[j:j+q], '\\') < 0 {
+		return j + q + 1, false
+	}
+	return scanEscaped(s, j)
+}
+
+// scanEscaped is scanString from s[j], inside a string with escapes.
+func scanEscaped(s string, j int) (int, bool) {
+	for ; j < len(s); j++ {
+		switch s[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1, true
+		}
+	}
+	return -1, true
+}
+
+// skipNested returns the end of the object or array starting at s[i], or -1.
+func skipNested(s string, i int) int {
+	depth := 0
+	for j := i; j < len(s); j++ {
+		switch s[j] {
+		case '"':
+			end, _ := scanString(s, j)
+			if end < 0 {
+				return -1
+			}
+			j = end - 1
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				return j + 1
+			}
+		}
+	}
+	return -1
+}
