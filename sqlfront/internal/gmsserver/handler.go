@@ -631,6 +631,13 @@ func resultForMax1RowIter(ctx *sql.Context, schema sql.Schema, iter sql.RowIter,
 // resultForDefaultIter reads batches of rows from the iterator
 // and writes results into the callback function.
 func (h *Handler) resultForDefaultIter(ctx *sql.Context, c *mysql.Conn, schema sql.Schema, iter sql.RowIter, callback func(*sqltypes.Result, bool) error, resultFields []*querypb.Field, more bool, buf *sql.ByteBuffer) (*sqltypes.Result, bool, error) {
+	// eventsql: without a read timeout (eventsql sets none), results are
+	// streamed by streamResult (results.go): no goroutine for results of
+	// up to a batch, batches of rows between two goroutines for longer
+	// ones. The code below is upstream's, kept for a read timeout.
+	if h.readTimeout == 0 {
+		return h.streamResult(ctx, c, schema, iter, callback, resultFields, more, buf)
+	}
 	defer trace.StartRegion(ctx, "Handler.resultForDefaultIter").End()
 
 	eg, ctx := ctx.NewErrgroup()
@@ -1037,8 +1044,7 @@ func (h *Handler) errorWrappedComExec(
 // if it has been. Meant to be run in an errgroup from the query handler routine. Returns immediately with no error
 // on platforms that can't support TCP socket checks.
 func (h *Handler) pollForClosedConnection(ctx *sql.Context, c *mysql.Conn) error {
-	tcpConn, ok := maybeGetTCPConn(c.Conn)
-	if !ok {
+	if _, ok := maybeGetTCPConn(c.Conn); !ok {
 		ctx.GetLogger().Trace("Connection checker exiting, connection isn't TCP")
 		return nil
 	}
@@ -1054,6 +1060,18 @@ func (h *Handler) pollForClosedConnection(ctx *sql.Context, c *mysql.Conn) error
 		return nil
 	case <-timer.C:
 	}
+	return h.checkClosedConnection(ctx, c)
+}
+
+// checkClosedConnection is pollForClosedConnection after its first sleep
+// (eventsql: split so that streamResult can start it from a timer).
+func (h *Handler) checkClosedConnection(ctx *sql.Context, c *mysql.Conn) error {
+	tcpConn, ok := maybeGetTCPConn(c.Conn)
+	if !ok {
+		return nil
+	}
+	timer := time.NewTimer(tcpCheckerSleepDuration)
+	defer timer.Stop()
 
 	inode, err := sockstate.GetConnInode(tcpConn)
 	if err != nil || inode == 0 {
