@@ -32,7 +32,10 @@ type sysResult struct {
 	PeakRSS   int64           // scan only: peak VmRSS of the server while the query ran
 	PeakAnon  int64           // scan only: peak RssAnon (VmRSS less mapped files) of the server
 	HWM       int64           // scan only: the server's VmHWM after the query
-	Err       error
+	// CPU is the CPU time the server process used over all timed
+	// executions (with -inprocess, eventsql's includes the client).
+	CPU time.Duration
+	Err error
 }
 
 func (r sysResult) p(q float64) time.Duration { return benchfmt.Percentile(r.Durations, q) }
@@ -120,6 +123,9 @@ func timeAlternating(ctx context.Context, es, md system, q benchQuery, argSets [
 		s     system
 		query string
 	}{{es, q.eventsql}, {md, q.mariadb}}
+	// The servers are idle but for our queries: each one's CPU over the
+	// whole loop is the CPU of its executions.
+	cpu0 := [2]time.Duration{benchproc.CPUTime(es.pid), benchproc.CPUTime(md.pid)}
 	for i, args := range argSets {
 		for k := range 2 {
 			j := (i + k) % 2
@@ -137,6 +143,8 @@ func timeAlternating(ctx context.Context, es, md system, q benchQuery, argSets [
 			res[j].Bytes += size
 		}
 	}
+	res[0].CPU = benchproc.CPUTime(es.pid) - cpu0[0]
+	res[1].CPU = benchproc.CPUTime(md.pid) - cpu0[1]
 	for j := range res {
 		slices.Sort(res[j].Durations)
 	}
@@ -149,6 +157,7 @@ func timeScan(ctx context.Context, s system, query string, argSets [][]any, firs
 	res := sysResult{First: first}
 	benchproc.ResetPeakRSS(s.pid)
 	sampler := benchproc.SampleRSS(s.pid, 20*time.Millisecond)
+	cpu0 := benchproc.CPUTime(s.pid)
 	for _, args := range argSets {
 		start := time.Now()
 		rows, size, err := drain(ctx, s.db, query, args)
@@ -161,6 +170,7 @@ func timeScan(ctx context.Context, s system, query string, argSets [][]any, firs
 		res.Rows += rows
 		res.Bytes += size
 	}
+	res.CPU = benchproc.CPUTime(s.pid) - cpu0
 	res.PeakRSS, res.PeakAnon = sampler.Stop()
 	res.HWM = benchproc.StatusBytes(s.pid, "VmHWM")
 	slices.Sort(res.Durations)
