@@ -190,22 +190,27 @@ func (h *Handler) streamRest(ctx *sql.Context, schema sql.Schema, iter sql.RowIt
 type wireBatch struct {
 	res  sqltypes.Result
 	buf  *sql.ByteBuffer
-	vals []sqltypes.Value // rowsBatch rows of ncols values
+	vals []sqltypes.Value // the rows' values, cols per row
 	cols int
 }
 
+// firstSlabRows is how many rows the value slab holds at first; it
+// doubles up to rowsBatch, so a point lookup does not allocate a full
+// batch's slab (32 KB for 8 columns).
+const firstSlabRows = 8
+
 func newWireBatch(fields []*querypb.Field, cols int, buf *sql.ByteBuffer) *wireBatch {
-	return &wireBatch{
-		res:  sqltypes.Result{Fields: fields, Rows: make([][]sqltypes.Value, 0, rowsBatch)},
-		buf:  buf,
-		vals: make([]sqltypes.Value, 0, rowsBatch*cols),
-		cols: cols,
-	}
+	return &wireBatch{res: sqltypes.Result{Fields: fields}, buf: buf, cols: cols}
 }
 
 // add converts row and appends it to the batch.
 func (b *wireBatch) add(ctx *sql.Context, schema sql.Schema, row sql.Row, projs []sql.Expression) error {
 	n := len(b.vals)
+	if n+b.cols > cap(b.vals) {
+		// A larger slab; the rows already in the batch keep the old one.
+		rows := min(max(firstSlabRows, 2*cap(b.vals)/max(b.cols, 1)), rowsBatch)
+		b.vals, n = make([]sqltypes.Value, 0, rows*b.cols), 0
+	}
 	b.vals = b.vals[:n+b.cols]
 	out := b.vals[n : n+b.cols : n+b.cols]
 	if err := rowToSQLInto(ctx, schema, row, projs, b.buf, out); err != nil {
