@@ -66,7 +66,7 @@ func (h *Handler) streamResult(ctx *sql.Context, c *mysql.Conn, schema sql.Schem
 		}
 	}()
 
-	b := newWireBatch(resultFields, len(schema), buf)
+	b := newWireBatch(ctx, schema, resultFields, buf)
 	for len(b.res.Rows) < rowsBatch {
 		row, err := iter.Next(ctx)
 		if err == io.EOF {
@@ -188,10 +188,12 @@ func (h *Handler) streamRest(ctx *sql.Context, schema sql.Schema, iter sql.RowIt
 // wireBatch is a batch of rows converted to wire values. Its byte buffer
 // and value slab are reused batch after batch.
 type wireBatch struct {
-	res  sqltypes.Result
-	buf  *sql.ByteBuffer
-	vals []sqltypes.Value // the rows' values, cols per row
-	cols int
+	res   sqltypes.Result
+	buf   *sql.ByteBuffer
+	vals  []sqltypes.Value // the rows' values, cols per row
+	cols  int
+	wcols []wireCol // per column: how its values are converted
+	dt    datetimeWriter
 }
 
 // firstSlabRows is how many rows the value slab holds at first; it
@@ -199,8 +201,8 @@ type wireBatch struct {
 // batch's slab (32 KB for 8 columns).
 const firstSlabRows = 8
 
-func newWireBatch(fields []*querypb.Field, cols int, buf *sql.ByteBuffer) *wireBatch {
-	return &wireBatch{res: sqltypes.Result{Fields: fields}, buf: buf, cols: cols}
+func newWireBatch(ctx *sql.Context, schema sql.Schema, fields []*querypb.Field, buf *sql.ByteBuffer) *wireBatch {
+	return &wireBatch{res: sqltypes.Result{Fields: fields}, buf: buf, cols: len(schema), wcols: wireCols(ctx, schema)}
 }
 
 // add converts row and appends it to the batch.
@@ -213,7 +215,7 @@ func (b *wireBatch) add(ctx *sql.Context, schema sql.Schema, row sql.Row, projs 
 	}
 	b.vals = b.vals[:n+b.cols]
 	out := b.vals[n : n+b.cols : n+b.cols]
-	if err := rowToSQLInto(ctx, schema, row, projs, b.buf, out); err != nil {
+	if err := b.convert(ctx, schema, row, projs, out); err != nil {
 		return err
 	}
 	b.res.Rows = append(b.res.Rows, out)
@@ -231,8 +233,10 @@ func (b *wireBatch) reset() {
 	b.buf.Reset()
 }
 
-// rowToSQLInto is RowToSQL writing into out (len(schema) values).
-func rowToSQLInto(ctx *sql.Context, sch sql.Schema, row sql.Row, projs []sql.Expression, buf *sql.ByteBuffer, out []sqltypes.Value) error {
+// convert is RowToSQL writing into out (len(schema) values), with the
+// common column types written straight into the batch's buffer
+// (wireconv.go).
+func (b *wireBatch) convert(ctx *sql.Context, sch sql.Schema, row sql.Row, projs []sql.Expression, out []sqltypes.Value) error {
 	for i, col := range sch {
 		var v any
 		if len(projs) == 0 {
@@ -247,8 +251,12 @@ func rowToSQLInto(ctx *sql.Context, sch sql.Schema, row sql.Row, projs []sql.Exp
 			out[i] = sqltypes.NULL
 			continue
 		}
+		if val, ok := b.fast(b.wcols[i], v); ok {
+			out[i] = val
+			continue
+		}
 		var err error
-		if out[i], err = toSqlHelper(ctx, col.Type, buf, v); err != nil {
+		if out[i], err = toSqlHelper(ctx, col.Type, b.buf, v); err != nil {
 			return err
 		}
 	}
