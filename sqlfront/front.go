@@ -108,6 +108,7 @@ func New(store Store, accounts []Account, opts Options, logger *slog.Logger) (*F
 		Build()
 	fe.engine = sqle.New(a, &sqle.Config{VersionPostfix: "eventsql"})
 	fe.engine.Analyzer.Coster = &coster{fe: fe, base: memo.NewDefaultCoster()}
+	fe.engine.Analyzer.ExecBuilder.PriorityBuilder = enforcedFilters{base: fe.engine.Analyzer.ExecBuilder}
 	fe.engine.Analyzer.Catalog.AuthHandler = processAuth{fe.engine.Analyzer.Catalog.AuthHandler}
 	db := fe.engine.Analyzer.Catalog.MySQLDb
 	db.SetPersister(noPersist{})
