@@ -184,41 +184,6 @@ func parseStatCPU(stat []byte) float64 {
 	return (ut + st) / userHZ
 }
 
-// CPUTime returns the CPU time the threads of a process have run, in
-// nanoseconds from /proc/<pid>/task/*/schedstat (0 if unknown). Unlike
-// CPUSeconds it is not rounded to clock ticks, but threads that exited
-// are not counted.
-func CPUTime(pid int) time.Duration {
-	dir := "/proc/" + strconv.Itoa(pid) + "/task"
-	tasks, err := os.ReadDir(dir)
-	if err != nil {
-		return 0
-	}
-	var sum time.Duration
-	for _, t := range tasks {
-		b, err := os.ReadFile(dir + "/" + t.Name() + "/schedstat")
-		if err != nil {
-			continue // the thread exited meanwhile
-		}
-		sum += parseSchedstat(b)
-	}
-	return sum
-}
-
-// parseSchedstat reads the run time (the first field, ns) of a
-// /proc/<pid>/task/<tid>/schedstat text.
-func parseSchedstat(b []byte) time.Duration {
-	f := bytes.Fields(b)
-	if len(f) == 0 {
-		return 0
-	}
-	ns, err := strconv.ParseInt(string(f[0]), 10, 64)
-	if err != nil {
-		return 0
-	}
-	return time.Duration(ns)
-}
-
 // WaitIdle waits until pid has used less than maxCores of CPU over a
 // window (a server finishing background work after it opened), for at
 // most timeout, and returns how long it waited; false when it never

@@ -125,7 +125,7 @@ func (r *report) row(q queryResult) {
 }
 
 func (r *report) footer() {
-	r.printf("\nRatio < 1: eventsql is faster. Times run from sending the query to reading the last row. Server CPU: the CPU time of the server process over all timed executions (threads' run time from /proc), divided by their number.\n")
+	r.printf("\nRatio < 1: eventsql is faster. Times run from sending the query to reading the last row. Server CPU: the user+system CPU time of the server process over all timed executions (/proc/<pid>/stat, counted in 10 ms ticks), divided by their number.\n")
 	for _, q := range r.details {
 		r.printf("\n%s (machine load average %s when it started)\n", q.q.name, q.loadAvg)
 		r.printf("  eventsql: %s\n  MariaDB:  %s\n", q.q.eventsql, q.q.mariadb)
