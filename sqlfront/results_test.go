@@ -14,7 +14,7 @@ func TestResultBatchBoundaries(t *testing.T) {
 	fillAggData(t, st) // 3001 events
 	open := killFront(t, st, nil)
 	db := open("reader")
-	for _, n := range []int{0, 1, 127, 128, 129, 255, 256, 257, 3001} {
+	for _, n := range []int{0, 1, 127, 128, 129, 255, 256, 257, 639, 640, 641, 1152, 1153, 3001} {
 		rows := queryStrings(t, db, "SELECT position, data FROM events WHERE version >= 0 AND position <= "+strconv.Itoa(n))
 		if len(rows) != n {
 			t.Fatalf("%d rows: got %d", n, len(rows))

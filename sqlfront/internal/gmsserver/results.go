@@ -100,6 +100,11 @@ func (h *Handler) streamResult(ctx *sql.Context, c *mysql.Conn, schema sql.Schem
 	return &b.res, true, nil
 }
 
+// handoffRows is how many rows the reader goroutine hands over at a time:
+// more than a wire batch, so that the two goroutines wake each other
+// less often (a wake-up is a futex call and a context switch).
+const handoffRows = 4 * rowsBatch
+
 // streamRest reads iter on a goroutine of its own and converts and
 // writes its rows here, in b, batch by batch. The last partial batch is
 // left in b.
@@ -111,7 +116,7 @@ func (h *Handler) streamRest(ctx *sql.Context, schema sql.Schema, iter sql.RowIt
 	// Three slices of rows circulate: one being filled, up to two full.
 	empty := make(chan []sql.Row, 3)
 	for range 3 {
-		empty <- make([]sql.Row, 0, rowsBatch)
+		empty <- make([]sql.Row, 0, handoffRows)
 	}
 	eg.Go(func() (err error) {
 		defer close(full)
@@ -129,7 +134,7 @@ func (h *Handler) streamRest(ctx *sql.Context, schema sql.Schema, iter sql.RowIt
 			}
 			rows = rows[:0]
 			var eof bool
-			for len(rows) < rowsBatch {
+			for len(rows) < handoffRows {
 				row, err := iter.Next(rctx)
 				if err == io.EOF {
 					eof = true
