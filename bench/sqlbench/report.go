@@ -57,7 +57,11 @@ func (r *report) printf(format string, args ...any) { fmt.Fprintf(r.w, format, a
 func (r *report) header() {
 	ds := r.ds
 	r.printf("# sqlbench %s\n\n", time.Now().Format(time.RFC3339))
-	r.printf("eventsql %s vs MariaDB %s, go-sql-driver/mysql over loopback TCP, one connection each, arguments interpolated by the client.\n", gitVersion(), r.md.Version())
+	build := gitVersion()
+	if r.cfg.eventsqlBin != "" {
+		build = "binary " + r.cfg.eventsqlBin + " (-eventsql-bin; the source tree is at " + build + ")"
+	}
+	r.printf("eventsql %s vs MariaDB %s, go-sql-driver/mysql over loopback TCP, one connection each, arguments interpolated by the client.\n", build, r.md.Version())
 	r.printf("Machine: %d cores (GOMAXPROCS %d), %s.\n", runtime.NumCPU(), runtime.GOMAXPROCS(0), cpuModel())
 	r.printf("Data: %d events in %d streams (orders and carts, 5–100 events each; %s MB as NDJSON), seed %d.\n",
 		ds.Events, ds.Streams, benchfmt.Num(float64(ds.NDJSONBytes)/1e6), ds.Seed)

@@ -24,19 +24,19 @@ import (
 // sent reports whether callback was called.
 //
 // Upstream runs every result through three goroutines connected by
-// channels (rows, converted batches, writes) plus a disconnect poller
-// goroutine: five goroutines and a hand-off per row, for a point lookup
-// of ten rows too. Here the first batch is read, converted and returned
-// on the connection's goroutine, so a result of up to rowsBatch rows
-// costs no goroutine at all. A longer result moves the iterator to a
-// goroutine of its own, which hands over batches of rows (not single
-// rows), while the connection's goroutine converts and writes them: a
-// scan then runs on two cores, reading on one and converting and
-// writing on the other.
+// channels (rows, converted batches, writes), one that closes the
+// iterator after them and a disconnect poller: five goroutines and a
+// hand-off per row, for a point lookup of ten rows too. Here the first
+// batch is read, converted and returned on the connection's goroutine,
+// so a result of up to rowsBatch rows costs no goroutine at all. A
+// longer result moves the iterator to a goroutine of its own, which
+// hands rows over handoffRows at a time, while the connection's
+// goroutine converts and writes them: a scan then runs on two cores,
+// reading on one and converting and writing on the other.
 //
 // Memory stays bounded: converted rows live in one reused batch (its
 // byte buffer and value slab are overwritten once the batch is on the
-// wire), and at most three batches of rows are in flight.
+// wire), and at most three hand-offs of rows are in flight.
 //
 // The disconnect poller is a timer that starts checking the socket only
 // once the query has run for tcpCheckerSleepDuration.
