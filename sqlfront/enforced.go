@@ -2,11 +2,13 @@ package sqlfront
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/expression"
 	"github.com/dolthub/go-mysql-server/sql/plan"
 	"github.com/dolthub/go-mysql-server/sql/rowexec"
+	"github.com/dolthub/go-mysql-server/sql/transform"
 	"github.com/dolthub/go-mysql-server/sql/types"
 )
 
@@ -70,11 +72,28 @@ func unenforced(ctx *sql.Context, f *plan.Filter) (keep []sql.Expression, ok boo
 	conj := expression.SplitConjunction(ctx, f.Expression)
 	keep = make([]sql.Expression, 0, len(conj))
 	for _, c := range conj {
-		if !t.enforced(ctx, pi.plan, c) {
+		if !ownColumns(ctx, ita, c) || !t.enforced(ctx, pi.plan, c) {
 			keep = append(keep, c)
 		}
 	}
 	return keep, len(keep) < len(conj)
+}
+
+// ownColumns reports whether every column c refers to is one of ita's
+// table (not, say, an outer query's in a correlated subquery).
+func ownColumns(ctx *sql.Context, ita *plan.IndexedTableAccess, c sql.Expression) bool {
+	own := true
+	transform.InspectExpr(ctx, c, func(_ *sql.Context, e sql.Expression) bool {
+		if gf, ok := e.(*expression.GetField); ok {
+			if ita.Id() != 0 && gf.TableId() != 0 {
+				own = gf.TableId() == ita.Id()
+			} else {
+				own = strings.EqualFold(gf.Table(), ita.Name())
+			}
+		}
+		return !own
+	})
+	return own
 }
 
 // enforced reports whether every event read with p satisfies c.

@@ -65,6 +65,9 @@ func TestEnforcedFiltersDropped(t *testing.T) {
 			"SELECT COUNT(*) FROM events WHERE position + 0 BETWEEN 10 AND 20", "-"},
 		{"SELECT event_type, COUNT(*) FROM events WHERE event_type = 'Mixed' GROUP BY event_type",
 			"SELECT event_type, COUNT(*) FROM events WHERE CONCAT(event_type, '') = 'Mixed' GROUP BY event_type", "-"},
+		// A conjunct on the outer query's columns is not the inner read's.
+		{"SELECT a.position FROM events a WHERE a.position <= 60 AND EXISTS (SELECT 1 FROM events b WHERE b.stream = a.stream AND b.position BETWEEN 1200 AND 1300 AND a.position > 40)",
+			"SELECT a.position FROM events a WHERE a.position + 0 <= 60 AND EXISTS (SELECT 1 FROM events b WHERE b.stream = a.stream AND b.position + 0 BETWEEN 1200 AND 1300 AND a.position + 0 > 40)", "-"},
 		{"SELECT a.position, b.position FROM events a JOIN events b ON b.stream = a.stream WHERE a.position BETWEEN 1 AND 5 AND b.version = 0",
 			"SELECT a.position, b.position FROM events a JOIN events b ON b.stream = a.stream WHERE a.position + 0 BETWEEN 1 AND 5 AND b.version = 0", "-"},
 	} {
