@@ -17,15 +17,21 @@ import (
 // keep GMS's plan tree, with more detail. GMS's analyzer never hands
 // the EXPLAIN node to analyzer rules (only the query under it), so this
 // is the executor's priority builder: it builds that node and leaves
-// every other to GMS.
-type explainBuilder struct{ fe *Front }
+// every other to next (then GMS).
+type explainBuilder struct {
+	fe   *Front
+	next sql.NodeExecBuilder
+}
 
 var _ sql.NodeExecBuilder = explainBuilder{}
 
-func (b explainBuilder) Build(ctx *sql.Context, n sql.Node, _ sql.Row) (sql.RowIter, error) {
+func (b explainBuilder) Build(ctx *sql.Context, n sql.Node, row sql.Row) (sql.RowIter, error) {
 	d, ok := n.(*plan.DescribeQuery)
 	if !ok || d.Format.Plan || d.Format.Analyze || d.Format.Debug {
-		return nil, nil
+		if b.next == nil {
+			return nil, nil
+		}
+		return b.next.Build(ctx, n, row)
 	}
 	x := &explainer{ctx: ctx, fe: b.fe}
 	x.node(d.Child, 1, "SIMPLE", "", false)

@@ -21,6 +21,26 @@ import (
 // store; users admin/admin-pw and reader/r-pw.
 func testFront(t testing.TB) (*engine.Store, func(user, pass string) *sql.DB) {
 	t.Helper()
+	st, addr := testFrontAddr(t)
+	var dbs []*sql.DB
+	t.Cleanup(func() {
+		for _, db := range dbs {
+			db.Close()
+		}
+	})
+	return st, func(user, pass string) *sql.DB {
+		db, err := sql.Open("mysql", fmt.Sprintf("%s:%s@tcp(%s)/eventsql?parseTime=true", user, pass, addr))
+		if err != nil {
+			t.Fatal(err)
+		}
+		dbs = append(dbs, db)
+		return db
+	}
+}
+
+// testFrontAddr is testFront's server: its store and SQL address.
+func testFrontAddr(t testing.TB) (*engine.Store, string) {
+	t.Helper()
 	logger := slog.New(slog.DiscardHandler)
 	opts := engine.DefaultOptions()
 	opts.Logger = logger
@@ -42,22 +62,11 @@ func testFront(t testing.TB) (*engine.Store, func(user, pass string) *sql.DB) {
 		t.Fatal(err)
 	}
 	go fe.Serve(l)
-	var dbs []*sql.DB
 	t.Cleanup(func() {
-		for _, db := range dbs {
-			db.Close()
-		}
 		fe.Close()
 		st.Close()
 	})
-	return st, func(user, pass string) *sql.DB {
-		db, err := sql.Open("mysql", fmt.Sprintf("%s:%s@tcp(%s)/eventsql?parseTime=true", user, pass, l.Addr()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		dbs = append(dbs, db)
-		return db
-	}
+	return st, l.Addr().String()
 }
 
 func appendEvents(t testing.TB, st *engine.Store, stream, typ string, datas ...string) {

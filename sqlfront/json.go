@@ -6,7 +6,7 @@ import (
 	"encoding/base64"
 	"strconv"
 	"strings"
-	"sync"
+	"sync/atomic"
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/types"
@@ -16,13 +16,19 @@ import (
 
 // jsonValue is a JSON column value kept as the bytes written. It goes to
 // the wire without re-encoding (types.JSONBytes), is parsed into Go values
-// at most once (ToInterface), and answers JSON_EXTRACT / -> / ->> paths by
-// scanning the bytes, without building the document (types.SearchableJSON).
+// once (ToInterface; two first calls at once may both parse), and answers
+// JSON_EXTRACT / -> / ->> paths by scanning the bytes, without building
+// the document (types.SearchableJSON). It is small (32 bytes): every row
+// of events has two, and most are never parsed.
 type jsonValue struct {
-	raw  []byte
-	once sync.Once
-	val  any
-	err  error
+	raw    []byte
+	parsed atomic.Pointer[parsedJSON]
+}
+
+// parsedJSON is a jsonValue's document as Go values.
+type parsedJSON struct {
+	val any
+	err error
 }
 
 var (
@@ -43,14 +49,18 @@ func nonJSONValue(b []byte) *jsonValue {
 func (j *jsonValue) Clone(context.Context) sql.JSONWrapper { return newJSONValue(j.raw) }
 
 func (j *jsonValue) ToInterface(context.Context) (any, error) {
-	j.once.Do(func() {
+	p := j.parsed.Load()
+	if p == nil {
 		dec := gojson.NewDecoder(strings.NewReader(string(j.raw)))
 		dec.UseNumber()
 		var v any
-		j.err = dec.Decode(&v)
-		j.val = normalizeNumbers(v)
-	})
-	return j.val, j.err
+		err := dec.Decode(&v)
+		p = &parsedJSON{val: normalizeNumbers(v), err: err}
+		if !j.parsed.CompareAndSwap(nil, p) {
+			p = j.parsed.Load()
+		}
+	}
+	return p.val, p.err
 }
 
 // normalizeNumbers turns json.Number into float64 (GMS's JSON model) but

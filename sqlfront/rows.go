@@ -1,7 +1,6 @@
 package sqlfront
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"math"
@@ -34,6 +33,9 @@ type rowIter struct {
 	// events it refused.
 	match   *rowMatcher
 	dropped uint64
+	boxes   rowBoxes
+	// data and meta: whether the row has the data / metadata column.
+	data, meta bool
 }
 
 func newRowIter(ctx *sql.Context, t *eventsTable, plan *scanPlan) (*rowIter, error) {
@@ -46,6 +48,8 @@ func newRowIter(ctx *sql.Context, t *eventsTable, plan *scanPlan) (*rowIter, err
 	}
 	var typed map[string]int
 	for out, c := range it.cols {
+		it.data = it.data || c == colData
+		it.meta = it.meta || c == colMetadata
 		if c >= numBaseColumns {
 			if typed == nil {
 				typed = map[string]int{}
@@ -143,6 +147,15 @@ func (p *scanPlan) positionBounds(ctx context.Context, store Store) (lo, hi uint
 }
 
 func (it *rowIter) Next(ctx *sql.Context) (sql.Row, error) {
+	e, err := it.nextEvent()
+	if err != nil {
+		return nil, err
+	}
+	return it.row(e), nil
+}
+
+// nextEvent returns the next event of the scan, io.EOF after the last.
+func (it *rowIter) nextEvent() (*engine.RecordedEvent, error) {
 	for !it.done {
 		if it.cur == nil {
 			if it.next >= len(it.srcs) {
@@ -186,7 +199,7 @@ func (it *rowIter) Next(ctx *sql.Context) (sql.Row, error) {
 			it.dropped++
 			continue
 		}
-		return it.row(e), nil
+		return e, nil
 	}
 	return nil, io.EOF
 }
@@ -212,29 +225,31 @@ func (it *rowIter) Close(*sql.Context) error {
 	return nil
 }
 
-// row builds the projected columns of e. Byte slices are copied: e
-// aliases the log only until the iterator moves on.
+// row builds the projected columns of e (see rowvalues.go for how it
+// saves allocations). Byte slices are copied: e aliases the log only
+// until the iterator moves on.
 func (it *rowIter) row(e *engine.RecordedEvent) sql.Row {
-	row := make(sql.Row, len(it.cols))
+	row, blk := newRow(len(it.cols))
+	data, meta := payloads(e, it.data, it.meta && len(e.Metadata) > 0)
 	for out, c := range it.cols {
 		switch c {
 		case colPosition:
 			row[out] = e.Position
 		case colStream:
-			row[out] = e.Stream
+			row[out] = it.boxes.streamName(e.Stream)
 		case colVersion:
 			row[out] = e.Version
 		case colEventID:
 			row[out] = e.ID.String()
 		case colEventType:
-			row[out] = e.Type
+			row[out] = it.boxes.eventType(e.Type)
 		case colCreatedAt:
 			row[out] = e.CreatedAt
 		case colData:
-			row[out] = payloadValue(e.Data, e.DataIsJSON)
+			row[out] = payloadValue(blk.json(0), data, e.DataIsJSON)
 		case colMetadata:
 			if len(e.Metadata) > 0 {
-				row[out] = payloadValue(e.Metadata, e.MetadataIsJSON)
+				row[out] = payloadValue(blk.json(1), meta, e.MetadataIsJSON)
 			}
 		}
 	}
@@ -244,11 +259,16 @@ func (it *rowIter) row(e *engine.RecordedEvent) sql.Row {
 	return row
 }
 
-func payloadValue(b []byte, isJSON bool) *jsonValue {
-	if isJSON {
-		return newJSONValue(bytes.Clone(b))
+// payloadValue is the JSON value of a copied payload, in j when not nil.
+func payloadValue(j *jsonValue, b []byte, isJSON bool) *jsonValue {
+	if !isJSON {
+		return nonJSONValue(b)
 	}
-	return nonJSONValue(b)
+	if j == nil {
+		return newJSONValue(b)
+	}
+	j.raw = b
+	return j
 }
 
 // fillTyped sets the typed columns from the data's top-level fields, in

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"slices"
 	"strings"
 	"testing"
 
@@ -97,7 +96,7 @@ func TestScanFiltersMatchGMS(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s (generic): %v", c.query, err)
 		}
-		if fmt.Sprint(got.types) != fmt.Sprint(want.types) || sortedRows(got.rows) != sortedRows(want.rows) {
+		if fmt.Sprint(got.types) != fmt.Sprint(want.types) || sorted(got.rows) != sorted(want.rows) {
 			t.Errorf("%s:\nscan filters %v\nGMS only     %v", c.query, got, want)
 		}
 		if len(want.rows) == 0 {
@@ -110,13 +109,4 @@ func TestScanFiltersMatchGMS(t *testing.T) {
 			t.Errorf("%s: the plan lost its Filter:\n%s", c.query, plan)
 		}
 	}
-}
-
-func sortedRows(rows [][]string) string {
-	out := make([]string, len(rows))
-	for i, r := range rows {
-		out[i] = strings.Join(r, "|")
-	}
-	slices.Sort(out)
-	return strings.Join(out, "\n")
 }

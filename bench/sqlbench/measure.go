@@ -32,7 +32,11 @@ type sysResult struct {
 	PeakRSS   int64           // scan only: peak VmRSS of the server while the query ran
 	PeakAnon  int64           // scan only: peak RssAnon (VmRSS less mapped files) of the server
 	HWM       int64           // scan only: the server's VmHWM after the query
-	Err       error
+	// CPU is the CPU time the server process used over all timed
+	// executions (with -inprocess, eventsql's includes the client), from
+	// /proc/<pid>/stat: exact in sum but counted in 10 ms ticks.
+	CPU time.Duration
+	Err error
 }
 
 func (r sysResult) p(q float64) time.Duration { return benchfmt.Percentile(r.Durations, q) }
@@ -120,6 +124,9 @@ func timeAlternating(ctx context.Context, es, md system, q benchQuery, argSets [
 		s     system
 		query string
 	}{{es, q.eventsql}, {md, q.mariadb}}
+	// The servers are idle but for our queries: each one's CPU over the
+	// whole loop is the CPU of its executions.
+	cpu0 := [2]time.Duration{cpuTime(es.pid), cpuTime(md.pid)}
 	for i, args := range argSets {
 		for k := range 2 {
 			j := (i + k) % 2
@@ -137,6 +144,8 @@ func timeAlternating(ctx context.Context, es, md system, q benchQuery, argSets [
 			res[j].Bytes += size
 		}
 	}
+	res[0].CPU = cpuTime(es.pid) - cpu0[0]
+	res[1].CPU = cpuTime(md.pid) - cpu0[1]
 	for j := range res {
 		slices.Sort(res[j].Durations)
 	}
@@ -149,6 +158,7 @@ func timeScan(ctx context.Context, s system, query string, argSets [][]any, firs
 	res := sysResult{First: first}
 	benchproc.ResetPeakRSS(s.pid)
 	sampler := benchproc.SampleRSS(s.pid, 20*time.Millisecond)
+	cpu0 := cpuTime(s.pid)
 	for _, args := range argSets {
 		start := time.Now()
 		rows, size, err := drain(ctx, s.db, query, args)
@@ -161,6 +171,7 @@ func timeScan(ctx context.Context, s system, query string, argSets [][]any, firs
 		res.Rows += rows
 		res.Bytes += size
 	}
+	res.CPU = cpuTime(s.pid) - cpu0
 	res.PeakRSS, res.PeakAnon = sampler.Stop()
 	res.HWM = benchproc.StatusBytes(s.pid, "VmHWM")
 	slices.Sort(res.Durations)
@@ -230,6 +241,12 @@ func fetch(ctx context.Context, db *sql.DB, query string, args []any) (result, t
 		return nil, 0, err
 	}
 	return out, time.Since(start), nil
+}
+
+// cpuTime is the user+system CPU time of process pid (all its threads,
+// those that exited included).
+func cpuTime(pid int) time.Duration {
+	return time.Duration(benchproc.CPUSeconds(pid) * float64(time.Second))
 }
 
 // loadAvg is the 1-minute load average: the machine is shared, and a

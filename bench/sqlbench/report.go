@@ -57,7 +57,11 @@ func (r *report) printf(format string, args ...any) { fmt.Fprintf(r.w, format, a
 func (r *report) header() {
 	ds := r.ds
 	r.printf("# sqlbench %s\n\n", time.Now().Format(time.RFC3339))
-	r.printf("eventsql %s vs MariaDB %s, go-sql-driver/mysql over loopback TCP, one connection each, arguments interpolated by the client.\n", gitVersion(), r.md.Version())
+	build := gitVersion()
+	if r.cfg.eventsqlBin != "" {
+		build = "binary " + r.cfg.eventsqlBin + " (-eventsql-bin; the source tree is at " + build + ")"
+	}
+	r.printf("eventsql %s vs MariaDB %s, go-sql-driver/mysql over loopback TCP, one connection each, arguments interpolated by the client.\n", build, r.md.Version())
 	r.printf("Machine: %d cores (GOMAXPROCS %d), %s.\n", runtime.NumCPU(), runtime.GOMAXPROCS(0), cpuModel())
 	r.printf("Data: %d events in %d streams (orders and carts, 5–100 events each; %s MB as NDJSON), seed %d.\n",
 		ds.Events, ds.Streams, benchfmt.Num(float64(ds.NDJSONBytes)/1e6), ds.Seed)
@@ -73,8 +77,8 @@ func (r *report) header() {
 		benchfmt.Num(r.settled["eventsql"].Seconds()), benchfmt.Num(r.settled["MariaDB"].Seconds()))
 	r.printf("Repetitions: %d for the point queries, %d for aggregates and JOINs (p99 is then the slowest), %d for SELECT *; the same arguments on both, the systems alternating run by run (SELECT *: one system after the other).\n\n",
 		r.cfg.reps[repsFast], r.cfg.reps[repsSlow], r.cfg.reps[repsScan])
-	r.printf("| query | eventsql p50 ms | eventsql p99 ms | MariaDB p50 ms | MariaDB p99 ms | eventsql/MariaDB (p50) | rows per query | results |\n")
-	r.printf("|---|---:|---:|---:|---:|---:|---:|---|\n")
+	r.printf("| query | eventsql p50 ms | eventsql p99 ms | MariaDB p50 ms | MariaDB p99 ms | eventsql/MariaDB (p50) | server CPU ms per query, eventsql / MariaDB | rows per query | results |\n")
+	r.printf("|---|---:|---:|---:|---:|---:|---:|---:|---|\n")
 }
 
 func (r *report) row(q queryResult) {
@@ -99,8 +103,14 @@ func (r *report) row(q queryResult) {
 	case q.es.Err != nil || q.md.Err != nil:
 		check = "**ERROR**"
 	}
-	r.printf("| %s | %s | %s | %s | %s | %s | %s | %s |\n", q.q.name, cell(q.es, 0.5), cell(q.es, 0.99),
-		cell(q.md, 0.5), cell(q.md, 0.99), ratio, rows, check)
+	cpu := func(s sysResult) string {
+		if s.Err != nil || len(s.Durations) == 0 {
+			return "-"
+		}
+		return benchfmt.Num(ms(s.CPU) / float64(len(s.Durations)))
+	}
+	r.printf("| %s | %s | %s | %s | %s | %s | %s / %s | %s | %s |\n", q.q.name, cell(q.es, 0.5), cell(q.es, 0.99),
+		cell(q.md, 0.5), cell(q.md, 0.99), ratio, cpu(q.es), cpu(q.md), rows, check)
 	if q.q.scan && q.es.Err == nil && q.md.Err == nil && len(q.es.Durations) > 0 && len(q.md.Durations) > 0 {
 		rate := func(s sysResult) string {
 			secs := 0.0
@@ -112,14 +122,14 @@ func (r *report) row(q queryResult) {
 		mem := func(s sysResult) string {
 			return benchfmt.Num(float64(s.PeakRSS)/1e6) + " / " + benchfmt.Num(float64(s.PeakAnon)/1e6)
 		}
-		r.printf("| ↳ SELECT * rate | %s | | %s | | | | |\n", rate(q.es), rate(q.md))
-		r.printf("| ↳ SELECT * server peak RSS / anonymous MB | %s | | %s | | | | |\n", mem(q.es), mem(q.md))
+		r.printf("| ↳ SELECT * rate | %s | | %s | | | | | |\n", rate(q.es), rate(q.md))
+		r.printf("| ↳ SELECT * server peak RSS / anonymous MB | %s | | %s | | | | | |\n", mem(q.es), mem(q.md))
 	}
 	r.details = append(r.details, q)
 }
 
 func (r *report) footer() {
-	r.printf("\nRatio < 1: eventsql is faster. Times run from sending the query to reading the last row.\n")
+	r.printf("\nRatio < 1: eventsql is faster. Times run from sending the query to reading the last row. Server CPU: the user+system CPU time of the server process over all timed executions (/proc/<pid>/stat, counted in 10 ms ticks), divided by their number.\n")
 	for _, q := range r.details {
 		r.printf("\n%s (machine load average %s when it started)\n", q.q.name, q.loadAvg)
 		r.printf("  eventsql: %s\n  MariaDB:  %s\n", q.q.eventsql, q.q.mariadb)
@@ -138,6 +148,9 @@ func (r *report) footer() {
 			r.printf("  %-8s first (untimed) %s ms; timed min %s, p50 %s, p99 %s, max %s ms over %d",
 				side.name, benchfmt.Num(ms(s.First)), benchfmt.Num(ms(s.Durations[0])), benchfmt.Num(ms(s.p(0.5))),
 				benchfmt.Num(ms(s.p(0.99))), benchfmt.Num(ms(s.Durations[len(s.Durations)-1])), len(s.Durations))
+			if s.CPU > 0 {
+				r.printf("; server CPU %s ms per execution", benchfmt.Num(ms(s.CPU)/float64(len(s.Durations))))
+			}
 			if q.q.scan {
 				secs := 0.0
 				for _, d := range s.Durations {

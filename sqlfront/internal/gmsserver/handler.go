@@ -468,14 +468,21 @@ func (h *Handler) doQuery(
 	if queryStr != "" {
 		sqlCtx.SetLogger(sqlCtx.GetLogger().WithField("query", queryStr))
 	}
-	sqlCtx.GetLogger().WithField(sql.QueryTimeLogKey, time.Now()).Debugf("Starting query")
+	// eventsql: the debug and trace lines below only when they are logged
+	// (WithField allocates an entry and a map per call; three a query).
+	debug := sqlCtx.GetLogger().Logger.IsLevelEnabled(logrus.DebugLevel)
+	if debug {
+		sqlCtx.GetLogger().WithField(sql.QueryTimeLogKey, time.Now()).Debugf("Starting query")
+	}
 
 	finish := h.observeQuery(sqlCtx, query)
 	defer func() {
 		finish(err)
 	}()
 
-	sqlCtx.GetLogger().WithField(sql.QueryTimeLogKey, time.Now()).Tracef("beginning execution")
+	if debug {
+		sqlCtx.GetLogger().WithField(sql.QueryTimeLogKey, time.Now()).Tracef("beginning execution")
+	}
 
 	var schema sql.Schema
 	var rowIter sql.RowIter
@@ -531,7 +538,9 @@ func (h *Handler) doQuery(
 		sqlCtx.GetLogger().Tracef("returning result %v", r)
 	}
 
-	sqlCtx.GetLogger().WithField(sql.QueryTimeLogKey, time.Now()).Debugf("Query finished in %d ms", time.Since(start).Milliseconds())
+	if debug {
+		sqlCtx.GetLogger().WithField(sql.QueryTimeLogKey, time.Now()).Debugf("Query finished in %d ms", time.Since(start).Milliseconds())
+	}
 
 	// processedAtLeastOneBatch means we already called callback() at least
 	// once, so no need to call it if RowsAffected == 0.
@@ -631,6 +640,13 @@ func resultForMax1RowIter(ctx *sql.Context, schema sql.Schema, iter sql.RowIter,
 // resultForDefaultIter reads batches of rows from the iterator
 // and writes results into the callback function.
 func (h *Handler) resultForDefaultIter(ctx *sql.Context, c *mysql.Conn, schema sql.Schema, iter sql.RowIter, callback func(*sqltypes.Result, bool) error, resultFields []*querypb.Field, more bool, buf *sql.ByteBuffer) (*sqltypes.Result, bool, error) {
+	// eventsql: without a read timeout (eventsql sets none), results are
+	// streamed by streamResult (results.go): no goroutine for results of
+	// up to a batch, batches of rows between two goroutines for longer
+	// ones. The code below is upstream's, kept for a read timeout.
+	if h.readTimeout == 0 {
+		return h.streamResult(ctx, c, schema, iter, callback, resultFields, more, buf)
+	}
 	defer trace.StartRegion(ctx, "Handler.resultForDefaultIter").End()
 
 	eg, ctx := ctx.NewErrgroup()
@@ -1037,8 +1053,7 @@ func (h *Handler) errorWrappedComExec(
 // if it has been. Meant to be run in an errgroup from the query handler routine. Returns immediately with no error
 // on platforms that can't support TCP socket checks.
 func (h *Handler) pollForClosedConnection(ctx *sql.Context, c *mysql.Conn) error {
-	tcpConn, ok := maybeGetTCPConn(c.Conn)
-	if !ok {
+	if _, ok := maybeGetTCPConn(c.Conn); !ok {
 		ctx.GetLogger().Trace("Connection checker exiting, connection isn't TCP")
 		return nil
 	}
@@ -1054,6 +1069,18 @@ func (h *Handler) pollForClosedConnection(ctx *sql.Context, c *mysql.Conn) error
 		return nil
 	case <-timer.C:
 	}
+	return h.checkClosedConnection(ctx, c)
+}
+
+// checkClosedConnection is pollForClosedConnection after its first sleep
+// (eventsql: split so that streamResult can start it from a timer).
+func (h *Handler) checkClosedConnection(ctx *sql.Context, c *mysql.Conn) error {
+	tcpConn, ok := maybeGetTCPConn(c.Conn)
+	if !ok {
+		return nil
+	}
+	timer := time.NewTimer(tcpCheckerSleepDuration)
+	defer timer.Stop()
 
 	inode, err := sockstate.GetConnInode(tcpConn)
 	if err != nil || inode == 0 {

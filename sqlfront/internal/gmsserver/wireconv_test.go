@@ -1,0 +1,140 @@
+package server
+
+import (
+	"bytes"
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/dolthub/vitess/go/sqltypes"
+
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/types"
+)
+
+// TestFastWireMatchesGMS converts values of every kind the fast path
+// handles, and values it must leave to GMS, both ways, and compares the
+// wire type and bytes.
+func TestFastWireMatchesGMS(t *testing.T) {
+	ctx := sql.NewEmptyContext()
+	varchar := types.MustCreateStringWithDefaults(sqltypes.VarChar, 255)
+	char36 := types.MustCreateStringWithDefaults(sqltypes.Char, 36)
+	dt6 := types.MustCreateDatetimeType(sqltypes.Datetime, 6)
+	dt0 := types.MustCreateDatetimeType(sqltypes.Datetime, 0)
+	r := rand.New(rand.NewPCG(1, 2))
+
+	type tc struct {
+		typ  sql.Type
+		vals []any
+		fast bool // the fast path must take the first value
+	}
+	cases := []tc{
+		{types.Int64, []any{int64(0), int64(-1), int64(math.MaxInt64), int64(math.MinInt64), int64(42), int32(7), "12", uint64(3)}, true},
+		{types.Uint64, []any{uint64(0), uint64(1), uint64(math.MaxUint64), uint64(1 << 40), int64(5), "9"}, true},
+		{types.Float64, []any{1.5, 0.0, math.Copysign(0, -1), -2.25, 1e21, 1e-7, 123456789.123, math.MaxFloat64, math.SmallestNonzeroFloat64, math.Inf(1), float32(1.5), int64(3)}, true},
+		{varchar, []any{"s-1", "", "héllo wörld", "日本語", "emoji 😀", []byte("bytes"), int64(12)}, true},
+		{char36, []any{"0190f5a8-8d1e-7c3a-9b2e-1f0a2b3c4d5e"}, true},
+		{types.LongText, []any{"long text"}, true},
+		{dt6, []any{time.Date(2026, 11, 23, 15, 4, 5, 123456000, time.UTC)}, true},
+		{dt6, []any{
+			time.Date(2026, 11, 23, 15, 4, 5, 123456789, time.UTC), // GMS rounds
+			time.Date(999, 12, 31, 23, 59, 59, 0, time.UTC),        // 3-digit year
+			time.Date(1000, 1, 1, 0, 0, 0, 0, time.UTC),
+			time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC),
+			time.Date(1969, 12, 31, 23, 59, 59, 999999000, time.UTC),
+			time.Date(1600, 2, 29, 12, 0, 0, 1000, time.UTC),
+			time.Date(2026, 3, 1, 1, 0, 0, 0, time.FixedZone("x", 5*3600)), // another zone: written in UTC
+			"2026-01-02 03:04:05",
+			types.ZeroTime,
+		}, false},
+		{dt0, []any{time.Date(2026, 11, 23, 15, 4, 5, 0, time.UTC)}, false},
+		{types.Boolean, []any{int8(1), int8(0)}, false},
+		{types.Blob, []any{"blob", []byte{0, 1, 2}}, false},
+		{types.JSON, []any{`{"a":1}`}, false},
+	}
+	// Random times across the whole DATETIME range, before and after 1970.
+	var times []any
+	for range 20000 {
+		us := minDatetime6 + r.Int64N(maxDatetime6-minDatetime6+1)
+		times = append(times, time.UnixMicro(us).UTC())
+	}
+	cases = append(cases, tc{dt6, times, true})
+
+	fastHits := 0
+	for _, c := range cases {
+		kind := wireKindOf(c.typ, ctx.GetCharacterSetResults())
+		b := newWireBatch(ctx, sql.Schema{{Name: "c", Type: c.typ}}, nil, sql.NewByteBuffer(64))
+		for i, v := range c.vals {
+			got, ok := b.fast(wireCol{kind: kind, typ: c.typ.Type()}, v)
+			if i == 0 && ok != c.fast {
+				t.Errorf("%s %v (%T): fast path taken %v, want %v", c.typ, v, v, ok, c.fast)
+			}
+			if !ok {
+				continue
+			}
+			fastHits++
+			want, err := c.typ.SQL(ctx, nil, v)
+			if err != nil {
+				t.Errorf("%s %v (%T): fast path wrote %q where GMS fails: %v", c.typ, v, v, got.Raw(), err)
+				continue
+			}
+			if got.Type() != want.Type() || !bytes.Equal(got.Raw(), want.Raw()) {
+				t.Errorf("%s %v (%T): fast %v %q, GMS %v %q", c.typ, v, v, got.Type(), got.Raw(), want.Type(), want.Raw())
+			}
+		}
+	}
+	if fastHits < 20000 {
+		t.Fatalf("the fast path took only %d values", fastHits)
+	}
+}
+
+// TestWireBatchReuse converts more rows than a batch holds, resetting it
+// as the server does once a batch is written, and checks every row
+// against GMS's RowToSQL: the reused buffer and slabs must not bleed
+// into rows still in the batch.
+func TestWireBatchReuse(t *testing.T) {
+	ctx := sql.NewEmptyContext()
+	schema := sql.Schema{
+		{Name: "position", Type: types.Uint64},
+		{Name: "stream", Type: types.MustCreateStringWithDefaults(sqltypes.VarChar, 255)},
+		{Name: "created_at", Type: types.MustCreateDatetimeType(sqltypes.Datetime, 6)},
+		{Name: "data", Type: types.JSON},
+		{Name: "n", Type: types.Int64},
+	}
+	b := newWireBatch(ctx, schema, nil, sql.NewByteBuffer(16))
+	base := time.Date(2026, 11, 23, 23, 59, 0, 0, time.UTC)
+	var rows []sql.Row
+	check := func() {
+		t.Helper()
+		for i, row := range rows {
+			want, err := RowToSQL(ctx, schema, row, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for j := range want {
+				if got := b.res.Rows[i][j]; got.Type() != want[j].Type() || !bytes.Equal(got.Raw(), want[j].Raw()) {
+					t.Fatalf("row %d column %s: %q, want %q", i, schema[j].Name, got.Raw(), want[j].Raw())
+				}
+			}
+		}
+	}
+	for i := range 3*rowsBatch + 5 {
+		var data any
+		if i%3 != 0 {
+			data = types.MustJSON(`{"i":` + strconv.Itoa(i) + `}`)
+		}
+		row := sql.Row{uint64(i + 1), "stream-" + strconv.Itoa(i), base.Add(time.Duration(i) * 997 * time.Millisecond), data, int64(-i)}
+		rows = append(rows, row)
+		if err := b.add(ctx, schema, row, nil); err != nil {
+			t.Fatal(err)
+		}
+		if len(b.res.Rows) == rowsBatch {
+			check()
+			b.reset()
+			rows = rows[:0]
+		}
+	}
+	check()
+}
