@@ -1,8 +1,6 @@
 package engine
 
 import (
-	"fmt"
-
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/google/uuid"
 )
@@ -250,7 +248,7 @@ func (a *applier) apply(cmd *Command) (Result, error) {
 		return a.applyDelete(cmd.Delete, at)
 	}
 	if cmd.Independent {
-		return a.applyEach(cmd.Appends, cmd.partErrs, at)
+		return a.applyEach(cmd.Appends, cmd.partErrs, cmd.frameBytes, at)
 	}
 	return a.applyAppend(cmd.Appends, at)
 }
@@ -352,7 +350,7 @@ func (a *applier) applyAppend(parts []StreamAppend, at int64) (Result, error) {
 			a.buf = appendEventFrame(a.buf, flags, pos, version+int64(j), at, e.ID, p.Stream, e.Type, e.Data, e.Metadata)
 		}
 	}
-	if _, err := a.log.reserve(len(a.buf), firstPosition); err != nil {
+	if _, err := a.log.reserve(len(a.buf)); err != nil {
 		return Result{}, err
 	}
 	a.buf = a.log.stage(a.buf)
@@ -505,8 +503,8 @@ func (a *applier) takeCreated() []string {
 
 func (a *applier) stageOne() error {
 	a.buf = appendFrame(a.buf[:0], a.rec)
-	if _, err := a.log.reserve(len(a.buf), a.nextPosition); err != nil {
-		return fmt.Errorf("reserve log space: %w", err)
+	if _, err := a.log.reserve(len(a.buf)); err != nil {
+		return err
 	}
 	a.buf = a.log.stage(a.buf)
 	return nil

@@ -19,7 +19,14 @@ type eachState struct {
 // error in their StreamResult and change nothing; the accepted ones are
 // staged together as one command (one commit flag, on the last record).
 // Errors returned are failures of the store (index reads, log I/O).
-func (a *applier) applyEach(parts []StreamAppend, partErrs []error, at int64) (Result, error) {
+//
+// bound is the size of the frames of all parts (Command.frameBytes).
+func (a *applier) applyEach(parts []StreamAppend, partErrs []error, bound int, at int64) (Result, error) {
+	// A roll must come before anything changes (the filter remembers the
+	// ids the loop below accepts): reserve the most the parts can take.
+	if _, err := a.log.reserve(bound); err != nil {
+		return Result{}, err
+	}
 	res := Result{Streams: make([]StreamResult, len(parts))}
 	work := make(map[string]*eachState)
 	g := &a.recent[len(a.recent)-1]
@@ -125,7 +132,7 @@ func (a *applier) applyEach(parts []StreamAppend, partErrs []error, at int64) (R
 			a.buf = appendEventFrame(a.buf, flags, sr.FirstPosition+uint64(j), version+int64(j), at, e.ID, p.Stream, e.Type, e.Data, e.Metadata)
 		}
 	}
-	if _, err := a.log.reserve(len(a.buf), firstPosition); err != nil {
+	if _, err := a.log.reserve(len(a.buf)); err != nil {
 		return Result{}, err
 	}
 	a.buf = a.log.stage(a.buf)

@@ -10,14 +10,16 @@ import (
 //
 //	callers --queue--> committer --groups--> syncer --synced--> indexer --> callers acknowledged
 //
-// The committer takes every queued command, applies each (deciding
-// positions and versions and staging records), writes the group with one
-// write call and hands it on. The syncer fsyncs (one fsync covers every
-// group written meanwhile). The indexer indexes the durable records from
-// the mapped log, publishes the new head and only then acknowledges.
-// While the syncer waits on the disk, the committer builds the next group
-// and the indexer indexes the previous one: that is group commit, so
-// throughput grows with the number of concurrent writers.
+// The committer takes every queued command and applies each (deciding
+// positions and versions and staging records in memory), and hands the
+// group's frames on. The syncer writes them with one write call per group
+// and fsyncs (one fsync covers every group written meanwhile). The
+// indexer indexes the durable records from the group's own buffer (not
+// the mapped log: no page faults, nothing to read back), publishes the new
+// head and only then acknowledges. While the syncer writes and waits on
+// the disk, the committer applies the next group and the indexer indexes
+// the previous one: that is group commit, so throughput grows with the
+// number of concurrent writers.
 
 // request is a command waiting for its outcome.
 type request struct {
@@ -29,12 +31,14 @@ type request struct {
 
 // group is what the committer hands to the syncer.
 type group struct {
-	seq  uint64
-	reqs []*request
-	seg  *segment // active segment after the write
-	end  uint64   // global log offset just past the group
+	seq    uint64
+	reqs   []*request
+	frames framesOut // the group's records, to write at frames.off
 	// created lists the streams this group writes first.
 	created []string
+	// durable, when set, is closed once the group is durable (or the
+	// store has failed): the committer waits for it before a roll.
+	durable chan struct{}
 }
 
 // maxGroupRequests bounds one group so acknowledgements keep flowing
@@ -74,16 +78,22 @@ func (s *Store) commitGroup(batch []*request) {
 	a := s.applier
 	a.forget(s.indexedGroup.Load())
 	g := &group{seq: a.beginGroup()}
-	for i, r := range batch {
+	for i := 0; i < len(batch); i++ {
+		r := batch[i]
 		r.res, r.err = a.apply(&r.cmd)
-		var ioErr *logIOError
-		if errors.As(r.err, &ioErr) {
-			// The log is in an unknown state: commands staged before this
-			// one may not have been written. Nothing in this group, nor
-			// anything after it, may be acknowledged.
-			s.fail(ioErr.err)
-			s.answerNow(append(g.reqs, batch[i:]...), s.failure())
-			return
+		var roll *errRollNeeded
+		if errors.As(r.err, &roll) {
+			// The command does not fit the active segment; nothing of it
+			// is staged. Seal the segment once what it holds is durable,
+			// then apply the command again in a new group and segment.
+			if err := s.rollLog(g, roll.size); err != nil {
+				s.fail(fmt.Errorf("roll the log: %w", err))
+				s.answerNow(batch[i:], s.failure())
+				return
+			}
+			g = &group{seq: a.beginGroup()}
+			i--
+			continue
 		}
 		// Rejections need no fsync, nor do replays of events already
 		// durable; a replay of events still in flight waits for them.
@@ -93,18 +103,30 @@ func (s *Store) commitGroup(batch []*request) {
 		}
 		g.reqs = append(g.reqs, r)
 	}
-	seg, end, err := s.log.flush()
-	if err != nil {
-		s.fail(fmt.Errorf("write log: %w", err))
-		s.answerNow(g.reqs, s.failure())
-		return
+	if len(g.reqs) > 0 {
+		s.handOn(g)
 	}
-	if len(g.reqs) == 0 {
-		return
-	}
-	g.seg, g.end = seg, end
-	g.created = a.takeCreated()
+}
+
+// handOn passes a group, with the frames staged for it, to the syncer.
+func (s *Store) handOn(g *group) {
+	g.frames = s.log.takeFrames()
+	g.created = s.applier.takeCreated()
 	s.groups <- g
+}
+
+// rollLog hands g on, waits until it and every group before it are
+// durable, and rolls the log to a new segment (the committer does not
+// stage frames meanwhile, so the sealed segment is complete on disk
+// before the next one exists).
+func (s *Store) rollLog(g *group, firstCommand int) error {
+	g.durable = make(chan struct{})
+	s.handOn(g)
+	<-g.durable
+	if err := s.failure(); err != nil {
+		return err
+	}
+	return s.log.roll(s.applier.nextPosition, firstCommand)
 }
 
 // drain appends to dst whatever else is queued on ch, without blocking,
@@ -124,54 +146,111 @@ func drain[T any](ch <-chan T, dst []T, limit int) []T {
 	return dst
 }
 
-// runSyncer makes groups durable: one fsync covers every group written
-// since the last one. Durable groups go on to the indexer, so the next
-// fsync overlaps with indexing the previous groups.
+// runSyncer makes groups durable: it writes each group's frames as it
+// arrives, and one fsync covers every group written since the last one.
+// Durable groups go on to the indexer, so the next fsync overlaps with
+// indexing the previous groups.
 func (s *Store) runSyncer() {
 	defer close(s.synced)
-	var syncedEnd uint64
 	var gs []*group
 	var recent recentMax
-	// syncErr is sticky: after a failed fsync nothing written before it may
-	// be trusted, even if a later fsync succeeds.
-	var syncErr error
+	// ioErr is sticky: after a failed write or fsync nothing written
+	// before it may be trusted, even if a later fsync succeeds.
+	var ioErr error
+	write := func(g *group) {
+		if ioErr != nil {
+			return
+		}
+		if err := writeFrames(g.frames); err != nil {
+			s.fail(fmt.Errorf("write log: %w", err))
+			ioErr = s.failure()
+		}
+	}
 	for g := range s.groups {
-		gs = drain(s.groups, append(gs[:0], g), 0)
-		gs = s.waitForStragglers(gs, recent.max())
-		last := gs[len(gs)-1]
+		gs = append(gs[:0], g)
+		write(g)
+		gs = s.waitForStragglers(gs, recent.max(), write)
 		n := countRequests(gs)
 		recent.add(n)
-		// Groups written before a failure elsewhere (a failed write of a
-		// later group) are still synced and acknowledged normally.
-		if syncErr == nil && last.end > syncedEnd {
-			start := time.Now()
-			if err := last.seg.file.Sync(); err != nil {
-				s.fail(fmt.Errorf("fsync log: %w", err))
-				syncErr = s.failure()
-			} else {
-				s.stats.observeFsync(time.Since(start))
-				s.log.markDurable(last.seg, last.end)
-				syncedEnd = last.end
-			}
+		if ioErr == nil {
+			ioErr = s.syncGroups(gs)
 		}
 		s.unsynced.Add(-n)
-		if syncErr != nil {
-			ackGroups(gs, syncErr)
+		for _, g := range gs {
+			if g.durable != nil {
+				close(g.durable)
+			}
+		}
+		if ioErr != nil {
+			ackGroups(gs, ioErr)
 			continue
 		}
 		s.synced <- append([]*group(nil), gs...)
 	}
 }
 
-// waitForStragglers delays an fsync briefly (Postgres's commit_delay)
-// while more appends are expected: ones already submitted but not in gs,
-// or as many as recent fsyncs carried. Writers acknowledged together come
-// back together, but not at the same instant, and without the wait the
-// first of them gets an fsync alone and the rest wait for the next one.
-// A lone writer never waits; the window bounds the cost when load drops.
-func (s *Store) waitForStragglers(gs []*group, expected int64) []*group {
+// syncGroups fsyncs the segments the groups' frames went to (one, except
+// around a roll) and marks them durable.
+func (s *Store) syncGroups(gs []*group) error {
+	var seg *segment
+	var end uint64
+	sync := func() error {
+		if seg == nil {
+			return nil
+		}
+		start := time.Now()
+		if err := seg.file.Sync(); err != nil {
+			s.fail(fmt.Errorf("fsync log: %w", err))
+			return s.failure()
+		}
+		s.stats.observeFsync(time.Since(start))
+		s.log.markDurable(seg, end)
+		return nil
+	}
+	for _, g := range gs {
+		if len(g.frames.buf) == 0 {
+			continue
+		}
+		if seg != nil && g.frames.seg != seg {
+			if err := sync(); err != nil {
+				return err
+			}
+		}
+		seg, end = g.frames.seg, g.frames.end
+	}
+	return sync()
+}
+
+// waitForStragglers takes the groups already queued and delays an fsync
+// briefly (Postgres's commit_delay) while more appends are expected: ones
+// already submitted but not in gs, or as many as recent fsyncs carried.
+// Writers acknowledged together come back together, but not at the same
+// instant, and without the wait the first of them gets an fsync alone and
+// the rest wait for the next one. A lone writer never waits, nor does a
+// roll; the window bounds the cost when load drops. Each group taken is
+// written at once.
+func (s *Store) waitForStragglers(gs []*group, expected int64, write func(*group)) []*group {
+	take := func(g *group) {
+		gs = append(gs, g)
+		write(g)
+	}
+	for {
+		select {
+		case g, ok := <-s.groups:
+			if !ok {
+				return gs
+			}
+			take(g)
+			continue
+		default:
+		}
+		break
+	}
 	window := s.opts.GroupCommitWindow
 	more := func() bool {
+		if gs[len(gs)-1].durable != nil {
+			return false // the committer waits for these groups
+		}
 		n := countRequests(gs)
 		return s.unsynced.Load() > n || n < expected
 	}
@@ -186,7 +265,7 @@ func (s *Store) waitForStragglers(gs []*group, expected int64) []*group {
 			if !ok {
 				return gs
 			}
-			gs = append(gs, g)
+			take(g)
 		case <-timer.C:
 			return gs
 		}
@@ -245,23 +324,49 @@ func ackGroups(gs []*group, err error) {
 	}
 }
 
-// indexGroups indexes durable groups and publishes them.
+// indexGroups indexes durable groups from their frames, publishes them
+// and recycles their buffers.
 func (s *Store) indexGroups(gs []*group) error {
-	last := gs[len(gs)-1]
-	if last.end > s.indexer.cp.LogEnd {
-		clear(s.indexer.created)
-		for _, g := range gs {
-			for _, name := range g.created {
-				s.indexer.created[name] = struct{}{}
-			}
+	ix := s.indexer
+	clear(ix.created)
+	indexed := false
+	for _, g := range gs {
+		for _, name := range g.created {
+			ix.created[name] = struct{}{}
 		}
-		if err := indexRange(s.log, s.indexer, s.indexer.cp.LogEnd, last.end, 0, s.afterIndexCommit); err != nil {
+	}
+	for _, g := range gs {
+		f := g.frames
+		if len(f.buf) == 0 {
+			continue
+		}
+		if err := indexFrames(ix, f.buf, f.end-uint64(len(f.buf))); err != nil {
+			var ce *CorruptionError
+			if errors.As(err, &ce) && ce.File == "" {
+				ce.File, ce.Offset = f.seg.path, f.off+(ce.Offset-int64(f.end-uint64(len(f.buf))))
+			}
 			s.fail(fmt.Errorf("index appended records: %w", err))
 			return s.failure()
 		}
+		indexed = true
+	}
+	if indexed {
+		fb := ix.finishBatch()
+		if err := commitBatch(fb.batch); err != nil {
+			s.fail(fmt.Errorf("index appended records: %w", err))
+			return s.failure()
+		}
+		s.afterIndexCommit(fb)
+		if ix.cachesFull() {
+			ix.trimCaches()
+		}
 		s.publish()
 	}
-	s.indexedGroup.Store(last.seq)
+	s.indexedGroup.Store(gs[len(gs)-1].seq)
+	for _, g := range gs {
+		s.log.recycle(g.frames.buf)
+		g.frames.buf = nil
+	}
 	return nil
 }
 

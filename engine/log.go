@@ -23,10 +23,13 @@ type eventLog struct {
 
 	segs atomic.Pointer[[]*segment] // sorted by base offset
 
-	// Write side, committer goroutine only.
+	// Write side, committer goroutine only. The committer stages frames
+	// and hands them on in groups (takeFrames); the syncer writes them
+	// (writeFrames) and the indexer recycles the buffers (recycle).
 	active  *segment
-	written int64  // file offset in active just past the bytes written
-	pending []byte // frames staged for the next flush
+	end     int64  // file offset in active just past the frames handed on
+	pending []byte // frames staged for the current group, written at end
+	free    chan []byte
 }
 
 // recovery describes what openLog found at the tail of the log.
@@ -63,7 +66,7 @@ func openLog(ctx context.Context, dir string, fs FS, segmentSize int64, logger *
 			bases = bases[:len(bases)-1]
 		}
 	}
-	l := &eventLog{dir: dir, fs: fs, logger: logger, segmentSize: segmentSize}
+	l := &eventLog{dir: dir, fs: fs, logger: logger, segmentSize: segmentSize, free: make(chan []byte, freeFrameBuffers)}
 	if len(bases) > 0 && bases[0] != 0 {
 		return nil, recovery{}, &CorruptionError{File: filepath.Join(dir, segmentName(bases[0])), Offset: 0,
 			Reason: fmt.Sprintf("the log starts at offset %d, not 0: earlier segments are missing", bases[0])}
@@ -74,7 +77,7 @@ func openLog(ctx context.Context, dir string, fs FS, segmentSize int64, logger *
 			return nil, recovery{}, err
 		}
 		l.publish([]*segment{s})
-		l.active, l.written = s, segmentHeaderSize
+		l.active, l.end = s, segmentHeaderSize
 		return l, recovery{End: segmentHeaderSize}, nil
 	}
 	segs := make([]*segment, 0, len(bases))
@@ -88,7 +91,7 @@ func openLog(ctx context.Context, dir string, fs FS, segmentSize int64, logger *
 		last := i == len(bases)-1
 		flag, capacity := osOpenRead, int64(0)
 		if last {
-			flag, capacity = osOpenAppend, segmentSize
+			flag, capacity = osOpenWrite, segmentSize
 		}
 		s, err := openSegment(fs, path, flag, capacity)
 		if err != nil {
@@ -131,7 +134,7 @@ func openLog(ctx context.Context, dir string, fs FS, segmentSize int64, logger *
 			"file", last.path, "offset", size, "dropped_bytes", rec.DroppedBytes, "reason", rec.DroppedReason)
 	}
 	l.publish(segs)
-	l.active, l.written = last, last.size.Load()
+	l.active, l.end = last, last.size.Load()
 	return l, rec, nil
 }
 
@@ -231,13 +234,6 @@ func findCommittedFrameAfter(buf []byte, from int64) int64 {
 	return -1
 }
 
-// logIOError marks a failed write, fsync or file creation of the log: it
-// makes the store fail (see Store.fail), unlike errors in a command.
-type logIOError struct{ err error }
-
-func (e *logIOError) Error() string { return e.err.Error() }
-func (e *logIOError) Unwrap() error { return e.err }
-
 func (l *eventLog) publish(segs []*segment) { l.segs.Store(&segs) }
 
 func (l *eventLog) segments() []*segment { return *l.segs.Load() }
@@ -257,20 +253,26 @@ func (l *eventLog) segmentAt(off uint64) *segment {
 	return segs[i]
 }
 
+// errRollNeeded is what reserve returns when a command does not fit the
+// active segment: the committer must hand on the frames staged so far,
+// wait until they are durable and roll (see Store.commitGroup). It is
+// returned before anything is staged, so the command can be applied again.
+type errRollNeeded struct{ size int }
+
+func (e *errRollNeeded) Error() string {
+	return fmt.Sprintf("engine: a command of %d bytes needs a new log segment", e.size)
+}
+
 // reserve returns the global offset at which a command of n bytes of
 // frames will be written. A command never spans segments: when it would
-// not fit, the staged bytes are flushed, the active segment is synced and
-// sealed, and a new one started. nextPosition goes into the new header.
-func (l *eventLog) reserve(n int, nextPosition uint64) (uint64, error) {
-	used := l.written + int64(len(l.pending))
+// not fit, reserve returns *errRollNeeded.
+func (l *eventLog) reserve(n int) (uint64, error) {
+	used := l.end + int64(len(l.pending))
 	// Roll when the command would make the segment too big, or when it
 	// does not fit the active segment's mapping at all (a command larger
 	// than a segment, into a segment still empty: the empty one is sealed).
 	if used+int64(n) > l.segmentSize && used > segmentHeaderSize || used+int64(n) > int64(len(l.active.mmap)) {
-		if err := l.roll(nextPosition, n); err != nil {
-			return 0, &logIOError{err}
-		}
-		used = l.written
+		return 0, &errRollNeeded{size: n}
 	}
 	return l.active.header.BaseOffset + uint64(used), nil
 }
@@ -287,33 +289,68 @@ func (l *eventLog) stage(frames []byte) []byte {
 	return frames[:0]
 }
 
-// flush writes the staged frames to the active segment (without syncing)
-// and returns the segment and the global offset just past them. On error
-// the file is cut back to its previous size.
-func (l *eventLog) flush() (*segment, uint64, error) {
-	if len(l.pending) > 0 {
-		if _, err := l.active.file.Write(l.pending); err != nil {
-			// Best effort: do not leave a partial write behind.
-			l.active.file.Truncate(l.written)
-			l.pending = l.pending[:0]
-			return nil, 0, fmt.Errorf("write %s: %w", l.active.path, err)
-		}
-		l.written += int64(len(l.pending))
-		l.pending = l.pending[:0]
-	}
-	return l.active, l.active.header.BaseOffset + uint64(l.written), nil
+// framesOut are staged frames handed on to be written at a file offset
+// of a segment; end is the global log offset just past them.
+type framesOut struct {
+	seg *segment
+	off int64
+	buf []byte
+	end uint64
 }
 
+// takeFrames hands on the frames staged since the last call. The buffer
+// belongs to the caller until it passes it to recycle.
+func (l *eventLog) takeFrames() framesOut {
+	f := framesOut{seg: l.active, off: l.end, buf: l.pending}
+	l.end += int64(len(l.pending))
+	f.end = l.active.header.BaseOffset + uint64(l.end)
+	l.pending = nil
+	select {
+	case b := <-l.free:
+		l.pending = b
+	default:
+	}
+	return f
+}
+
+// freeFrameBuffers bounds the recycled frame buffers kept.
+const freeFrameBuffers = 4
+
+// recycle gives a buffer of handed-on frames back for later groups.
+func (l *eventLog) recycle(buf []byte) {
+	if cap(buf) == 0 || cap(buf) > 64<<20 {
+		return
+	}
+	select {
+	case l.free <- buf[:0]:
+	default:
+	}
+}
+
+// writeFrames writes handed-on frames (the syncer, in order). On error
+// the file is cut back to where they began, best effort.
+func writeFrames(f framesOut) error {
+	if len(f.buf) == 0 {
+		return nil
+	}
+	if _, err := f.seg.file.WriteAt(f.buf, f.off); err != nil {
+		f.seg.file.Truncate(f.off)
+		return fmt.Errorf("write %s: %w", f.seg.path, err)
+	}
+	return nil
+}
+
+// roll seals the active segment and starts a new one, whose header says
+// nextPosition. Every frame staged in the active segment must be handed
+// on and durable (the caller waits for the syncer first), so a segment
+// is complete on disk before the next one exists.
 func (l *eventLog) roll(nextPosition uint64, firstCommand int) error {
 	old := l.active
-	if _, _, err := l.flush(); err != nil {
-		return err
+	if len(l.pending) > 0 {
+		return fmt.Errorf("engine: rolling the log with %d bytes staged", len(l.pending))
 	}
-	if err := old.file.Sync(); err != nil {
-		return fmt.Errorf("sync %s before sealing: %w", old.path, err)
-	}
-	old.size.Store(l.written)
-	h := segmentHeader{BaseOffset: old.header.BaseOffset + uint64(l.written), FirstPosition: nextPosition}
+	old.size.Store(l.end)
+	h := segmentHeader{BaseOffset: old.header.BaseOffset + uint64(l.end), FirstPosition: nextPosition}
 	s, err := createSegment(l.fs, l.dir, h, max(l.segmentSize, int64(segmentHeaderSize+firstCommand)))
 	if err != nil {
 		return err
@@ -321,7 +358,7 @@ func (l *eventLog) roll(nextPosition uint64, firstCommand int) error {
 	l.logger.Debug("log rolled to a new segment", "file", s.path, "first_position", nextPosition)
 	segs := append(slices.Clone(l.segments()), s)
 	l.publish(segs)
-	l.active, l.written = s, segmentHeaderSize
+	l.active, l.end = s, segmentHeaderSize
 	return nil
 }
 
