@@ -7,7 +7,7 @@
 //	go run ./bench/httpbench [-scenarios append64x100,append16x1,import]
 //	    [-systems eventsql,mariadb,duckdb] [-duration 10s] [-import-size 1GB]
 //	    [-dir ./bench-data] [-json FILE] [-server binary|inprocess]
-//	    [-cpuprofile FILE] [-seed 1] [-no-install]
+//	    [-cpuprofile FILE] [-trace FILE] [-seed 1] [-no-install]
 //
 // Run it from the repository root: it builds ./cmd/eventsql and starts
 // `eventsql serve` on a fresh data directory and a free loopback port for
@@ -76,6 +76,7 @@ type config struct {
 	systems         map[string]bool
 	jsonPath        string
 	cpuProfile      string
+	tracePath       string
 	server          string
 	eventsqlBin     string
 	nodeDir         string
@@ -125,6 +126,7 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&systems, "systems", strings.Join(allSystems, ","), "comma-separated systems to run: "+strings.Join(allSystems, ","))
 	fs.StringVar(&cfg.jsonPath, "json", "", "also write the results as JSON to this file")
 	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of this process over the whole run (with -server inprocess it includes the server; add -systems eventsql to see it alone)")
+	fs.StringVar(&cfg.tracePath, "trace", "", "write a runtime execution trace of this process over the whole run (with -server inprocess it includes the server; large: use a short -duration)")
 	fs.StringVar(&cfg.server, "server", "binary", "how to run eventsql: binary (go build ./cmd/eventsql, one process per scenario) or inprocess")
 	fs.StringVar(&cfg.eventsqlBin, "eventsql-bin", "", "use this eventsql binary instead of building one")
 	fs.StringVar(&cfg.nodeDir, "node-dir", "bench/.node", "where the DuckDB npm package is installed")
@@ -309,6 +311,11 @@ func run(ctx context.Context, cfg config) (err error) {
 		return err
 	}
 	defer stopCPU()
+	stopTrace, err := benchprof.Trace(cfg.tracePath)
+	if err != nil {
+		return err
+	}
+	defer stopTrace()
 
 	if cfg.rawDuration > 0 {
 		progress("raw disk: write+fdatasync of one record at a time, %v", cfg.rawDuration)
