@@ -8,18 +8,22 @@ import (
 
 // The write path is a three-stage pipeline, one goroutine per stage:
 //
-//	callers --queue--> committer --groups--> syncer --synced--> indexer --> callers acknowledged
+//	callers --queue--> committer --groups--> syncer --synced--> indexer --> head published
+//	                                           └──> callers acknowledged
 //
 // The committer takes every queued command and applies each (deciding
 // positions and versions and staging records in memory), and hands the
 // group's frames on. The syncer writes them with one write call per group
-// and fsyncs (one fsync covers every group written meanwhile). The
-// indexer indexes the durable records from the group's own buffer (not
-// the mapped log: no page faults, nothing to read back), publishes the new
-// head and only then acknowledges. While the syncer writes and waits on
-// the disk, the committer applies the next group and the indexer indexes
-// the previous one: that is group commit, so throughput grows with the
-// number of concurrent writers.
+// and fsyncs (one fsync covers every group written meanwhile), then
+// acknowledges the callers: an acknowledged append is durable. The indexer
+// indexes the durable records from the group's own buffer (not the mapped
+// log: no page faults, nothing to read back) and publishes the new head.
+// A read that starts after an acknowledgement first waits for the head
+// to cover every durable record (Store.catchUp), so callers still read
+// their own writes. While the syncer writes and waits on the disk, the
+// committer applies the next group and the indexer indexes the previous
+// one: that is group commit, so throughput grows with the number of
+// concurrent writers.
 
 // request is a command waiting for its outcome.
 type request struct {
@@ -34,6 +38,9 @@ type group struct {
 	seq    uint64
 	reqs   []*request
 	frames framesOut // the group's records, to write at frames.off
+	// lastPosition is the position of the group's last event (or the last
+	// one before it when it has none).
+	lastPosition uint64
 	// created lists the streams this group writes first.
 	created []string
 	// durable, when set, is closed once the group is durable (or the
@@ -97,7 +104,7 @@ func (s *Store) commitGroup(batch []*request) {
 		}
 		// Rejections need no fsync, nor do replays of events already
 		// durable; a replay of events still in flight waits for them.
-		if r.err != nil || r.res.Idempotent && r.res.LastPosition <= s.head.Load().LastPosition {
+		if r.err != nil || r.res.Idempotent && r.res.LastPosition <= s.durablePosition.Load() {
 			s.answerNow([]*request{r}, nil)
 			continue
 		}
@@ -111,6 +118,7 @@ func (s *Store) commitGroup(batch []*request) {
 // handOn passes a group, with the frames staged for it, to the syncer.
 func (s *Store) handOn(g *group) {
 	g.frames = s.log.takeFrames()
+	g.lastPosition = s.applier.nextPosition - 1
 	g.created = s.applier.takeCreated()
 	s.groups <- g
 }
@@ -175,17 +183,25 @@ func (s *Store) runSyncer() {
 		if ioErr == nil {
 			ioErr = s.syncGroups(gs)
 		}
+		if ioErr == nil {
+			// Reads wait for the index to cover this before they start.
+			for _, g := range gs {
+				if len(g.frames.buf) > 0 {
+					s.durableEnd.Store(g.frames.end)
+				}
+			}
+			s.durablePosition.Store(gs[len(gs)-1].lastPosition)
+		}
 		s.unsynced.Add(-n)
 		for _, g := range gs {
 			if g.durable != nil {
 				close(g.durable)
 			}
 		}
-		if ioErr != nil {
-			ackGroups(gs, ioErr)
-			continue
+		ackGroups(gs, ioErr)
+		if ioErr == nil {
+			s.synced <- append([]*group(nil), gs...)
 		}
-		s.synced <- append([]*group(nil), gs...)
 	}
 }
 
@@ -297,8 +313,9 @@ func countRequests(gs []*group) int64 {
 	return int64(n)
 }
 
-// runIndexer indexes durable groups from the mapped log, publishes the
-// new head and acknowledges the groups' requests.
+// runIndexer indexes durable (and acknowledged) groups and publishes the
+// new head. When indexing fails the store fails, and reads stop waiting
+// for records the index will never cover.
 func (s *Store) runIndexer() {
 	defer close(s.syncerDone)
 	var indexErr error // sticky: later records cannot be indexed either
@@ -307,9 +324,11 @@ func (s *Store) runIndexer() {
 			gs = append(gs, more...)
 		}
 		if indexErr == nil {
-			indexErr = s.indexGroups(gs)
+			if indexErr = s.indexGroups(gs); indexErr != nil {
+				s.indexStopped.Store(true)
+				s.wakeReaders()
+			}
 		}
-		ackGroups(gs, indexErr)
 	}
 }
 
