@@ -29,6 +29,8 @@ type applier struct {
 	// accepted so far; cmdMap indexes them once a lookup needs it.
 	cmdIDs []recentEntry
 	cmdMap map[uuid.UUID]recentID
+	// freeRuns are id runs of forgotten groups, for reuse as cmdIDs.
+	freeRuns [][]recentEntry
 
 	// filter answers "certainly absent" for ids and stream names without
 	// an index lookup; next is its larger successor while it is built.
@@ -142,6 +144,12 @@ func (a *applier) forget(indexed uint64) {
 		for _, id := range a.recent[0].ids {
 			delete(a.recentIDs, id)
 		}
+		for _, run := range a.recent[0].runs {
+			if len(a.freeRuns) < maxFreeRuns {
+				a.freeRuns = append(a.freeRuns, run[:0])
+			}
+		}
+		a.recent[0] = recentGroup{}
 		a.recent = a.recent[1:]
 	}
 	if len(a.states) > maxCommitterStates {
@@ -227,6 +235,19 @@ func (a *applier) lookupID(id uuid.UUID) (recentID, bool, error) {
 	}
 	r.stream, r.version = string(rec.Stream), rec.Version
 	return r, true, nil
+}
+
+// maxFreeRuns bounds the id runs of bulk commands kept for reuse.
+const maxFreeRuns = 8
+
+// takeRun returns an empty run for the next bulk command's ids.
+func (a *applier) takeRun() []recentEntry {
+	if n := len(a.freeRuns); n > 0 {
+		r := a.freeRuns[n-1]
+		a.freeRuns = a.freeRuns[:n-1]
+		return r
+	}
+	return nil
 }
 
 // beginGroup starts a new group commit.

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"errors"
-	"slices"
 
 	"github.com/google/uuid"
 )
@@ -28,7 +27,7 @@ func (a *applier) applyEach(parts []StreamAppend, partErrs []error, bound int, a
 		return Result{}, err
 	}
 	res := Result{Streams: make([]StreamResult, len(parts))}
-	work := make(map[string]*eachState)
+	work := make(map[string]*eachState, min(len(parts), 1<<16))
 	g := &a.recent[len(a.recent)-1]
 	a.cmdIDs, a.cmdMap = a.cmdIDs[:0], nil
 	defer func() { a.cmdIDs, a.cmdMap = a.cmdIDs[:0], nil }()
@@ -108,8 +107,9 @@ func (a *applier) applyEach(parts []StreamAppend, partErrs []error, bound int, a
 		return res, nil
 	}
 
-	// Encode the accepted parts' records.
-	a.buf = slices.Grow(a.buf[:0], size)
+	// Encode the accepted parts' records straight into the group's
+	// pending frames (the reservation above covers them: size <= bound).
+	buf := a.log.growPending(size)
 	for i := range parts[:last+1] {
 		p := &parts[i]
 		sr := &res.Streams[i]
@@ -129,15 +129,15 @@ func (a *applier) applyEach(parts []StreamAppend, partErrs []error, bound int, a
 			if i == last && j == len(p.Events)-1 {
 				flags |= flagCommit
 			}
-			a.buf = appendEventFrame(a.buf, flags, sr.FirstPosition+uint64(j), version+int64(j), at, e.ID, p.Stream, e.Type, e.Data, e.Metadata)
+			buf = appendEventFrame(buf, flags, sr.FirstPosition+uint64(j), version+int64(j), at, e.ID, p.Stream, e.Type, e.Data, e.Metadata)
 		}
 	}
-	if _, err := a.log.reserve(len(a.buf)); err != nil {
-		return Result{}, err
-	}
-	a.buf = a.log.stage(a.buf)
+	a.log.setPending(buf)
 
-	g.runs = append(g.runs, slices.Clone(a.cmdIDs))
+	// The group keeps the command's ids (until the index has them); the
+	// next command takes a recycled slice.
+	g.runs = append(g.runs, a.cmdIDs)
+	a.cmdIDs = a.takeRun()
 	for name, w := range work {
 		if !w.written {
 			continue

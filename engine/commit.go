@@ -12,16 +12,16 @@ import (
 //	                                           └──> callers acknowledged
 //
 // The committer takes every queued command and applies each (deciding
-// positions and versions and staging records in memory), and hands the
-// group's frames on. The syncer writes them with one write call per group
-// and fsyncs (one fsync covers every group written meanwhile), then
-// acknowledges the callers: an acknowledged append is durable. The indexer
-// indexes the durable records from the group's own buffer (not the mapped
-// log: no page faults, nothing to read back) and publishes the new head.
-// A read that starts after an acknowledgement first waits for the head
-// to cover every durable record (Store.catchUp), so callers still read
-// their own writes. While the syncer writes and waits on the disk, the
-// committer applies the next group and the indexer indexes the previous
+// positions and versions and staging records in memory), writes the
+// group's frames with one write call and hands the group on. The syncer
+// fsyncs (one fsync covers every group written meanwhile) and then
+// acknowledges the callers: an acknowledged append is durable. The
+// indexer indexes the durable records from the group's own buffer (not the
+// mapped log: no page faults, nothing to read back) and publishes the new
+// head. A read that starts after an acknowledgement first waits for the
+// head to cover every durable record (Store.catchUp), so callers still
+// read their own writes. While the syncer waits on the disk, the committer
+// applies and writes the next group and the indexer indexes the previous
 // one: that is group commit, so throughput grows with the number of
 // concurrent writers.
 
@@ -43,9 +43,6 @@ type group struct {
 	lastPosition uint64
 	// created lists the streams this group writes first.
 	created []string
-	// durable, when set, is closed once the group is durable (or the
-	// store has failed): the committer waits for it before a roll.
-	durable chan struct{}
 }
 
 // maxGroupRequests bounds one group so acknowledgements keep flowing
@@ -91,7 +88,7 @@ func (s *Store) commitGroup(batch []*request) {
 		var roll *errRollNeeded
 		if errors.As(r.err, &roll) {
 			// The command does not fit the active segment; nothing of it
-			// is staged. Seal the segment once what it holds is durable,
+			// is staged. Seal the segment with what it holds made durable,
 			// then apply the command again in a new group and segment.
 			if err := s.rollLog(g, roll.size); err != nil {
 				s.fail(fmt.Errorf("roll the log: %w", err))
@@ -111,27 +108,41 @@ func (s *Store) commitGroup(batch []*request) {
 		g.reqs = append(g.reqs, r)
 	}
 	if len(g.reqs) > 0 {
-		s.handOn(g)
+		s.handOn(g, false)
 	}
 }
 
-// handOn passes a group, with the frames staged for it, to the syncer.
-func (s *Store) handOn(g *group) {
+// handOn writes the group's frames and passes the group to the syncer;
+// with syncFirst (a roll) the segment is fsynced first. A failed write or
+// fsync fails the store and the group's requests.
+func (s *Store) handOn(g *group, syncFirst bool) error {
 	g.frames = s.log.takeFrames()
 	g.lastPosition = s.applier.nextPosition - 1
 	g.created = s.applier.takeCreated()
+	err := writeFrames(g.frames)
+	if err == nil && syncFirst {
+		if serr := g.frames.seg.file.Sync(); serr != nil {
+			err = fmt.Errorf("sync %s before sealing: %w", g.frames.seg.path, serr)
+		}
+	}
+	if err != nil {
+		s.fail(fmt.Errorf("write log: %w", err))
+		s.answerNow(g.reqs, s.failure())
+		return s.failure()
+	}
+	if len(g.reqs) == 0 {
+		s.log.recycle(g.frames.buf)
+		return nil
+	}
 	s.groups <- g
+	return nil
 }
 
-// rollLog hands g on, waits until it and every group before it are
-// durable, and rolls the log to a new segment (the committer does not
-// stage frames meanwhile, so the sealed segment is complete on disk
-// before the next one exists).
+// rollLog hands g on, with the active segment made durable (every frame
+// staged in it is written by now), and rolls the log to a new segment:
+// a sealed segment is complete on disk before the next one exists.
 func (s *Store) rollLog(g *group, firstCommand int) error {
-	g.durable = make(chan struct{})
-	s.handOn(g)
-	<-g.durable
-	if err := s.failure(); err != nil {
+	if err := s.handOn(g, true); err != nil {
 		return err
 	}
 	return s.log.roll(s.applier.nextPosition, firstCommand)
@@ -154,36 +165,28 @@ func drain[T any](ch <-chan T, dst []T, limit int) []T {
 	return dst
 }
 
-// runSyncer makes groups durable: it writes each group's frames as it
-// arrives, and one fsync covers every group written since the last one.
-// Durable groups go on to the indexer, so the next fsync overlaps with
-// indexing the previous groups.
+// runSyncer makes groups durable: one fsync covers every group written
+// since the last one. It then acknowledges them, and durable groups go
+// on to the indexer, so the next fsync overlaps with indexing the
+// previous groups.
 func (s *Store) runSyncer() {
 	defer close(s.synced)
 	var gs []*group
 	var recent recentMax
-	// ioErr is sticky: after a failed write or fsync nothing written
-	// before it may be trusted, even if a later fsync succeeds.
-	var ioErr error
-	write := func(g *group) {
-		if ioErr != nil {
-			return
-		}
-		if err := writeFrames(g.frames); err != nil {
-			s.fail(fmt.Errorf("write log: %w", err))
-			ioErr = s.failure()
-		}
-	}
+	// syncErr is sticky: after a failed fsync nothing written before it
+	// may be trusted, even if a later fsync succeeds.
+	var syncErr error
 	for g := range s.groups {
-		gs = append(gs[:0], g)
-		write(g)
-		gs = s.waitForStragglers(gs, recent.max(), write)
+		gs = drain(s.groups, append(gs[:0], g), 0)
+		gs = s.waitForStragglers(gs, recent.max())
 		n := countRequests(gs)
 		recent.add(n)
-		if ioErr == nil {
-			ioErr = s.syncGroups(gs)
+		// Groups written before a failure elsewhere (a failed write of a
+		// later group) are still synced and acknowledged normally.
+		if syncErr == nil {
+			syncErr = s.syncGroups(gs)
 		}
-		if ioErr == nil {
+		if syncErr == nil {
 			// Reads wait for the index to cover this before they start.
 			for _, g := range gs {
 				if len(g.frames.buf) > 0 {
@@ -193,13 +196,8 @@ func (s *Store) runSyncer() {
 			s.durablePosition.Store(gs[len(gs)-1].lastPosition)
 		}
 		s.unsynced.Add(-n)
-		for _, g := range gs {
-			if g.durable != nil {
-				close(g.durable)
-			}
-		}
-		ackGroups(gs, ioErr)
-		if ioErr == nil {
+		ackGroups(gs, syncErr)
+		if syncErr == nil {
 			s.synced <- append([]*group(nil), gs...)
 		}
 	}
@@ -237,36 +235,15 @@ func (s *Store) syncGroups(gs []*group) error {
 	return sync()
 }
 
-// waitForStragglers takes the groups already queued and delays an fsync
-// briefly (Postgres's commit_delay) while more appends are expected: ones
-// already submitted but not in gs, or as many as recent fsyncs carried.
-// Writers acknowledged together come back together, but not at the same
-// instant, and without the wait the first of them gets an fsync alone and
-// the rest wait for the next one. A lone writer never waits, nor does a
-// roll; the window bounds the cost when load drops. Each group taken is
-// written at once.
-func (s *Store) waitForStragglers(gs []*group, expected int64, write func(*group)) []*group {
-	take := func(g *group) {
-		gs = append(gs, g)
-		write(g)
-	}
-	for {
-		select {
-		case g, ok := <-s.groups:
-			if !ok {
-				return gs
-			}
-			take(g)
-			continue
-		default:
-		}
-		break
-	}
+// waitForStragglers delays an fsync briefly (Postgres's commit_delay)
+// while more appends are expected: ones already submitted but not in gs,
+// or as many as recent fsyncs carried. Writers acknowledged together come
+// back together, but not at the same instant, and without the wait the
+// first of them gets an fsync alone and the rest wait for the next one.
+// A lone writer never waits; the window bounds the cost when load drops.
+func (s *Store) waitForStragglers(gs []*group, expected int64) []*group {
 	window := s.opts.GroupCommitWindow
 	more := func() bool {
-		if gs[len(gs)-1].durable != nil {
-			return false // the committer waits for these groups
-		}
 		n := countRequests(gs)
 		return s.unsynced.Load() > n || n < expected
 	}
@@ -281,7 +258,7 @@ func (s *Store) waitForStragglers(gs []*group, expected int64, write func(*group
 			if !ok {
 				return gs
 			}
-			take(g)
+			gs = append(gs, g)
 		case <-timer.C:
 			return gs
 		}

@@ -21,8 +21,7 @@ type FS interface {
 	SyncDir(dir string) error
 }
 
-// File is an open segment file. Frames are written at explicit offsets
-// (the syncer writes groups the committer has placed).
+// File is an open segment file. Frames are written at explicit offsets.
 type File interface {
 	io.WriterAt
 	io.ReaderAt

@@ -23,9 +23,9 @@ type eventLog struct {
 
 	segs atomic.Pointer[[]*segment] // sorted by base offset
 
-	// Write side, committer goroutine only. The committer stages frames
-	// and hands them on in groups (takeFrames); the syncer writes them
-	// (writeFrames) and the indexer recycles the buffers (recycle).
+	// Write side, committer goroutine only. The committer stages frames,
+	// takes them for a group (takeFrames) and writes them (writeFrames);
+	// the indexer recycles the buffers once indexed (recycle).
 	active  *segment
 	end     int64  // file offset in active just past the frames handed on
 	pending []byte // frames staged for the current group, written at end
@@ -255,7 +255,7 @@ func (l *eventLog) segmentAt(off uint64) *segment {
 
 // errRollNeeded is what reserve returns when a command does not fit the
 // active segment: the committer must hand on the frames staged so far,
-// wait until they are durable and roll (see Store.commitGroup). It is
+// make them durable and roll (see Store.commitGroup). It is
 // returned before anything is staged, so the command can be applied again.
 type errRollNeeded struct{ size int }
 
@@ -288,6 +288,14 @@ func (l *eventLog) stage(frames []byte) []byte {
 	l.pending = append(l.pending, frames...)
 	return frames[:0]
 }
+
+// growPending returns the pending frames with room for n more bytes, for
+// the applier to append a command's frames to and hand back with
+// setPending (not staging them is leaving pending as it was).
+func (l *eventLog) growPending(n int) []byte { return slices.Grow(l.pending, n) }
+
+// setPending stages frames appended to what growPending returned.
+func (l *eventLog) setPending(b []byte) { l.pending = b }
 
 // framesOut are staged frames handed on to be written at a file offset
 // of a segment; end is the global log offset just past them.
@@ -327,8 +335,8 @@ func (l *eventLog) recycle(buf []byte) {
 	}
 }
 
-// writeFrames writes handed-on frames (the syncer, in order). On error
-// the file is cut back to where they began, best effort.
+// writeFrames writes handed-on frames (the committer, in order). On
+// error the file is cut back to where they began, best effort.
 func writeFrames(f framesOut) error {
 	if len(f.buf) == 0 {
 		return nil
@@ -341,9 +349,9 @@ func writeFrames(f framesOut) error {
 }
 
 // roll seals the active segment and starts a new one, whose header says
-// nextPosition. Every frame staged in the active segment must be handed
-// on and durable (the caller waits for the syncer first), so a segment
-// is complete on disk before the next one exists.
+// nextPosition. Every frame staged in the active segment must be written
+// and durable (the caller syncs it first), so a segment is complete on
+// disk before the next one exists.
 func (l *eventLog) roll(nextPosition uint64, firstCommand int) error {
 	old := l.active
 	if len(l.pending) > 0 {
