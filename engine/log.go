@@ -292,7 +292,16 @@ func (l *eventLog) stage(frames []byte) []byte {
 // growPending returns the pending frames with room for n more bytes, for
 // the applier to append a command's frames to and hand back with
 // setPending (not staging them is leaving pending as it was).
-func (l *eventLog) growPending(n int) []byte { return slices.Grow(l.pending, n) }
+func (l *eventLog) growPending(n int) []byte {
+	if cap(l.pending)-len(l.pending) >= n {
+		return l.pending
+	}
+	// A quarter more than asked: recycled buffers then fit the next bulk
+	// commands, which are about as large (no new buffer to clear).
+	b := make([]byte, len(l.pending), len(l.pending)+n+n/4)
+	copy(b, l.pending)
+	return b
+}
 
 // setPending stages frames appended to what growPending returned.
 func (l *eventLog) setPending(b []byte) { l.pending = b }
