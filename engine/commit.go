@@ -82,11 +82,15 @@ func (s *Store) commitGroup(batch []*request) {
 	a := s.applier
 	a.forget(s.indexedGroup.Load())
 	g := &group{seq: a.beginGroup()}
+	rolledFor := -1 // the request a roll was made for
 	for i := 0; i < len(batch); i++ {
 		r := batch[i]
 		r.res, r.err = a.apply(&r.cmd)
 		var roll *errRollNeeded
-		if errors.As(r.err, &roll) {
+		if errors.As(r.err, &roll) && rolledFor == i {
+			// A fresh segment is sized for the command: never again.
+			r.err = fmt.Errorf("engine: a command of %d bytes does not fit a new segment", roll.size)
+		} else if errors.As(r.err, &roll) {
 			// The command does not fit the active segment; nothing of it
 			// is staged. Seal the segment with what it holds made durable,
 			// then apply the command again in a new group and segment.
@@ -96,6 +100,7 @@ func (s *Store) commitGroup(batch []*request) {
 				return
 			}
 			g = &group{seq: a.beginGroup()}
+			rolledFor = i
 			i--
 			continue
 		}
