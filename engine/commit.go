@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"time"
 )
 
@@ -302,6 +303,11 @@ func (s *Store) runIndexer() {
 	defer close(s.syncerDone)
 	var indexErr error // sticky: later records cannot be indexed either
 	for gs := range s.synced {
+		// The syncer has just readied the callers it acknowledged, and
+		// this goroutine would otherwise run before most of them on its
+		// processor (a readied goroutine queues behind the one readied
+		// last). Indexing is off their path: let them answer first.
+		runtime.Gosched()
 		for _, more := range drain(s.synced, nil, 0) {
 			gs = append(gs, more...)
 		}
