@@ -31,6 +31,10 @@ type applier struct {
 	cmdMap map[uuid.UUID]recentID
 	// freeRuns are id runs of forgotten groups, for reuse as cmdIDs.
 	freeRuns [][]recentEntry
+	// work and eachBuf hold the streams' working states of the
+	// Independent command being applied (reused).
+	work    map[string]int32
+	eachBuf []eachState
 
 	// filter answers "certainly absent" for ids and stream names without
 	// an index lookup; next is its larger successor while it is built.
@@ -159,6 +163,15 @@ func (a *applier) forget(indexed uint64) {
 			}
 		}
 	}
+}
+
+// cacheState records a stream's state as of the current group.
+func (a *applier) cacheState(name string, s streamState) {
+	if c, ok := a.states[name]; ok {
+		c.s, c.group = s, a.group
+		return
+	}
+	a.states[name] = &cachedState{s: s, group: a.group}
 }
 
 // state returns a stream's state; found is false for a stream never written.
@@ -388,7 +401,7 @@ func (a *applier) applyAppend(parts []StreamAppend, at int64) (Result, error) {
 		a.rememberStream(name, false)
 	}
 	for name, s := range work {
-		a.states[name] = &cachedState{s: *s, group: a.group}
+		a.cacheState(name, *s)
 	}
 	a.nextPosition = next
 	a.lastTime = at

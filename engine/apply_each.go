@@ -27,7 +27,13 @@ func (a *applier) applyEach(parts []StreamAppend, partErrs []error, bound int, a
 		return Result{}, err
 	}
 	res := Result{Streams: make([]StreamResult, len(parts))}
-	work := make(map[string]*eachState, min(len(parts), 1<<16))
+	// The streams' working states, reused from command to command.
+	if a.work == nil || len(a.work) > 1<<16 {
+		a.work = make(map[string]int32, min(len(parts), 1<<16))
+	} else {
+		clear(a.work)
+	}
+	a.eachBuf = a.eachBuf[:0]
 	g := &a.recent[len(a.recent)-1]
 	a.cmdIDs, a.cmdMap = a.cmdIDs[:0], nil
 	defer func() { a.cmdIDs, a.cmdMap = a.cmdIDs[:0], nil }()
@@ -44,15 +50,17 @@ func (a *applier) applyEach(parts []StreamAppend, partErrs []error, bound int, a
 			sr.Err = partErrs[i]
 			continue
 		}
-		w, ok := work[p.Stream]
+		wi, ok := a.work[p.Stream]
 		if !ok {
 			st, found, err := a.state(p.Stream)
 			if err != nil {
 				return Result{}, err
 			}
-			w = &eachState{s: st, found: found}
-			work[p.Stream] = w
+			a.eachBuf = append(a.eachBuf, eachState{s: st, found: found})
+			wi = int32(len(a.eachBuf) - 1)
+			a.work[p.Stream] = wi
 		}
+		w := &a.eachBuf[wi]
 		if w.s.Deleted == hardDeleted {
 			sr.Err = &StreamError{Stream: p.Stream, Err: ErrStreamDeleted}
 			continue
@@ -138,14 +146,15 @@ func (a *applier) applyEach(parts []StreamAppend, partErrs []error, bound int, a
 	// next command takes a recycled slice.
 	g.runs = append(g.runs, a.cmdIDs)
 	a.cmdIDs = a.takeRun()
-	for name, w := range work {
+	for name, wi := range a.work {
+		w := &a.eachBuf[wi]
 		if !w.written {
 			continue
 		}
 		if !w.found {
 			a.rememberStream(name, false)
 		}
-		a.states[name] = &cachedState{s: w.s, group: a.group}
+		a.cacheState(name, w.s)
 	}
 	a.nextPosition = next
 	a.lastTime = at

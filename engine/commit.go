@@ -38,7 +38,7 @@ type request struct {
 type group struct {
 	seq    uint64
 	reqs   []*request
-	frames framesOut // the group's records, to write at frames.off
+	frames framesOut // the group's records, written at frames.off
 	// lastPosition is the position of the group's last event (or the last
 	// one before it when it has none).
 	lastPosition uint64
@@ -137,7 +137,7 @@ func (s *Store) handOn(g *group, syncFirst bool) error {
 		return s.failure()
 	}
 	if len(g.reqs) == 0 {
-		s.log.recycle(g.frames.buf)
+		s.log.recycle(&g.frames)
 		return nil
 	}
 	s.groups <- g
@@ -195,7 +195,7 @@ func (s *Store) runSyncer() {
 		if syncErr == nil {
 			// Reads wait for the index to cover this before they start.
 			for _, g := range gs {
-				if len(g.frames.buf) > 0 {
+				if g.frames.size > 0 {
 					s.durableEnd.Store(g.frames.end)
 				}
 			}
@@ -228,7 +228,7 @@ func (s *Store) syncGroups(gs []*group) error {
 		return nil
 	}
 	for _, g := range gs {
-		if len(g.frames.buf) == 0 {
+		if g.frames.size == 0 {
 			continue
 		}
 		if seg != nil && g.frames.seg != seg {
@@ -343,19 +343,21 @@ func (s *Store) indexGroups(gs []*group) error {
 		}
 	}
 	for _, g := range gs {
-		f := g.frames
-		if len(f.buf) == 0 {
-			continue
-		}
-		if err := indexFrames(ix, f.buf, f.end-uint64(len(f.buf))); err != nil {
-			var ce *CorruptionError
-			if errors.As(err, &ce) && ce.File == "" {
-				ce.File, ce.Offset = f.seg.path, f.off+(ce.Offset-int64(f.end-uint64(len(f.buf))))
+		f := &g.frames
+		start := f.end - uint64(f.size) // global offset of the first chunk
+		base := start
+		for _, buf := range f.bufs {
+			if err := indexFrames(ix, buf, base); err != nil {
+				var ce *CorruptionError
+				if errors.As(err, &ce) && ce.File == "" {
+					ce.File, ce.Offset = f.seg.path, f.off+(ce.Offset-int64(start))
+				}
+				s.fail(fmt.Errorf("index appended records: %w", err))
+				return s.failure()
 			}
-			s.fail(fmt.Errorf("index appended records: %w", err))
-			return s.failure()
+			base += uint64(len(buf))
+			indexed = true
 		}
-		indexed = true
 	}
 	if indexed {
 		fb := ix.finishBatch()
@@ -371,8 +373,7 @@ func (s *Store) indexGroups(gs []*group) error {
 	}
 	s.indexedGroup.Store(gs[len(gs)-1].seq)
 	for _, g := range gs {
-		s.log.recycle(g.frames.buf)
-		g.frames.buf = nil
+		s.log.recycle(&g.frames)
 	}
 	return nil
 }

@@ -27,8 +27,10 @@ type eventLog struct {
 	// takes them for a group (takeFrames) and writes them (writeFrames);
 	// the indexer recycles the buffers once indexed (recycle).
 	active  *segment
-	end     int64  // file offset in active just past the frames handed on
-	pending []byte // frames staged for the current group, written at end
+	end     int64    // file offset in active just past the frames handed on
+	full    [][]byte // chunks of frames staged for the current group, written at end
+	staged  int      // bytes in full
+	pending []byte   // the chunk being filled, after full
 	free    chan []byte
 }
 
@@ -267,7 +269,7 @@ func (e *errRollNeeded) Error() string {
 // frames will be written. A command never spans segments: when it would
 // not fit, reserve returns *errRollNeeded.
 func (l *eventLog) reserve(n int) (uint64, error) {
-	used := l.end + int64(len(l.pending))
+	used := l.end + int64(l.staged+len(l.pending))
 	// Roll when the command would make the segment too big, or when it
 	// does not fit the active segment's mapping at all (a command larger
 	// than a segment, into a segment still empty: the empty one is sealed).
@@ -289,70 +291,97 @@ func (l *eventLog) stage(frames []byte) []byte {
 	return frames[:0]
 }
 
-// growPending returns the pending frames with room for n more bytes, for
+// growPending returns the pending chunk with room for n more bytes, for
 // the applier to append a command's frames to and hand back with
-// setPending (not staging them is leaving pending as it was).
+// setPending (not staging them is leaving pending as it was). When the
+// chunk is too small a new one starts (a recycled buffer when one is
+// large enough): the frames staged before are never copied, so a group
+// of several bulk commands is several chunks, written one after the
+// other.
 func (l *eventLog) growPending(n int) []byte {
 	if cap(l.pending)-len(l.pending) >= n {
 		return l.pending
 	}
-	// A quarter more than asked: recycled buffers then fit the next bulk
-	// commands, which are about as large (no new buffer to clear).
-	b := make([]byte, len(l.pending), len(l.pending)+n+n/4)
-	copy(b, l.pending)
-	return b
+	if len(l.pending) > 0 {
+		l.full = append(l.full, l.pending)
+		l.staged += len(l.pending)
+	}
+	l.pending = l.freeBuffer(n)
+	return l.pending
 }
 
 // setPending stages frames appended to what growPending returned.
 func (l *eventLog) setPending(b []byte) { l.pending = b }
 
-// framesOut are staged frames handed on to be written at a file offset
-// of a segment; end is the global log offset just past them.
-type framesOut struct {
-	seg *segment
-	off int64
-	buf []byte
-	end uint64
-}
-
-// takeFrames hands on the frames staged since the last call. The buffer
-// belongs to the caller until it passes it to recycle.
-func (l *eventLog) takeFrames() framesOut {
-	f := framesOut{seg: l.active, off: l.end, buf: l.pending}
-	l.end += int64(len(l.pending))
-	f.end = l.active.header.BaseOffset + uint64(l.end)
-	l.pending = nil
+// freeBuffer returns an empty buffer for at least n bytes: a recycled one
+// when it is large enough, else a new one with a quarter more room (bulk
+// commands come in similar sizes, so the next recycled ones fit).
+func (l *eventLog) freeBuffer(n int) []byte {
 	select {
 	case b := <-l.free:
-		l.pending = b
+		if cap(b) >= n {
+			return b
+		}
 	default:
 	}
+	if n == 0 {
+		return nil
+	}
+	return make([]byte, 0, n+n/4)
+}
+
+// framesOut are staged frames handed on to be written at a file offset
+// of a segment, in one or more chunks; end is the global log offset just
+// past them.
+type framesOut struct {
+	seg  *segment
+	off  int64
+	bufs [][]byte
+	size int // bytes in bufs
+	end  uint64
+}
+
+// takeFrames hands on the frames staged since the last call. The buffers
+// belong to the caller until it passes them to recycle.
+func (l *eventLog) takeFrames() framesOut {
+	f := framesOut{seg: l.active, off: l.end, bufs: l.full, size: l.staged + len(l.pending)}
+	if len(l.pending) > 0 {
+		f.bufs = append(f.bufs, l.pending)
+		l.pending = l.freeBuffer(0)
+	}
+	l.full, l.staged = nil, 0
+	l.end += int64(f.size)
+	f.end = l.active.header.BaseOffset + uint64(l.end)
 	return f
 }
 
 // freeFrameBuffers bounds the recycled frame buffers kept.
-const freeFrameBuffers = 4
+const freeFrameBuffers = 8
 
-// recycle gives a buffer of handed-on frames back for later groups.
-func (l *eventLog) recycle(buf []byte) {
-	if cap(buf) == 0 || cap(buf) > 64<<20 {
-		return
+// recycle gives the buffers of handed-on frames back for later groups.
+func (l *eventLog) recycle(f *framesOut) {
+	for _, buf := range f.bufs {
+		if cap(buf) == 0 || cap(buf) > 16<<20 {
+			continue
+		}
+		select {
+		case l.free <- buf[:0]:
+		default:
+		}
 	}
-	select {
-	case l.free <- buf[:0]:
-	default:
-	}
+	f.bufs = nil
 }
 
 // writeFrames writes handed-on frames (the committer, in order). On
 // error the file is cut back to where they began, best effort.
 func writeFrames(f framesOut) error {
-	if len(f.buf) == 0 {
-		return nil
-	}
-	if _, err := f.seg.file.WriteAt(f.buf, f.off); err != nil {
-		f.seg.file.Truncate(f.off)
-		return fmt.Errorf("write %s: %w", f.seg.path, err)
+	off := f.off
+	for _, buf := range f.bufs {
+		if _, err := f.seg.file.WriteAt(buf, off); err != nil {
+			f.seg.file.Truncate(f.off)
+			return fmt.Errorf("write %s: %w", f.seg.path, err)
+		}
+		off += int64(len(buf))
 	}
 	return nil
 }
@@ -363,8 +392,8 @@ func writeFrames(f framesOut) error {
 // disk before the next one exists.
 func (l *eventLog) roll(nextPosition uint64, firstCommand int) error {
 	old := l.active
-	if len(l.pending) > 0 {
-		return fmt.Errorf("engine: rolling the log with %d bytes staged", len(l.pending))
+	if n := l.staged + len(l.pending); n > 0 {
+		return fmt.Errorf("engine: rolling the log with %d bytes staged", n)
 	}
 	old.size.Store(l.end)
 	h := segmentHeader{BaseOffset: old.header.BaseOffset + uint64(l.end), FirstPosition: nextPosition}
