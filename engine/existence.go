@@ -34,7 +34,7 @@ type existenceFilter struct {
 const (
 	filterBitsPerKey = 16
 	filterProbes     = 8
-	minFilterKeys    = 4 << 20 // 8 MiB: stores below 4M ids and streams never rebuild it
+	minFilterKeys    = 1 << 20
 )
 
 func newExistenceFilter(capacity uint64) *existenceFilter {
