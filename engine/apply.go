@@ -1,8 +1,6 @@
 package engine
 
 import (
-	"fmt"
-
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/google/uuid"
 )
@@ -31,6 +29,12 @@ type applier struct {
 	// accepted so far; cmdMap indexes them once a lookup needs it.
 	cmdIDs []recentEntry
 	cmdMap map[uuid.UUID]recentID
+	// freeRuns are id runs of forgotten groups, for reuse as cmdIDs.
+	freeRuns [][]recentEntry
+	// work and eachBuf hold the streams' working states of the
+	// Independent command being applied (reused).
+	work    map[string]int32
+	eachBuf []eachState
 
 	// filter answers "certainly absent" for ids and stream names without
 	// an index lookup; next is its larger successor while it is built.
@@ -144,6 +148,12 @@ func (a *applier) forget(indexed uint64) {
 		for _, id := range a.recent[0].ids {
 			delete(a.recentIDs, id)
 		}
+		for _, run := range a.recent[0].runs {
+			if len(a.freeRuns) < maxFreeRuns {
+				a.freeRuns = append(a.freeRuns, run[:0])
+			}
+		}
+		a.recent[0] = recentGroup{}
 		a.recent = a.recent[1:]
 	}
 	if len(a.states) > maxCommitterStates {
@@ -153,6 +163,15 @@ func (a *applier) forget(indexed uint64) {
 			}
 		}
 	}
+}
+
+// cacheState records a stream's state as of the current group.
+func (a *applier) cacheState(name string, s streamState) {
+	if c, ok := a.states[name]; ok {
+		c.s, c.group = s, a.group
+		return
+	}
+	a.states[name] = &cachedState{s: s, group: a.group}
 }
 
 // state returns a stream's state; found is false for a stream never written.
@@ -231,6 +250,19 @@ func (a *applier) lookupID(id uuid.UUID) (recentID, bool, error) {
 	return r, true, nil
 }
 
+// maxFreeRuns bounds the id runs of bulk commands kept for reuse.
+const maxFreeRuns = 8
+
+// takeRun returns an empty run for the next bulk command's ids.
+func (a *applier) takeRun() []recentEntry {
+	if n := len(a.freeRuns); n > 0 {
+		r := a.freeRuns[n-1]
+		a.freeRuns = a.freeRuns[:n-1]
+		return r
+	}
+	return nil
+}
+
 // beginGroup starts a new group commit.
 func (a *applier) beginGroup() uint64 {
 	a.maintainFilter()
@@ -250,7 +282,7 @@ func (a *applier) apply(cmd *Command) (Result, error) {
 		return a.applyDelete(cmd.Delete, at)
 	}
 	if cmd.Independent {
-		return a.applyEach(cmd.Appends, cmd.partErrs, at)
+		return a.applyEach(cmd.Appends, cmd.partErrs, cmd.frameBytes, at)
 	}
 	return a.applyAppend(cmd.Appends, at)
 }
@@ -352,7 +384,7 @@ func (a *applier) applyAppend(parts []StreamAppend, at int64) (Result, error) {
 			a.buf = appendEventFrame(a.buf, flags, pos, version+int64(j), at, e.ID, p.Stream, e.Type, e.Data, e.Metadata)
 		}
 	}
-	if _, err := a.log.reserve(len(a.buf), firstPosition); err != nil {
+	if _, err := a.log.reserve(len(a.buf)); err != nil {
 		return Result{}, err
 	}
 	a.buf = a.log.stage(a.buf)
@@ -369,7 +401,7 @@ func (a *applier) applyAppend(parts []StreamAppend, at int64) (Result, error) {
 		a.rememberStream(name, false)
 	}
 	for name, s := range work {
-		a.states[name] = &cachedState{s: *s, group: a.group}
+		a.cacheState(name, *s)
 	}
 	a.nextPosition = next
 	a.lastTime = at
@@ -505,8 +537,8 @@ func (a *applier) takeCreated() []string {
 
 func (a *applier) stageOne() error {
 	a.buf = appendFrame(a.buf[:0], a.rec)
-	if _, err := a.log.reserve(len(a.buf), a.nextPosition); err != nil {
-		return fmt.Errorf("reserve log space: %w", err)
+	if _, err := a.log.reserve(len(a.buf)); err != nil {
+		return err
 	}
 	a.buf = a.log.stage(a.buf)
 	return nil

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"errors"
-	"slices"
 
 	"github.com/google/uuid"
 )
@@ -19,9 +18,22 @@ type eachState struct {
 // error in their StreamResult and change nothing; the accepted ones are
 // staged together as one command (one commit flag, on the last record).
 // Errors returned are failures of the store (index reads, log I/O).
-func (a *applier) applyEach(parts []StreamAppend, partErrs []error, at int64) (Result, error) {
+//
+// bound is the size of the frames of all parts (Command.frameBytes).
+func (a *applier) applyEach(parts []StreamAppend, partErrs []error, bound int, at int64) (Result, error) {
+	// A roll must come before anything changes (the filter remembers the
+	// ids the loop below accepts): reserve the most the parts can take.
+	if _, err := a.log.reserve(bound); err != nil {
+		return Result{}, err
+	}
 	res := Result{Streams: make([]StreamResult, len(parts))}
-	work := make(map[string]*eachState)
+	// The streams' working states, reused from command to command.
+	if a.work == nil || len(a.work) > 1<<16 {
+		a.work = make(map[string]int32, min(len(parts), 1<<16))
+	} else {
+		clear(a.work)
+	}
+	a.eachBuf = a.eachBuf[:0]
 	g := &a.recent[len(a.recent)-1]
 	a.cmdIDs, a.cmdMap = a.cmdIDs[:0], nil
 	defer func() { a.cmdIDs, a.cmdMap = a.cmdIDs[:0], nil }()
@@ -38,15 +50,17 @@ func (a *applier) applyEach(parts []StreamAppend, partErrs []error, at int64) (R
 			sr.Err = partErrs[i]
 			continue
 		}
-		w, ok := work[p.Stream]
+		wi, ok := a.work[p.Stream]
 		if !ok {
 			st, found, err := a.state(p.Stream)
 			if err != nil {
 				return Result{}, err
 			}
-			w = &eachState{s: st, found: found}
-			work[p.Stream] = w
+			a.eachBuf = append(a.eachBuf, eachState{s: st, found: found})
+			wi = int32(len(a.eachBuf) - 1)
+			a.work[p.Stream] = wi
 		}
+		w := &a.eachBuf[wi]
 		if w.s.Deleted == hardDeleted {
 			sr.Err = &StreamError{Stream: p.Stream, Err: ErrStreamDeleted}
 			continue
@@ -101,8 +115,9 @@ func (a *applier) applyEach(parts []StreamAppend, partErrs []error, at int64) (R
 		return res, nil
 	}
 
-	// Encode the accepted parts' records.
-	a.buf = slices.Grow(a.buf[:0], size)
+	// Encode the accepted parts' records straight into the group's
+	// pending frames (the reservation above covers them: size <= bound).
+	buf := a.log.growPending(size)
 	for i := range parts[:last+1] {
 		p := &parts[i]
 		sr := &res.Streams[i]
@@ -122,23 +137,24 @@ func (a *applier) applyEach(parts []StreamAppend, partErrs []error, at int64) (R
 			if i == last && j == len(p.Events)-1 {
 				flags |= flagCommit
 			}
-			a.buf = appendEventFrame(a.buf, flags, sr.FirstPosition+uint64(j), version+int64(j), at, e.ID, p.Stream, e.Type, e.Data, e.Metadata)
+			buf = appendEventFrame(buf, flags, sr.FirstPosition+uint64(j), version+int64(j), at, e.ID, p.Stream, e.Type, e.Data, e.Metadata)
 		}
 	}
-	if _, err := a.log.reserve(len(a.buf), firstPosition); err != nil {
-		return Result{}, err
-	}
-	a.buf = a.log.stage(a.buf)
+	a.log.setPending(buf)
 
-	g.runs = append(g.runs, slices.Clone(a.cmdIDs))
-	for name, w := range work {
+	// The group keeps the command's ids (until the index has them); the
+	// next command takes a recycled slice.
+	g.runs = append(g.runs, a.cmdIDs)
+	a.cmdIDs = a.takeRun()
+	for name, wi := range a.work {
+		w := &a.eachBuf[wi]
 		if !w.written {
 			continue
 		}
 		if !w.found {
 			a.rememberStream(name, false)
 		}
-		a.states[name] = &cachedState{s: w.s, group: a.group}
+		a.cacheState(name, w.s)
 	}
 	a.nextPosition = next
 	a.lastTime = at

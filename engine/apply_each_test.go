@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
@@ -253,5 +254,63 @@ func TestIndependentRepeatsInFlight(t *testing.T) {
 	}
 	if s.Head() != uint64(len(ids)) {
 		t.Fatalf("head = %d", s.Head())
+	}
+}
+
+// TestIndependentCommandThatRolls: a bulk command that does not fit the
+// active segment makes the log roll and is applied again in the new
+// segment; its replays, duplicates (also of its own earlier parts) and
+// positions come out as if it had fit, and all of it survives a reopen.
+func TestIndependentCommandThatRolls(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	o := testOptions()
+	o.SegmentSize = 4096
+	s := openTestStore(t, dir, o)
+	if _, err := s.Append(ctx, "fill-1", ExpectAny, jsonEvent("E", `"`+strings.Repeat("f", 3000)+`"`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Append(ctx, "old-1", ExpectAny, idEvent(uid(1), "E", `1`)); err != nil {
+		t.Fatal(err)
+	}
+	segs := len(segmentPaths(t, dir))
+	pad := `"` + strings.Repeat("p", 300) + `"`
+	one := func(stream string, e EventData) StreamAppend {
+		return StreamAppend{Stream: stream, Expected: ExpectAny, Events: []EventData{e}}
+	}
+	parts := []StreamAppend{
+		one("a-1", idEvent(uid(2), "E", pad)),
+		one("old-1", idEvent(uid(1), "E", `1`)), // replay
+		one("b-1", idEvent(uid(2), "E", pad)),   // id of part 0, other stream
+		one("a-1", idEvent(uid(3), "E", pad)),
+		one("c-1", idEvent(uid(3), "E", pad)), // id of part 3, other stream
+		one("c-1", idEvent(uid(4), "E", pad)),
+	}
+	res, err := s.Apply(ctx, Command{Appends: parts, Independent: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(segmentPaths(t, dir)); got != segs+1 {
+		t.Fatalf("%d segments after the command, want %d (it does not fit the first)", got, segs+1)
+	}
+	if res.FirstPosition != 3 || res.LastPosition != 5 {
+		t.Fatalf("positions %d..%d, want 3..5", res.FirstPosition, res.LastPosition)
+	}
+	sr := res.Streams
+	if sr[0].FirstPosition != 3 || !sr[1].Replayed || sr[1].FirstPosition != 2 || !errors.Is(sr[2].Err, ErrDuplicateEventID) ||
+		sr[3].FirstPosition != 4 || !errors.Is(sr[4].Err, ErrDuplicateEventID) || sr[5].FirstPosition != 5 || sr[5].NextExpectedVersion != 0 {
+		t.Fatalf("results: %+v", sr)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openTestStore(t, dir, o)
+	for id, pos := range map[uuid.UUID]uint64{uid(1): 2, uid(2): 3, uid(3): 4, uid(4): 5} {
+		if e, err := s.GetEvent(ctx, id); err != nil || e.Position != pos {
+			t.Fatalf("event %s after reopen: %+v, %v; want position %d", id, e, err, pos)
+		}
+	}
+	if h := s.Head(); h != 5 {
+		t.Fatalf("head = %d, want 5", h)
 	}
 }

@@ -38,6 +38,9 @@ type Command struct {
 	// partErrs holds, for an Independent command, the parts prepare
 	// rejected (nil when none was).
 	partErrs []error
+	// frameBytes is the size of the frames of every event of the
+	// command, set by prepare: an upper bound of what apply stages.
+	frameBytes int
 }
 
 // MetadataChange replaces a stream's metadata.
@@ -149,6 +152,7 @@ func (c *Command) prepare(opts *Options) error {
 	if size > opts.MaxAppendSize {
 		return invalid("events", "append of %d bytes is over the limit of %d bytes; split it", size, opts.MaxAppendSize)
 	}
+	c.frameBytes = size
 	return nil
 }
 
@@ -194,5 +198,6 @@ func (c *Command) prepareEach(opts *Options) error {
 	if size > opts.MaxAppendSize {
 		return invalid("events", "append of %d bytes is over the limit of %d bytes; split it", size, opts.MaxAppendSize)
 	}
+	c.frameBytes = size
 	return nil
 }

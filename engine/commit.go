@@ -3,21 +3,28 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"time"
 )
 
 // The write path is a three-stage pipeline, one goroutine per stage:
 //
-//	callers --queue--> committer --groups--> syncer --synced--> indexer --> callers acknowledged
+//	callers --queue--> committer --groups--> syncer --synced--> indexer --> head published
+//	                                           └──> callers acknowledged
 //
-// The committer takes every queued command, applies each (deciding
-// positions and versions and staging records), writes the group with one
-// write call and hands it on. The syncer fsyncs (one fsync covers every
-// group written meanwhile). The indexer indexes the durable records from
-// the mapped log, publishes the new head and only then acknowledges.
-// While the syncer waits on the disk, the committer builds the next group
-// and the indexer indexes the previous one: that is group commit, so
-// throughput grows with the number of concurrent writers.
+// The committer takes every queued command and applies each (deciding
+// positions and versions and staging records in memory), writes the
+// group's frames with one write call and hands the group on. The syncer
+// fsyncs (one fsync covers every group written meanwhile) and then
+// acknowledges the callers: an acknowledged append is durable. The
+// indexer indexes the durable records from the group's own buffer (not the
+// mapped log: no page faults, nothing to read back) and publishes the new
+// head. A read that starts after an acknowledgement first waits for the
+// head to cover every durable record (Store.catchUp), so callers still
+// read their own writes. While the syncer waits on the disk, the committer
+// applies and writes the next group and the indexer indexes the previous
+// one: that is group commit, so throughput grows with the number of
+// concurrent writers.
 
 // request is a command waiting for its outcome.
 type request struct {
@@ -29,10 +36,12 @@ type request struct {
 
 // group is what the committer hands to the syncer.
 type group struct {
-	seq  uint64
-	reqs []*request
-	seg  *segment // active segment after the write
-	end  uint64   // global log offset just past the group
+	seq    uint64
+	reqs   []*request
+	frames framesOut // the group's records, written at frames.off
+	// lastPosition is the position of the group's last event (or the last
+	// one before it when it has none).
+	lastPosition uint64
 	// created lists the streams this group writes first.
 	created []string
 }
@@ -74,37 +83,75 @@ func (s *Store) commitGroup(batch []*request) {
 	a := s.applier
 	a.forget(s.indexedGroup.Load())
 	g := &group{seq: a.beginGroup()}
-	for i, r := range batch {
+	rolledFor := -1 // the request a roll was made for
+	for i := 0; i < len(batch); i++ {
+		r := batch[i]
 		r.res, r.err = a.apply(&r.cmd)
-		var ioErr *logIOError
-		if errors.As(r.err, &ioErr) {
-			// The log is in an unknown state: commands staged before this
-			// one may not have been written. Nothing in this group, nor
-			// anything after it, may be acknowledged.
-			s.fail(ioErr.err)
-			s.answerNow(append(g.reqs, batch[i:]...), s.failure())
-			return
+		var roll *errRollNeeded
+		if errors.As(r.err, &roll) && rolledFor == i {
+			// A fresh segment is sized for the command: never again.
+			r.err = fmt.Errorf("engine: a command of %d bytes does not fit a new segment", roll.size)
+		} else if errors.As(r.err, &roll) {
+			// The command does not fit the active segment; nothing of it
+			// is staged. Seal the segment with what it holds made durable,
+			// then apply the command again in a new group and segment.
+			if err := s.rollLog(g, roll.size); err != nil {
+				s.fail(fmt.Errorf("roll the log: %w", err))
+				s.answerNow(batch[i:], s.failure())
+				return
+			}
+			g = &group{seq: a.beginGroup()}
+			rolledFor = i
+			i--
+			continue
 		}
 		// Rejections need no fsync, nor do replays of events already
 		// durable; a replay of events still in flight waits for them.
-		if r.err != nil || r.res.Idempotent && r.res.LastPosition <= s.head.Load().LastPosition {
+		if r.err != nil || r.res.Idempotent && r.res.LastPosition <= s.durablePosition.Load() {
 			s.answerNow([]*request{r}, nil)
 			continue
 		}
 		g.reqs = append(g.reqs, r)
 	}
-	seg, end, err := s.log.flush()
+	if len(g.reqs) > 0 {
+		s.handOn(g, false)
+	}
+}
+
+// handOn writes the group's frames and passes the group to the syncer;
+// with syncFirst (a roll) the segment is fsynced first. A failed write or
+// fsync fails the store and the group's requests.
+func (s *Store) handOn(g *group, syncFirst bool) error {
+	g.frames = s.log.takeFrames()
+	g.lastPosition = s.applier.nextPosition - 1
+	g.created = s.applier.takeCreated()
+	err := writeFrames(g.frames)
+	if err == nil && syncFirst {
+		if serr := g.frames.seg.file.Sync(); serr != nil {
+			err = fmt.Errorf("sync %s before sealing: %w", g.frames.seg.path, serr)
+		}
+	}
 	if err != nil {
 		s.fail(fmt.Errorf("write log: %w", err))
 		s.answerNow(g.reqs, s.failure())
-		return
+		return s.failure()
 	}
 	if len(g.reqs) == 0 {
-		return
+		s.log.recycle(&g.frames)
+		return nil
 	}
-	g.seg, g.end = seg, end
-	g.created = a.takeCreated()
 	s.groups <- g
+	return nil
+}
+
+// rollLog hands g on, with the active segment made durable (every frame
+// staged in it is written by now), and rolls the log to a new segment:
+// a sealed segment is complete on disk before the next one exists.
+func (s *Store) rollLog(g *group, firstCommand int) error {
+	if err := s.handOn(g, true); err != nil {
+		return err
+	}
+	return s.log.roll(s.applier.nextPosition, firstCommand)
 }
 
 // drain appends to dst whatever else is queued on ch, without blocking,
@@ -125,42 +172,73 @@ func drain[T any](ch <-chan T, dst []T, limit int) []T {
 }
 
 // runSyncer makes groups durable: one fsync covers every group written
-// since the last one. Durable groups go on to the indexer, so the next
-// fsync overlaps with indexing the previous groups.
+// since the last one. It then acknowledges them, and durable groups go
+// on to the indexer, so the next fsync overlaps with indexing the
+// previous groups.
 func (s *Store) runSyncer() {
 	defer close(s.synced)
-	var syncedEnd uint64
 	var gs []*group
 	var recent recentMax
-	// syncErr is sticky: after a failed fsync nothing written before it may
-	// be trusted, even if a later fsync succeeds.
+	// syncErr is sticky: after a failed fsync nothing written before it
+	// may be trusted, even if a later fsync succeeds.
 	var syncErr error
 	for g := range s.groups {
 		gs = drain(s.groups, append(gs[:0], g), 0)
 		gs = s.waitForStragglers(gs, recent.max())
-		last := gs[len(gs)-1]
 		n := countRequests(gs)
 		recent.add(n)
 		// Groups written before a failure elsewhere (a failed write of a
 		// later group) are still synced and acknowledged normally.
-		if syncErr == nil && last.end > syncedEnd {
-			start := time.Now()
-			if err := last.seg.file.Sync(); err != nil {
-				s.fail(fmt.Errorf("fsync log: %w", err))
-				syncErr = s.failure()
-			} else {
-				s.stats.observeFsync(time.Since(start))
-				s.log.markDurable(last.seg, last.end)
-				syncedEnd = last.end
+		if syncErr == nil {
+			syncErr = s.syncGroups(gs)
+		}
+		if syncErr == nil {
+			// Reads wait for the index to cover this before they start.
+			for _, g := range gs {
+				if g.frames.size > 0 {
+					s.durableEnd.Store(g.frames.end)
+				}
 			}
+			s.durablePosition.Store(gs[len(gs)-1].lastPosition)
 		}
 		s.unsynced.Add(-n)
-		if syncErr != nil {
-			ackGroups(gs, syncErr)
+		ackGroups(gs, syncErr)
+		if syncErr == nil {
+			s.synced <- append([]*group(nil), gs...)
+		}
+	}
+}
+
+// syncGroups fsyncs the segments the groups' frames went to (one, except
+// around a roll) and marks them durable.
+func (s *Store) syncGroups(gs []*group) error {
+	var seg *segment
+	var end uint64
+	sync := func() error {
+		if seg == nil {
+			return nil
+		}
+		start := time.Now()
+		if err := seg.file.Sync(); err != nil {
+			s.fail(fmt.Errorf("fsync log: %w", err))
+			return s.failure()
+		}
+		s.stats.observeFsync(time.Since(start))
+		s.log.markDurable(seg, end)
+		return nil
+	}
+	for _, g := range gs {
+		if g.frames.size == 0 {
 			continue
 		}
-		s.synced <- append([]*group(nil), gs...)
+		if seg != nil && g.frames.seg != seg {
+			if err := sync(); err != nil {
+				return err
+			}
+		}
+		seg, end = g.frames.seg, g.frames.end
 	}
+	return sync()
 }
 
 // waitForStragglers delays an fsync briefly (Postgres's commit_delay)
@@ -218,19 +296,27 @@ func countRequests(gs []*group) int64 {
 	return int64(n)
 }
 
-// runIndexer indexes durable groups from the mapped log, publishes the
-// new head and acknowledges the groups' requests.
+// runIndexer indexes durable (and acknowledged) groups and publishes the
+// new head. When indexing fails the store fails, and reads stop waiting
+// for records the index will never cover.
 func (s *Store) runIndexer() {
 	defer close(s.syncerDone)
 	var indexErr error // sticky: later records cannot be indexed either
 	for gs := range s.synced {
+		// The syncer has just readied the callers it acknowledged, and
+		// this goroutine would otherwise run before most of them on its
+		// processor (a readied goroutine queues behind the one readied
+		// last). Indexing is off their path: let them answer first.
+		runtime.Gosched()
 		for _, more := range drain(s.synced, nil, 0) {
 			gs = append(gs, more...)
 		}
 		if indexErr == nil {
-			indexErr = s.indexGroups(gs)
+			if indexErr = s.indexGroups(gs); indexErr != nil {
+				s.indexStopped.Store(true)
+				s.wakeReaders()
+			}
 		}
-		ackGroups(gs, indexErr)
 	}
 }
 
@@ -245,23 +331,50 @@ func ackGroups(gs []*group, err error) {
 	}
 }
 
-// indexGroups indexes durable groups and publishes them.
+// indexGroups indexes durable groups from their frames, publishes them
+// and recycles their buffers.
 func (s *Store) indexGroups(gs []*group) error {
-	last := gs[len(gs)-1]
-	if last.end > s.indexer.cp.LogEnd {
-		clear(s.indexer.created)
-		for _, g := range gs {
-			for _, name := range g.created {
-				s.indexer.created[name] = struct{}{}
-			}
+	ix := s.indexer
+	clear(ix.created)
+	indexed := false
+	for _, g := range gs {
+		for _, name := range g.created {
+			ix.created[name] = struct{}{}
 		}
-		if err := indexRange(s.log, s.indexer, s.indexer.cp.LogEnd, last.end, 0, s.afterIndexCommit); err != nil {
+	}
+	for _, g := range gs {
+		f := &g.frames
+		start := f.end - uint64(f.size) // global offset of the first chunk
+		base := start
+		for _, buf := range f.bufs {
+			if err := indexFrames(ix, buf, base); err != nil {
+				var ce *CorruptionError
+				if errors.As(err, &ce) && ce.File == "" {
+					ce.File, ce.Offset = f.seg.path, f.off+(ce.Offset-int64(start))
+				}
+				s.fail(fmt.Errorf("index appended records: %w", err))
+				return s.failure()
+			}
+			base += uint64(len(buf))
+			indexed = true
+		}
+	}
+	if indexed {
+		fb := ix.finishBatch()
+		if err := commitBatch(fb.batch); err != nil {
 			s.fail(fmt.Errorf("index appended records: %w", err))
 			return s.failure()
 		}
+		s.afterIndexCommit(fb)
+		if ix.cachesFull() {
+			ix.trimCaches()
+		}
 		s.publish()
 	}
-	s.indexedGroup.Store(last.seq)
+	s.indexedGroup.Store(gs[len(gs)-1].seq)
+	for _, g := range gs {
+		s.log.recycle(&g.frames)
+	}
 	return nil
 }
 

@@ -149,15 +149,15 @@ func (fs *faultFS) SyncDir(dir string) error {
 	return fs.OSFS.SyncDir(dir)
 }
 
-func (f *faultFile) Write(p []byte) (int, error) {
+func (f *faultFile) WriteAt(p []byte, off int64) (int, error) {
 	switch f.fs.before("write", f.Name()) {
 	case actFail:
 		return 0, injectedErr("write", f.Name())
 	case actTear:
-		n, _ := f.File.Write(p[:len(p)/2])
+		n, _ := f.File.WriteAt(p[:len(p)/2], off)
 		return n, injectedErr("write", f.Name())
 	}
-	return f.File.Write(p)
+	return f.File.WriteAt(p, off)
 }
 
 func (f *faultFile) Sync() error {

@@ -150,7 +150,7 @@ func checkFrame(b []byte) (payload []byte, n int, status frameStatus) {
 }
 
 // frameOfOwnWrite is checkFrame without the checksum, for frames this
-// process has just written (see logScanner.written).
+// process has just staged (see indexFrames).
 func frameOfOwnWrite(b []byte) (payload []byte, n int, status frameStatus) {
 	if len(b) < frameHeaderSize {
 		return nil, 0, frameShort

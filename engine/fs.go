@@ -21,9 +21,9 @@ type FS interface {
 	SyncDir(dir string) error
 }
 
-// File is an open segment file.
+// File is an open segment file. Frames are written at explicit offsets.
 type File interface {
-	io.Writer
+	io.WriterAt
 	io.ReaderAt
 	io.Closer
 	// Sync makes written data durable (fdatasync).
@@ -81,11 +81,11 @@ func (f osFile) Sync() error {
 	}
 }
 
-// osCreateExcl opens a new segment for appending; it must not exist yet.
-const osCreateExcl = os.O_RDWR | os.O_CREATE | os.O_EXCL | os.O_APPEND
+// osCreateExcl opens a new segment for writing; it must not exist yet.
+const osCreateExcl = os.O_RDWR | os.O_CREATE | os.O_EXCL
 
-// osOpenAppend opens the last segment to continue it.
-const osOpenAppend = os.O_RDWR | os.O_APPEND
+// osOpenWrite opens the last segment to continue it.
+const osOpenWrite = os.O_RDWR
 
 // osOpenRead opens a sealed segment.
 const osOpenRead = os.O_RDONLY

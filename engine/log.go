@@ -26,10 +26,15 @@ type eventLog struct {
 	// reads counts preads of random-access reads (frameReader, spans).
 	reads atomic.Uint64
 
-	// Write side, committer goroutine only.
+	// Write side, committer goroutine only. The committer stages frames,
+	// takes them for a group (takeFrames) and writes them (writeFrames);
+	// the indexer recycles the buffers once indexed (recycle).
 	active  *segment
-	written int64  // file offset in active just past the bytes written
-	pending []byte // frames staged for the next flush
+	end     int64    // file offset in active just past the frames handed on
+	full    [][]byte // chunks of frames staged for the current group, written at end
+	staged  int      // bytes in full
+	pending []byte   // the chunk being filled, after full
+	free    chan []byte
 }
 
 // recovery describes what openLog found at the tail of the log.
@@ -66,7 +71,7 @@ func openLog(ctx context.Context, dir string, fs FS, segmentSize int64, logger *
 			bases = bases[:len(bases)-1]
 		}
 	}
-	l := &eventLog{dir: dir, fs: fs, logger: logger, segmentSize: segmentSize}
+	l := &eventLog{dir: dir, fs: fs, logger: logger, segmentSize: segmentSize, free: make(chan []byte, freeFrameBuffers)}
 	if len(bases) > 0 && bases[0] != 0 {
 		return nil, recovery{}, &CorruptionError{File: filepath.Join(dir, segmentName(bases[0])), Offset: 0,
 			Reason: fmt.Sprintf("the log starts at offset %d, not 0: earlier segments are missing", bases[0])}
@@ -77,7 +82,7 @@ func openLog(ctx context.Context, dir string, fs FS, segmentSize int64, logger *
 			return nil, recovery{}, err
 		}
 		l.publish([]*segment{s})
-		l.active, l.written = s, segmentHeaderSize
+		l.active, l.end = s, segmentHeaderSize
 		return l, recovery{End: segmentHeaderSize}, nil
 	}
 	segs := make([]*segment, 0, len(bases))
@@ -91,7 +96,7 @@ func openLog(ctx context.Context, dir string, fs FS, segmentSize int64, logger *
 		last := i == len(bases)-1
 		flag, capacity := osOpenRead, int64(0)
 		if last {
-			flag, capacity = osOpenAppend, segmentSize
+			flag, capacity = osOpenWrite, segmentSize
 		}
 		s, err := openSegment(fs, path, flag, capacity)
 		if err != nil {
@@ -134,7 +139,7 @@ func openLog(ctx context.Context, dir string, fs FS, segmentSize int64, logger *
 			"file", last.path, "offset", size, "dropped_bytes", rec.DroppedBytes, "reason", rec.DroppedReason)
 	}
 	l.publish(segs)
-	l.active, l.written = last, last.size.Load()
+	l.active, l.end = last, last.size.Load()
 	return l, rec, nil
 }
 
@@ -234,13 +239,6 @@ func findCommittedFrameAfter(buf []byte, from int64) int64 {
 	return -1
 }
 
-// logIOError marks a failed write, fsync or file creation of the log: it
-// makes the store fail (see Store.fail), unlike errors in a command.
-type logIOError struct{ err error }
-
-func (e *logIOError) Error() string { return e.err.Error() }
-func (e *logIOError) Unwrap() error { return e.err }
-
 func (l *eventLog) publish(segs []*segment) { l.segs.Store(&segs) }
 
 func (l *eventLog) segments() []*segment { return *l.segs.Load() }
@@ -260,20 +258,26 @@ func (l *eventLog) segmentAt(off uint64) *segment {
 	return segs[i]
 }
 
+// errRollNeeded is what reserve returns when a command does not fit the
+// active segment: the committer must hand on the frames staged so far,
+// make them durable and roll (see Store.commitGroup). It is
+// returned before anything is staged, so the command can be applied again.
+type errRollNeeded struct{ size int }
+
+func (e *errRollNeeded) Error() string {
+	return fmt.Sprintf("engine: a command of %d bytes needs a new log segment", e.size)
+}
+
 // reserve returns the global offset at which a command of n bytes of
 // frames will be written. A command never spans segments: when it would
-// not fit, the staged bytes are flushed, the active segment is synced and
-// sealed, and a new one started. nextPosition goes into the new header.
-func (l *eventLog) reserve(n int, nextPosition uint64) (uint64, error) {
-	used := l.written + int64(len(l.pending))
+// not fit, reserve returns *errRollNeeded.
+func (l *eventLog) reserve(n int) (uint64, error) {
+	used := l.end + int64(l.staged+len(l.pending))
 	// Roll when the command would make the segment too big, or when it
 	// does not fit the active segment's mapping at all (a command larger
 	// than a segment, into a segment still empty: the empty one is sealed).
 	if used+int64(n) > l.segmentSize && used > segmentHeaderSize || used+int64(n) > int64(len(l.active.mmap)) {
-		if err := l.roll(nextPosition, n); err != nil {
-			return 0, &logIOError{err}
-		}
-		used = l.written
+		return 0, &errRollNeeded{size: n}
 	}
 	return l.active.header.BaseOffset + uint64(used), nil
 }
@@ -290,33 +294,112 @@ func (l *eventLog) stage(frames []byte) []byte {
 	return frames[:0]
 }
 
-// flush writes the staged frames to the active segment (without syncing)
-// and returns the segment and the global offset just past them. On error
-// the file is cut back to its previous size.
-func (l *eventLog) flush() (*segment, uint64, error) {
-	if len(l.pending) > 0 {
-		if _, err := l.active.file.Write(l.pending); err != nil {
-			// Best effort: do not leave a partial write behind.
-			l.active.file.Truncate(l.written)
-			l.pending = l.pending[:0]
-			return nil, 0, fmt.Errorf("write %s: %w", l.active.path, err)
-		}
-		l.written += int64(len(l.pending))
-		l.pending = l.pending[:0]
+// growPending returns the pending chunk with room for n more bytes, for
+// the applier to append a command's frames to and hand back with
+// setPending (not staging them is leaving pending as it was). When the
+// chunk is too small a new one starts (a recycled buffer when one is
+// large enough): the frames staged before are never copied, so a group
+// of several bulk commands is several chunks, written one after the
+// other.
+func (l *eventLog) growPending(n int) []byte {
+	if cap(l.pending)-len(l.pending) >= n {
+		return l.pending
 	}
-	return l.active, l.active.header.BaseOffset + uint64(l.written), nil
+	if len(l.pending) > 0 {
+		l.full = append(l.full, l.pending)
+		l.staged += len(l.pending)
+	}
+	l.pending = l.freeBuffer(n)
+	return l.pending
 }
 
+// setPending stages frames appended to what growPending returned.
+func (l *eventLog) setPending(b []byte) { l.pending = b }
+
+// freeBuffer returns an empty buffer for at least n bytes: a recycled one
+// when it is large enough, else a new one with a quarter more room (bulk
+// commands come in similar sizes, so the next recycled ones fit).
+func (l *eventLog) freeBuffer(n int) []byte {
+	select {
+	case b := <-l.free:
+		if cap(b) >= n {
+			return b
+		}
+	default:
+	}
+	if n == 0 {
+		return nil
+	}
+	return make([]byte, 0, n+n/4)
+}
+
+// framesOut are staged frames handed on to be written at a file offset
+// of a segment, in one or more chunks; end is the global log offset just
+// past them.
+type framesOut struct {
+	seg  *segment
+	off  int64
+	bufs [][]byte
+	size int // bytes in bufs
+	end  uint64
+}
+
+// takeFrames hands on the frames staged since the last call. The buffers
+// belong to the caller until it passes them to recycle.
+func (l *eventLog) takeFrames() framesOut {
+	f := framesOut{seg: l.active, off: l.end, bufs: l.full, size: l.staged + len(l.pending)}
+	if len(l.pending) > 0 {
+		f.bufs = append(f.bufs, l.pending)
+		l.pending = l.freeBuffer(0)
+	}
+	l.full, l.staged = nil, 0
+	l.end += int64(f.size)
+	f.end = l.active.header.BaseOffset + uint64(l.end)
+	return f
+}
+
+// freeFrameBuffers bounds the recycled frame buffers kept.
+const freeFrameBuffers = 8
+
+// recycle gives the buffers of handed-on frames back for later groups.
+func (l *eventLog) recycle(f *framesOut) {
+	for _, buf := range f.bufs {
+		if cap(buf) == 0 || cap(buf) > 16<<20 {
+			continue
+		}
+		select {
+		case l.free <- buf[:0]:
+		default:
+		}
+	}
+	f.bufs = nil
+}
+
+// writeFrames writes handed-on frames (the committer, in order). On
+// error the file is cut back to where they began, best effort.
+func writeFrames(f framesOut) error {
+	off := f.off
+	for _, buf := range f.bufs {
+		if _, err := f.seg.file.WriteAt(buf, off); err != nil {
+			f.seg.file.Truncate(f.off)
+			return fmt.Errorf("write %s: %w", f.seg.path, err)
+		}
+		off += int64(len(buf))
+	}
+	return nil
+}
+
+// roll seals the active segment and starts a new one, whose header says
+// nextPosition. Every frame staged in the active segment must be written
+// and durable (the caller syncs it first), so a segment is complete on
+// disk before the next one exists.
 func (l *eventLog) roll(nextPosition uint64, firstCommand int) error {
 	old := l.active
-	if _, _, err := l.flush(); err != nil {
-		return err
+	if n := l.staged + len(l.pending); n > 0 {
+		return fmt.Errorf("engine: rolling the log with %d bytes staged", n)
 	}
-	if err := old.file.Sync(); err != nil {
-		return fmt.Errorf("sync %s before sealing: %w", old.path, err)
-	}
-	old.size.Store(l.written)
-	h := segmentHeader{BaseOffset: old.header.BaseOffset + uint64(l.written), FirstPosition: nextPosition}
+	old.size.Store(l.end)
+	h := segmentHeader{BaseOffset: old.header.BaseOffset + uint64(l.end), FirstPosition: nextPosition}
 	s, err := createSegment(l.fs, l.dir, h, max(l.segmentSize, int64(segmentHeaderSize+firstCommand)))
 	if err != nil {
 		return err
@@ -324,7 +407,7 @@ func (l *eventLog) roll(nextPosition uint64, firstCommand int) error {
 	l.logger.Debug("log rolled to a new segment", "file", s.path, "first_position", nextPosition)
 	segs := append(slices.Clone(l.segments()), s)
 	l.publish(segs)
-	l.active, l.written = s, segmentHeaderSize
+	l.active, l.end = s, segmentHeaderSize
 	return nil
 }
 

@@ -13,8 +13,10 @@ import (
 	"github.com/google/uuid"
 )
 
-// acquire registers a reader; release with s.readers.RUnlock.
+// acquire registers a reader, once the head covers every acknowledged
+// append (catchUp); release with s.readers.RUnlock.
 func (s *Store) acquire() error {
+	s.catchUp()
 	s.readers.RLock()
 	if s.closed.Load() && s.syncerStopped() {
 		s.readers.RUnlock()

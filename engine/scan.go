@@ -15,10 +15,6 @@ type logScanner struct {
 	off  uint64 // global offset of the next frame
 	end  uint64
 	rec  record
-	// written is set when the records were written by this process and
-	// never left its page cache (live indexing): their checksums were
-	// computed moments ago, so they are not verified again.
-	written bool
 }
 
 // scan returns a scanner over [from, to). from == 0 means the start of the log.
@@ -58,11 +54,7 @@ func (sc *logScanner) next() (rec *record, off uint64, ok bool, err error) {
 			continue
 		}
 		rel := int64(sc.off - s.header.BaseOffset)
-		check := checkFrame
-		if sc.written {
-			check = frameOfOwnWrite
-		}
-		payload, n, status := check(s.bytes(rel, int64(segEnd-sc.off)))
+		payload, n, status := checkFrame(s.bytes(rel, int64(segEnd-sc.off)))
 		if status != frameOK {
 			return nil, 0, false, &CorruptionError{File: s.path, Offset: rel, Reason: status.String()}
 		}
@@ -78,12 +70,34 @@ func (sc *logScanner) next() (rec *record, off uint64, ok bool, err error) {
 // position is where the scanner will read next.
 func (sc *logScanner) position() uint64 { return sc.off }
 
-// indexRange feeds the records in [from, to) to the indexer. With
-// commitEvery == 0 it commits one batch at the end (the live path). With
-// commitEvery > 0 (open, rebuild) it commits every commitEvery events at a
-// command boundary, and commits each batch in the background while the
-// next one is built, so reading the log and inserting into the index use
-// both cores. Restriction changes of committed batches go to onCommit.
+// indexFrames feeds the records of frames this process staged moments
+// ago (the live path) to the indexer; base is the global log offset of
+// buf[0]. Their checksums were computed from these very bytes, which never
+// left memory, so they are not verified again.
+func indexFrames(ix *indexer, buf []byte, base uint64) error {
+	var rec record
+	for off := 0; off < len(buf); {
+		payload, n, status := frameOfOwnWrite(buf[off:])
+		if status != frameOK {
+			return &CorruptionError{Offset: int64(base) + int64(off), Reason: "staged frame: " + status.String()}
+		}
+		if err := decodeRecord(payload, &rec); err != nil {
+			return &CorruptionError{Offset: int64(base) + int64(off), Reason: err.Error()}
+		}
+		next := off + frameHeaderSize + n
+		if err := ix.add(&rec, base+uint64(off), base+uint64(next)); err != nil {
+			return err
+		}
+		off = next
+	}
+	return nil
+}
+
+// indexRange feeds the records in [from, to) of the log to the indexer
+// (open, rebuild). It commits every commitEvery events at a command
+// boundary, and commits each batch in the background while the next one
+// is built, so reading the log and inserting into the index use both
+// cores. Restriction changes of committed batches go to onCommit.
 func indexRange(l *eventLog, ix *indexer, from, to uint64, commitEvery int, onCommit func(*finishedBatch)) error {
 	var inflight *batchCommit
 	wait := func() error {
@@ -99,7 +113,6 @@ func indexRange(l *eventLog, ix *indexer, from, to uint64, commitEvery int, onCo
 	}
 	defer wait()
 	sc := l.scan(from, to)
-	sc.written = commitEvery == 0 // the live path
 	for {
 		rec, off, ok, err := sc.next()
 		if err != nil {

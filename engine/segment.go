@@ -103,7 +103,7 @@ func createSegment(fs FS, dir string, h segmentHeader, capacity int64) (*segment
 	if err != nil {
 		return nil, fmt.Errorf("create segment: %w", err)
 	}
-	if _, err := f.Write(h.encode()); err != nil {
+	if _, err := f.WriteAt(h.encode(), 0); err != nil {
 		f.Close()
 		fs.Remove(path)
 		return nil, fmt.Errorf("write segment header %s: %w", path, err)

@@ -125,7 +125,7 @@ func (st *storeStats) observeFsync(d time.Duration) {
 
 // Stats returns the store's statistics.
 func (s *Store) Stats() Stats {
-	h := s.head.Load()
+	h := s.catchUp()
 	st := Stats{
 		StoreID:           s.id,
 		Events:            h.LastPosition,

@@ -54,6 +54,13 @@ type Store struct {
 
 	head   atomic.Pointer[head]
 	notify atomic.Pointer[chan struct{}]
+	// durableEnd and durablePosition are the log end and last position
+	// made durable, hence acknowledged: the head catches up with them
+	// once the indexer is done (see catchUp). indexStopped is set when
+	// indexing failed and the head never will.
+	durableEnd      atomic.Uint64
+	durablePosition atomic.Uint64
+	indexStopped    atomic.Bool
 
 	background sync.WaitGroup
 
@@ -122,6 +129,8 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	ch := make(chan struct{})
 	s.notify.Store(&ch)
 	s.publish()
+	s.durableEnd.Store(s.indexer.cp.LogEnd)
+	s.durablePosition.Store(s.indexer.cp.LastPosition)
 	go s.runCommitter()
 	go s.runSyncer()
 	go s.runIndexer()
@@ -298,9 +307,35 @@ func (s *Store) resetIndex(indexDir string) error {
 func (s *Store) publish() {
 	cp := s.indexer.cp
 	s.head.Store(&head{LastPosition: cp.LastPosition, LogEnd: cp.LogEnd, Streams: cp.Streams, Bytes: cp.Bytes})
+	s.wakeReaders()
+}
+
+// wakeReaders wakes everyone waiting for the head to move.
+func (s *Store) wakeReaders() {
 	ch := make(chan struct{})
 	old := s.notify.Swap(&ch)
 	close(*old)
+}
+
+// catchUp returns the published head once it covers every record made
+// durable before the call. Appends are acknowledged when durable and
+// indexed right after, so a read that starts after an acknowledgement
+// waits here for that one index round (usually well under a millisecond)
+// and sees the append. It returns at once when nothing is in flight, and
+// when indexing has stopped for good.
+func (s *Store) catchUp() *head {
+	want := s.durableEnd.Load()
+	for {
+		ch := *s.notify.Load()
+		if h := s.head.Load(); h.LogEnd >= want || s.indexStopped.Load() {
+			return h
+		}
+		select {
+		case <-ch:
+		case <-s.syncerDone:
+			return s.head.Load()
+		}
+	}
 }
 
 // Close stops accepting writes, waits for queued ones and for open
@@ -371,7 +406,7 @@ func (s *Store) Limits() (maxEventSize, maxAppendSize int) {
 func (s *Store) Dir() string { return s.dir }
 
 // Head returns the position of the last durable event (0 when empty).
-func (s *Store) Head() uint64 { return s.head.Load().LastPosition }
+func (s *Store) Head() uint64 { return s.catchUp().LastPosition }
 
 // WaitForEvents blocks until an event after position after is durable
 // and readable, then returns the new head. It returns at once when there

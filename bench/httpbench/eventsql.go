@@ -197,11 +197,15 @@ func basicAuth() string {
 }
 
 // eventsqlAppender returns the caller of client c: call i POSTs a batch
-// of events to stream appendStream(c, i) with ES-ExpectedVersion -2.
-func eventsqlAppender(s *eventsqlServer, hc *http.Client, g *Gen, scenario, batch int) func(c int) caller {
+// of events to stream appendStream(c, i) with ES-ExpectedVersion -2. With
+// raw set (-http-client raw) each client has its own rawConn, kept in
+// conns; otherwise the requests go through hc.
+func eventsqlAppender(s *eventsqlServer, hc *http.Client, raw *rawConns, g *Gen, scenario, batch int) func(c int) caller {
 	auth := basicAuth()
+	headers := []string{"Content-Type: application/json", "ES-ExpectedVersion: -2", "Authorization: " + auth}
 	return func(c int) caller {
 		var body []byte
+		var rc *rawConn
 		return func(ctx context.Context, call int) (int, int, error) {
 			stream := appendStream(c, call)
 			body = append(body[:0], '[')
@@ -215,24 +219,41 @@ func eventsqlAppender(s *eventsqlServer, hc *http.Client, g *Gen, scenario, batc
 				size += eventBytes(stream, e)
 			}
 			body = append(body, ']')
-			req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url+"/streams/"+stream, bytes.NewReader(body))
-			if err != nil {
-				return 0, 0, err
+			var status int
+			var reply []byte
+			if raw != nil {
+				if rc == nil {
+					var err error
+					if rc, err = newRawConn(s.url); err != nil {
+						return 0, 0, err
+					}
+					raw.add(rc)
+				}
+				var err error
+				if status, reply, err = rc.post(ctx, "/streams/"+stream, headers, body); err != nil {
+					return 0, 0, err
+				}
+			} else {
+				req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url+"/streams/"+stream, bytes.NewReader(body))
+				if err != nil {
+					return 0, 0, err
+				}
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("ES-ExpectedVersion", "-2")
+				req.Header.Set("Authorization", auth)
+				resp, err := hc.Do(req)
+				if err != nil {
+					return 0, 0, err
+				}
+				reply, err = io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if err != nil {
+					return 0, 0, fmt.Errorf("reading the reply: %w", err)
+				}
+				status = resp.StatusCode
 			}
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("ES-ExpectedVersion", "-2")
-			req.Header.Set("Authorization", auth)
-			resp, err := hc.Do(req)
-			if err != nil {
-				return 0, 0, err
-			}
-			reply, err := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if err != nil {
-				return 0, 0, fmt.Errorf("reading the reply: %w", err)
-			}
-			if resp.StatusCode != http.StatusCreated {
-				return 0, 0, fmt.Errorf("POST /streams/%s: %s: %s", stream, resp.Status, bytes.TrimSpace(reply))
+			if status != http.StatusCreated {
+				return 0, 0, fmt.Errorf("POST /streams/%s: %d %s: %s", stream, status, http.StatusText(status), bytes.TrimSpace(reply))
 			}
 			return batch, size, nil
 		}

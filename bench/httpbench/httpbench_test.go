@@ -8,11 +8,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -169,5 +173,53 @@ func TestFlags(t *testing.T) {
 		if _, err := parseScenarios(bad); err == nil {
 			t.Errorf("parseScenarios(%q) accepted", bad)
 		}
+	}
+}
+
+// TestRawConn: the load generator's lean client against net/http's server:
+// headers and body arrive, replies are read, one connection carries many
+// requests, a server that closes is redialled, a done context fails.
+func TestRawConn(t *testing.T) {
+	var conns, requests atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		b, _ := io.ReadAll(r.Body)
+		if r.Method != http.MethodPost || r.URL.Path != "/streams/s-1" || r.Header.Get("ES-ExpectedVersion") != "-2" || string(b) != `[{"n":`+r.Header.Get("X-N")+`}]` {
+			http.Error(w, "unexpected request", http.StatusBadRequest)
+			return
+		}
+		if r.Header.Get("X-N") == "3" {
+			w.Header().Set("Connection", "close")
+		}
+		w.WriteHeader(http.StatusCreated)
+		w.Write([]byte(`{"ok":` + r.Header.Get("X-N") + `}`))
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	rc, err := newRawConn(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.close()
+	ctx := context.Background()
+	for n := 1; n <= 5; n++ {
+		status, reply, err := rc.post(ctx, "/streams/s-1", []string{"ES-ExpectedVersion: -2", "X-N: " + strconv.Itoa(n)}, []byte(`[{"n":`+strconv.Itoa(n)+`}]`))
+		if err != nil || status != http.StatusCreated || string(reply) != `{"ok":`+strconv.Itoa(n)+`}` {
+			t.Fatalf("request %d: %d %q %v", n, status, reply, err)
+		}
+	}
+	if requests.Load() != 5 || conns.Load() != 2 {
+		t.Fatalf("%d requests over %d connections, want 5 over 2 (the server closed after the third)", requests.Load(), conns.Load())
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	rc2, _ := newRawConn(srv.URL)
+	if _, _, err := rc2.post(cctx, "/streams/s-1", nil, nil); err == nil {
+		t.Fatal("post with a done context succeeded")
 	}
 }

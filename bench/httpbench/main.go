@@ -7,7 +7,8 @@
 //	go run ./bench/httpbench [-scenarios append64x100,append16x1,import]
 //	    [-systems eventsql,mariadb,duckdb] [-duration 10s] [-import-size 1GB]
 //	    [-dir ./bench-data] [-json FILE] [-server binary|inprocess]
-//	    [-cpuprofile FILE] [-seed 1] [-no-install]
+//	    [-cpuprofile FILE] [-trace FILE] [-http-client raw|nethttp]
+//	    [-seed 1] [-no-install]
 //
 // Run it from the repository root: it builds ./cmd/eventsql and starts
 // `eventsql serve` on a fresh data directory and a free loopback port for
@@ -76,6 +77,8 @@ type config struct {
 	systems         map[string]bool
 	jsonPath        string
 	cpuProfile      string
+	tracePath       string
+	httpClient      string
 	server          string
 	eventsqlBin     string
 	nodeDir         string
@@ -125,6 +128,8 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&systems, "systems", strings.Join(allSystems, ","), "comma-separated systems to run: "+strings.Join(allSystems, ","))
 	fs.StringVar(&cfg.jsonPath, "json", "", "also write the results as JSON to this file")
 	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of this process over the whole run (with -server inprocess it includes the server; add -systems eventsql to see it alone)")
+	fs.StringVar(&cfg.tracePath, "trace", "", "write a runtime execution trace of this process over the whole run (with -server inprocess it includes the server; large: use a short -duration)")
+	fs.StringVar(&cfg.httpClient, "http-client", "raw", "load generator's HTTP client for appends: raw (one keep-alive connection per client, one write per request: lean, like MariaDB's driver) or nethttp (net/http's Transport)")
 	fs.StringVar(&cfg.server, "server", "binary", "how to run eventsql: binary (go build ./cmd/eventsql, one process per scenario) or inprocess")
 	fs.StringVar(&cfg.eventsqlBin, "eventsql-bin", "", "use this eventsql binary instead of building one")
 	fs.StringVar(&cfg.nodeDir, "node-dir", "bench/.node", "where the DuckDB npm package is installed")
@@ -178,6 +183,8 @@ with apt-get and the npm package `+duckdbnode.Package+` into -node-dir;
 		return cfg, errors.New("-rounds must be 1 to 16")
 	case cfg.importSize <= 0 || cfg.importPerStream <= 0:
 		return cfg, errors.New("-import-size and -import-stream-events must be positive")
+	case cfg.httpClient != "raw" && cfg.httpClient != "nethttp":
+		return cfg, fmt.Errorf("-http-client %q: want raw or nethttp", cfg.httpClient)
 	case cfg.server != "binary" && cfg.server != "inprocess":
 		return cfg, fmt.Errorf("-server %q: want binary or inprocess", cfg.server)
 	}
@@ -309,6 +316,11 @@ func run(ctx context.Context, cfg config) (err error) {
 		return err
 	}
 	defer stopCPU()
+	stopTrace, err := benchprof.Trace(cfg.tracePath)
+	if err != nil {
+		return err
+	}
+	defer stopTrace()
 
 	if cfg.rawDuration > 0 {
 		progress("raw disk: write+fdatasync of one record at a time, %v", cfg.rawDuration)
@@ -435,6 +447,9 @@ func pool(system, unit string, rounds []measured) SystemResult {
 	t := all.elapsed.Seconds()
 	cpu.Server, cpu.Client, cpu.Machine = cpu.Server/t, cpu.Client/t, cpu.Machine/t
 	r.CPU = &cpu
+	// CPU per request is steadier than rates on a shared machine.
+	r.ServerCPUMicrosPerRequest = cpu.Server * t / float64(all.requests) * 1e6
+	r.ClientCPUMicrosPerRequest = cpu.Client * t / float64(all.requests) * 1e6
 	r.PeakRSSBytes = rss
 	r.Notes = fmt.Sprintf("%s %s", benchfmt.Count(float64(r.Requests)), unit)
 	if len(rounds) > 1 {
@@ -456,8 +471,13 @@ func (b *bench) appendEventsql(ctx context.Context, keys int, spec scenarioSpec)
 	benchproc.ResetPeakRSS(srv.pid())
 	hc := httpClient(spec.clients)
 	defer hc.CloseIdleConnections()
+	var raw *rawConns
+	if b.cfg.httpClient == "raw" {
+		raw = &rawConns{}
+		defer raw.closeAll()
+	}
 	c0 := sampleCPU(srv.pid())
-	if m.load, err = drive(ctx, spec.clients, b.cfg.duration, eventsqlAppender(srv, hc, b.gen, keys, spec.batch)); err != nil {
+	if m.load, err = drive(ctx, spec.clients, b.cfg.duration, eventsqlAppender(srv, hc, raw, b.gen, keys, spec.batch)); err != nil {
 		return m, err
 	}
 	m.cpu = c0.until(sampleCPU(srv.pid()))

@@ -86,7 +86,11 @@ type SystemResult struct {
 	MaxMs        float64 `json:"latencyMaxMs,omitempty"`
 	PeakRSSBytes int64   `json:"peakRssBytes,omitempty"`
 	CPU          *CPUUse `json:"cpu,omitempty"`
-	Notes        string  `json:"notes,omitempty"`
+	// CPU time per request of the server and of the load generator (in
+	// process: both in the first), in µs (append scenarios).
+	ServerCPUMicrosPerRequest float64 `json:"serverCpuMicrosPerRequest,omitempty"`
+	ClientCPUMicrosPerRequest float64 `json:"clientCpuMicrosPerRequest,omitempty"`
+	Notes                     string  `json:"notes,omitempty"`
 }
 
 func (s *Scenario) result(system string) *SystemResult {
@@ -212,6 +216,12 @@ func (t *table) system(s *Scenario, r SystemResult) {
 	notes := r.Notes
 	if r.CPU != nil {
 		notes += "; " + r.CPU.String()
+	}
+	if r.ServerCPUMicrosPerRequest > 0 {
+		notes += fmt.Sprintf("; CPU µs/request: server %s", benchfmt.Num(r.ServerCPUMicrosPerRequest))
+		if r.ClientCPUMicrosPerRequest > 0 {
+			notes += fmt.Sprintf(", client %s", benchfmt.Num(r.ClientCPUMicrosPerRequest))
+		}
 	}
 	fmt.Fprintf(t.w, rowFormat, name, r.System, benchfmt.Count(r.EventsPerSec), benchfmt.Num(r.MBPerSec),
 		benchfmt.Num(p50), benchfmt.Num(p99), benchfmt.Num(maxv), rss, notes)
