@@ -33,6 +33,7 @@ type typedWriter struct {
 	touched  []*typeOut
 	sc       objectScanner
 	member   jsonMember
+	seq      uint32 // numbers the events walked
 	// cols holds a run of rows column by column (reused).
 	cols   [][]parquet.Value
 	budget int64 // bytes of row groups buffered across open files
@@ -57,9 +58,9 @@ type typeOut struct {
 	nulls   []parquet.Value
 	changed bool    // the schema changed in the batch being written
 	rows    []int32 // the type's rows in the batch being written
-	// seenIn[f] is the batch row (plus one) where field f was last seen:
-	// a key given twice in one event is found that way.
-	seenIn []int32
+	// seenIn[f] is the event (typedWriter.seq) where field f was last
+	// seen: a key given twice in one event is found that way.
+	seenIn []uint32
 }
 
 // fieldRef is a member of an event's data: the inferred field it is and
@@ -219,13 +220,14 @@ func (w *typedWriter) write(ctx context.Context, b *batch) error {
 		}
 		m := &w.member
 		first := len(w.refs)
+		w.seq++
 		for pos := 0; w.sc.next(m); pos++ {
 			fi, c := t.inf.FieldAt(pos, m.key, &m.val)
 			t.changed = t.changed || c
 			for fi >= len(t.seenIn) {
 				t.seenIn = append(t.seenIn, 0)
 			}
-			if t.seenIn[fi] == int32(i+1) {
+			if t.seenIn[fi] == w.seq {
 				// A key given twice: the last value counts.
 				for j := first; j < len(w.refs); j++ {
 					if w.refs[j].field == int32(fi) {
@@ -233,7 +235,7 @@ func (w *typedWriter) write(ctx context.Context, b *batch) error {
 					}
 				}
 			}
-			t.seenIn[fi] = int32(i + 1)
+			t.seenIn[fi] = w.seq
 			w.refs = append(w.refs, fieldRef{field: int32(fi), kind: m.val.Type, escaped: m.escaped,
 				raw: span{r.data.off + uint32(m.start), uint32(len(m.val.Raw))}})
 		}
