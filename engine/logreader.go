@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -150,24 +153,40 @@ func readStoreID(dir string) (string, error) {
 // loadRestrictions finds the streams with metadata or deletes and
 // replays their records to get their final state, and counts events.
 func (r *LogReader) loadRestrictions(ctx context.Context) error {
-	names := map[string]bool{}
-	if err := r.walk(ctx, func(p []byte) error {
+	segs := r.log.segments()
+	type found struct {
+		count, last uint64
+		names       []string
+	}
+	per := make([]found, len(segs))
+	if err := r.walk(ctx, func(seg int, p []byte) error {
+		f := &per[seg]
 		switch recordKind(p[0]) {
 		case kindEvent:
-			r.count++
+			f.count++
 			if len(p) >= 12 {
-				r.last = leUint64(p[4:])
+				f.last = leUint64(p[4:])
 			}
 		case kindMetadata, kindDelete:
 			var rec record
 			if err := decodeRecord(p, &rec); err != nil {
 				return err
 			}
-			names[string(rec.Stream)] = true
+			f.names = append(f.names, string(rec.Stream))
 		}
 		return nil
 	}); err != nil {
 		return err
+	}
+	names := map[string]bool{}
+	for _, f := range per {
+		r.count += f.count
+		if f.count > 0 {
+			r.last = f.last
+		}
+		for _, n := range f.names {
+			names[n] = true
+		}
 	}
 	if len(names) == 0 {
 		return nil
@@ -208,26 +227,50 @@ func (r *LogReader) loadRestrictions(ctx context.Context) error {
 	return nil
 }
 
-// walk calls fn with every record payload (checksums verified) in order.
-func (r *LogReader) walk(ctx context.Context, fn func(payload []byte) error) error {
-	for i, s := range r.log.segments() {
-		size := s.size.Load()
-		buf := s.bytes(0, size)
-		for off := int64(segmentHeaderSize); off < size; {
-			payload, n, status := checkFrame(buf[off:])
-			if status != frameOK {
-				return &CorruptionError{File: s.path, Offset: off, Reason: status.String()}
+// walk calls fn with every record payload (checksums verified) and the
+// index of its segment. Segments are walked concurrently (one goroutine
+// per core; a segment's records in order): the walk runs before any read
+// can start, and on one core it took 2 s for 10 million events, mostly
+// first touches of the mapped pages.
+func (r *LogReader) walk(ctx context.Context, fn func(seg int, payload []byte) error) error {
+	segs := r.log.segments()
+	errs := make([]error, len(segs))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(len(segs), runtime.GOMAXPROCS(0)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(segs) || ctx.Err() != nil {
+					return
+				}
+				errs[i] = walkSegment(segs[i], func(p []byte) error { return fn(i, p) })
 			}
-			if err := fn(payload); err != nil {
-				return &CorruptionError{File: s.path, Offset: off, Reason: err.Error()}
-			}
-			off += frameHeaderSize + int64(n)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
 		}
-		if i&7 == 7 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
+	}
+	return ctx.Err()
+}
+
+func walkSegment(s *segment, fn func(payload []byte) error) error {
+	size := s.size.Load()
+	buf := s.bytes(0, size)
+	for off := int64(segmentHeaderSize); off < size; {
+		payload, n, status := checkFrame(buf[off:])
+		if status != frameOK {
+			return &CorruptionError{File: s.path, Offset: off, Reason: status.String()}
 		}
+		if err := fn(payload); err != nil {
+			return &CorruptionError{File: s.path, Offset: off, Reason: err.Error()}
+		}
+		off += frameHeaderSize + int64(n)
 	}
 	return nil
 }
