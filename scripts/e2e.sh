@@ -162,7 +162,7 @@ check "an unknown table is ERROR 1146 naming it" "$M -e 'SELECT * FROM eventsql.
 check "an unknown column is ERROR 1054 naming it" "$M -e 'SELECT nope FROM eventsql.events' 2>&1 | grep -q 'ERROR 1054.*nope'"
 check "a window function" "$M -e 'SELECT position, ROW_NUMBER() OVER (PARTITION BY stream ORDER BY position DESC) FROM eventsql.events WHERE stream = \"order-1\" ORDER BY position' | tr '\t\n' ' ' | grep -q '^1 2 2 1 \$'"
 check "a reader cannot SET GLOBAL" "$M -e 'SET GLOBAL max_connections = 3' 2>&1 | grep -q 'ERROR 1227'"
-check "the server reports itself as eventsql" "$M -e 'SELECT VERSION()' | grep -q eventsql"
+check "the server reports itself as eventsql (VERSION(), @@version_comment, the CLI's status)" "$M -e 'SELECT VERSION(), @@version_comment' | grep -q 'eventsql.*eventsql' && $M -e status | grep 'Server version' | grep -q eventsql && ! $M -e status | grep -q Dolt"
 check "EXPLAIN shows a native aggregate from index counts" "$M -e 'EXPLAIN FORMAT=TREE SELECT event_type, COUNT(*) FROM eventsql.events GROUP BY event_type' | grep -q 'NativeAggregate'"
 check "plain EXPLAIN names the index a stream lookup uses" "$M -e \"EXPLAIN SELECT * FROM eventsql.events WHERE stream = 'order-1'\" | awk -F'\t' '{print \$3, \$5, \$7}' | grep -q '^events ref stream\$'"
 check "a partial INSERT is ERROR 1036 too" "mariadb -h 127.0.0.1 -P $m5 -u admin -padm -e \"INSERT INTO eventsql.events (stream) VALUES ('x')\" 2>&1 | grep -q 'ERROR 1036.*immutable'"

@@ -59,8 +59,13 @@ type Account struct {
 
 // Options configure the SQL front.
 type Options struct {
-	// Version is the server version reported to clients.
+	// Version is the server version reported to clients: in the
+	// handshake, as VERSION() and as @@version (default
+	// "8.0.31-eventsql"; MySQL clients parse the leading number).
 	Version string
+	// VersionComment is @@version_comment, which the mysql/mariadb
+	// CLI prints after the version (default "eventsql").
+	VersionComment string
 	// QueryTimeout cancels queries running longer; 0 means none.
 	QueryTimeout time.Duration
 	// TypeCachePath is where inferred schemas are cached ("" = memory).
@@ -116,7 +121,13 @@ func New(store Store, accounts []Account, opts Options, logger *slog.Logger) (*F
 	if !fe.installKeepAliases(a) {
 		logger.Warn("sqlfront: GMS's once-after batch has no finalizeSubqueries rule; correlated subqueries will not use indexes")
 	}
-	fe.engine = sqle.New(a, &sqle.Config{VersionPostfix: "eventsql"})
+	if fe.opts.Version == "" {
+		fe.opts.Version = "8.0.31-eventsql"
+	}
+	if fe.opts.VersionComment == "" {
+		fe.opts.VersionComment = "eventsql"
+	}
+	fe.engine = sqle.New(a, &sqle.Config{})
 	fe.engine.Analyzer.Coster = &coster{fe: fe, base: memo.NewDefaultCoster()}
 	fe.engine.Analyzer.ExecBuilder.PriorityBuilder = explainBuilder{fe: fe,
 		next: enforcedFilters{base: fe.engine.Analyzer.ExecBuilder}}
@@ -218,6 +229,15 @@ func (fe *Front) sessionBuilder(ctx context.Context, conn *mysql.Conn, addr stri
 	// A client that names no database still has one, as GMS needs a
 	// current database for some statements; one named at connect wins.
 	sess.SetCurrentDatabase(dbEventsql)
+	// GMS's defaults would say "8.0.31" and "Dolt"; these are read-only
+	// variables, so they are set per session rather than in GMS's
+	// process-wide registry.
+	sctx := sql.NewContext(ctx, sql.WithSession(sess))
+	for name, v := range map[string]string{"version": fe.opts.Version, "version_comment": fe.opts.VersionComment} {
+		if err := sess.InitSessionVariable(sctx, name, v); err != nil {
+			return nil, fmt.Errorf("session variable %s: %w", name, err)
+		}
+	}
 	return sess, nil
 }
 

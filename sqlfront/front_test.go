@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -232,10 +233,15 @@ func TestWritesAndBadQueriesAreRefused(t *testing.T) {
 	if got := queryStrings(t, admin, "SELECT COUNT(*) FROM events"); got[0][0] != "1" {
 		t.Fatalf("refused writes changed something: %v", got)
 	}
-	var version string
-	admin.QueryRow("SELECT VERSION()").Scan(&version)
-	if !strings.Contains(version, "eventsql") {
-		t.Fatalf("VERSION() = %q", version)
+	// Every way a client reads the version names eventsql, never GMS's
+	// "8.0.31" / "Dolt" defaults.
+	got := queryStrings(t, admin, "SELECT VERSION(), @@version, @@version_comment")
+	if want := []string{"8.0.33-eventsql-test", "8.0.33-eventsql-test", "eventsql"}; !slices.Equal(got[0], want) {
+		t.Fatalf("VERSION(), @@version, @@version_comment = %v, want %v", got[0], want)
+	}
+	got = queryStrings(t, admin, "SHOW VARIABLES LIKE 'version_comment'")
+	if got[0][1] != "eventsql" {
+		t.Fatalf("SHOW VARIABLES: %v", got)
 	}
 }
 

@@ -26,10 +26,21 @@ func TestStreamsIndex(t *testing.T) {
 	for _, n := range names {
 		appendEvents(t, st, n, "Touched", `{}`)
 	}
+	appendEvents(t, st, "orders", "Touched", `{}`, `{}`) // more events than streams
 	if err := st.DeleteStream(ctx, "cart-9", engine.ExpectAny, false); err != nil {
 		t.Fatal(err)
 	}
 	db := open("reader", "r-pw")
+
+	// information_schema and SHOW TABLE STATUS report the stream count
+	// (deleted streams are rows too).
+	want := fmt.Sprint(len(names))
+	if got := queryStrings(t, db, "SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'eventsql' AND TABLE_NAME = 'streams'"); got[0][0] != want {
+		t.Errorf("information_schema TABLE_ROWS = %v, want %s", got, want)
+	}
+	if got := queryStrings(t, db, "SELECT COUNT(*) FROM streams"); got[0][0] != want {
+		t.Errorf("COUNT(*) = %v, want %s", got, want)
+	}
 
 	where := func(keep func(name string) bool) []string {
 		var out []string

@@ -25,6 +25,7 @@ var (
 	_ sql.InsertableTable = (*streamsTable)(nil)
 	_ sql.UpdatableTable  = (*streamsTable)(nil)
 	_ sql.DeletableTable  = (*streamsTable)(nil)
+	_ sql.StatisticsTable = (*streamsTable)(nil)
 )
 
 func newStreamsTable(fe *Front, db string) *streamsTable {
@@ -54,6 +55,17 @@ func (t *streamsTable) Comment() string                { return "one row per str
 func (t *streamsTable) PrimaryKeySchema(*sql.Context) sql.PrimaryKeySchema {
 	return sql.NewPrimaryKeySchema(t.schema, 0)
 }
+
+// RowCount is the number of streams the store has seen (deleted ones
+// included), for information_schema.TABLES and the planner. It is not
+// marked exact, so COUNT(*) still reads the stream index.
+func (t *streamsTable) RowCount(*sql.Context) (uint64, bool, error) {
+	return t.fe.store.Stats().Streams, false, nil
+}
+
+// DataLength is 0: the stream rows are derived from the index, not stored.
+func (t *streamsTable) DataLength(*sql.Context) (uint64, error) { return 0, nil }
+
 func (t *streamsTable) Partitions(*sql.Context) (sql.PartitionIter, error) {
 	return sql.PartitionsToPartitionIter(eventsPartition{}), nil
 }

@@ -139,6 +139,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		})
 		front, err = sqlfront.New(store, accounts, sqlfront.Options{
 			Version:                 "8.0.33-eventsql-" + version,
+			VersionComment:          "eventsql " + version + " (build " + build + ")",
 			QueryTimeout:            *queryTimeout,
 			TypeCachePath:           filepath.Join(*dataDir, "typeinfer.json"),
 			TLS:                     sqlTLS,
