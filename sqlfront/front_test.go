@@ -205,6 +205,9 @@ func TestWritesAndBadQueriesAreRefused(t *testing.T) {
 		"DELETE FROM by_type.OrderPlaced",
 		"CREATE TABLE foo (a INT)",
 		"DROP TABLE events",
+		"CREATE DATABASE lake",
+		"DROP DATABASE by_type",
+		"CREATE VIEW v AS SELECT 1",
 	} {
 		_, err := admin.Exec(q)
 		if err == nil || !strings.Contains(err.Error(), "refused") || !strings.Contains(err.Error(), "1036") {

@@ -21,7 +21,7 @@ type provider struct {
 	dbs []sql.Database
 }
 
-var _ sql.DatabaseProvider = (*provider)(nil)
+var _ sql.MutableDatabaseProvider = (*provider)(nil)
 
 func newProvider(fe *Front) *provider {
 	return &provider{dbs: []sql.Database{
@@ -46,6 +46,16 @@ func (p *provider) HasDatabase(ctx *sql.Context, name string) bool {
 }
 
 func (p *provider) AllDatabases(*sql.Context) []sql.Database { return p.dbs }
+
+// CreateDatabase and DropDatabase refuse with the same error as other
+// DDL (GMS's own message for a provider without them names a Go type).
+func (p *provider) CreateDatabase(_ *sql.Context, name string) error {
+	return readOnlySchemaError("CREATE DATABASE", name)
+}
+
+func (p *provider) DropDatabase(_ *sql.Context, name string) error {
+	return readOnlySchemaError("DROP DATABASE", name)
+}
 
 // database is one of eventsql's three databases. Tables of by_type and
 // by_category are made on demand from the engine's type and category
