@@ -38,6 +38,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/eventsql/eventsql/bench/benchenv"
 	"github.com/eventsql/eventsql/bench/benchprof"
 
 	"github.com/eventsql/eventsql/engine"
@@ -212,7 +213,7 @@ func run(cfg config) error {
 	tab.footer(rep)
 
 	if cfg.jsonPath != "" {
-		if err := rep.writeJSON(cfg.jsonPath); err != nil {
+		if err := benchenv.WriteJSON(cfg.jsonPath, rep); err != nil {
 			return err
 		}
 	}

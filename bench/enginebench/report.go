@@ -3,19 +3,16 @@
 package main
 
 import (
+	"github.com/eventsql/eventsql/bench/benchenv"
 	"github.com/eventsql/eventsql/bench/benchfmt"
 
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // Report is everything a run measured; -json writes it.
@@ -52,7 +49,6 @@ func environment(cfg config, runDir string) Env {
 		NumCPU:      runtime.NumCPU(),
 		GOMAXPROCS:  runtime.GOMAXPROCS(0),
 		Dir:         runDir,
-		FSType:      "unknown",
 		Duration:    cfg.duration.Seconds(),
 		RawDuration: cfg.rawDuration.Seconds(),
 		EventSize:   eventSize,
@@ -60,39 +56,9 @@ func environment(cfg config, runDir string) Env {
 	if abs, err := filepath.Abs(runDir); err == nil {
 		e.Dir = abs
 	}
-	var u unix.Utsname
-	if unix.Uname(&u) == nil {
-		e.Kernel = unix.ByteSliceToString(u.Release[:])
-	}
-	var st unix.Statfs_t
-	if unix.Statfs(runDir, &st) == nil {
-		e.FSType = fsName(int64(st.Type))
-	}
+	e.Kernel = benchenv.Kernel()
+	e.FSType = benchenv.FSType(runDir)
 	return e
-}
-
-func fsName(magic int64) string {
-	switch magic {
-	case unix.EXT4_SUPER_MAGIC:
-		return "ext4"
-	case unix.XFS_SUPER_MAGIC:
-		return "xfs"
-	case unix.BTRFS_SUPER_MAGIC:
-		return "btrfs"
-	case unix.TMPFS_MAGIC:
-		return "tmpfs (RAM: fsync is free, numbers are not disk numbers)"
-	case unix.OVERLAYFS_SUPER_MAGIC:
-		return "overlayfs"
-	}
-	return fmt.Sprintf("0x%x", magic)
-}
-
-func (r *Report) writeJSON(path string) error {
-	b, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, append(b, '\n'), 0o644)
 }
 
 // table prints the report, one line per scenario, as results come in.

@@ -55,6 +55,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/eventsql/eventsql/bench/benchenv"
 	"github.com/eventsql/eventsql/bench/benchfmt"
 	"github.com/eventsql/eventsql/bench/benchproc"
 	"github.com/eventsql/eventsql/bench/benchprof"
@@ -350,7 +351,7 @@ func run(ctx context.Context, cfg config) (err error) {
 	b.rep.Finished = time.Now()
 	b.tab.footer(b.rep)
 	if cfg.jsonPath != "" {
-		if err := b.rep.writeJSON(cfg.jsonPath); err != nil {
+		if err := benchenv.WriteJSON(cfg.jsonPath, b.rep); err != nil {
 			return err
 		}
 	}

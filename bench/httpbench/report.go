@@ -3,18 +3,15 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/eventsql/eventsql/bench/benchenv"
 	"github.com/eventsql/eventsql/bench/benchfmt"
 )
 
@@ -125,46 +122,15 @@ func environment(cfg config, runDir string) Env {
 		GoVersion:       runtime.Version(),
 		NumCPU:          runtime.NumCPU(),
 		Dir:             runDir,
-		FSType:          "unknown",
 		Seed:            cfg.seed,
 		DurationSeconds: cfg.duration.Seconds(),
 	}
 	if abs, err := filepath.Abs(runDir); err == nil {
 		e.Dir = abs
 	}
-	var u unix.Utsname
-	if unix.Uname(&u) == nil {
-		e.Kernel = unix.ByteSliceToString(u.Release[:])
-	}
-	var st unix.Statfs_t
-	if unix.Statfs(runDir, &st) == nil {
-		e.FSType = fsName(int64(st.Type))
-	}
+	e.Kernel = benchenv.Kernel()
+	e.FSType = benchenv.FSType(runDir)
 	return e
-}
-
-func fsName(magic int64) string {
-	switch magic {
-	case unix.EXT4_SUPER_MAGIC:
-		return "ext4"
-	case unix.XFS_SUPER_MAGIC:
-		return "xfs"
-	case unix.BTRFS_SUPER_MAGIC:
-		return "btrfs"
-	case unix.TMPFS_MAGIC:
-		return "tmpfs (RAM: fsync is free, numbers are not disk numbers)"
-	case unix.OVERLAYFS_SUPER_MAGIC:
-		return "overlayfs"
-	}
-	return fmt.Sprintf("0x%x", magic)
-}
-
-func (r *Report) writeJSON(path string) error {
-	b, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, append(b, '\n'), 0o644)
 }
 
 // table prints the report as results come in: a row per system, then a

@@ -44,6 +44,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/eventsql/eventsql/bench/benchenv"
 	"github.com/eventsql/eventsql/bench/benchprof"
 
 	"github.com/eventsql/eventsql/engine"
@@ -170,7 +171,7 @@ func runTo(cfg config, out io.Writer) error {
 	}
 	rep.print(out)
 	if cfg.jsonPath != "" {
-		return rep.writeJSON(cfg.jsonPath)
+		return benchenv.WriteJSON(cfg.jsonPath, rep)
 	}
 	return nil
 }

@@ -3,22 +3,18 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"runtime"
 	"runtime/metrics"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
 	"github.com/eventsql/eventsql/bench/benchfmt"
+	"github.com/eventsql/eventsql/bench/benchproc"
 )
 
 // Report is everything a run measured; -json writes it.
@@ -90,34 +86,8 @@ func (r *Report) print(w io.Writer) {
 	}
 }
 
-func (r *Report) writeJSON(path string) error {
-	b, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, append(b, '\n'), 0o644)
-}
-
 // procStatus returns a /proc/self/status field in bytes (0 if unknown).
-func procStatus(field string) int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), ":")
-		if !ok || k != field {
-			continue
-		}
-		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-		if err != nil {
-			return 0
-		}
-		return kb << 10
-	}
-	return 0
-}
+func procStatus(field string) int64 { return benchproc.StatusBytes(os.Getpid(), field) }
 
 // memSampler records the peak anonymous RSS and Go heap.
 type memSampler struct {
