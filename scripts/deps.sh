@@ -8,6 +8,11 @@ command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v mariadb >/dev/null 2>&1 || need+=(mariadb-client)  # the SQL end-to-end tests
 command -v node >/dev/null 2>&1 || need+=(nodejs)              # DuckDB reads the Parquet export
 command -v npm >/dev/null 2>&1 || need+=(npm)
+# Other MySQL clients analysts use: PyMySQL (Debian's python3) and JDBC
+# (MariaDB Connector/J, run by a JDK's java in source-file mode).
+/usr/bin/python3 -c 'import pymysql' >/dev/null 2>&1 || need+=(python3-pymysql)
+[ -f /usr/share/java/mariadb-java-client.jar ] || need+=(libmariadb-java)
+command -v javac >/dev/null 2>&1 || need+=(default-jdk-headless)
 if [ ${#need[@]} -gt 0 ]; then
   echo "deps: installing ${need[*]}"
   SUDO=""

@@ -178,6 +178,11 @@ done
 check "a reader sees only their own connections in SHOW PROCESSLIST" "! $M -e 'SHOW PROCESSLIST' | grep -q SLEEP"
 check "a reader cannot KILL another user's query (ERROR 1095)" "$M -e 'KILL QUERY $sid' 2>&1 | grep -q 'ERROR 1095'"
 check "an admin's KILL QUERY interrupts it (ERROR 1317)" "$AM -e 'KILL QUERY $sid' && wait $sleeper; grep -q 'ERROR 1317' '$work/sleep.out'"
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+check "PyMySQL: parameters, column types, JSON, a streamed cursor, error codes" \
+  "/usr/bin/python3 '$here/clients/pymysql_check.py' 127.0.0.1 $m5 ann r-pw"
+check "JDBC (MariaDB Connector/J): metadata, prepared statements both ways, streaming, error codes" \
+  "java -cp /usr/share/java/mariadb-java-client.jar '$here/clients/JdbcCheck.java' 127.0.0.1 $m5 ann r-pw"
 
 # Parquet export, read back with DuckDB; totals must match SQL over the same store.
 for i in $(seq 1 300); do

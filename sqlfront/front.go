@@ -146,7 +146,12 @@ func New(store Store, accounts []Account, opts Options, logger *slog.Logger) (*F
 		if acc.Admin {
 			ps = mysql_db.NewPrivilegeSetWithAllPrivileges()
 		} else {
-			ps.AddGlobalStatic(sql.PrivilegeType_Select)
+			// Readers may read eventsql's databases (information_schema is
+			// open to all), not GMS's mysql database: global SELECT would
+			// show them mysql.user with every account's password hash.
+			for _, db := range []string{dbEventsql, dbByType, dbByCategory} {
+				ps.AddDatabase(db, sql.PrivilegeType_Select)
+			}
 		}
 		ed.PutUser(&mysql_db.User{
 			User: acc.Name, Host: "%", PrivilegeSet: ps, Plugin: "mysql_native_password",

@@ -322,6 +322,47 @@ func TestReadersCannotChangeServerState(t *testing.T) {
 	}
 }
 
+// TestReadersGetMySQLsAccessErrors checks what a reader may read and that
+// refusals carry MySQL's codes (1142 naming the table, 1227 naming the
+// privilege), which clients and tools branch on.
+func TestReadersGetMySQLsAccessErrors(t *testing.T) {
+	st, open := testFront(t)
+	appendEvents(t, st, "order-1", "OrderPlaced", `{"amount":10}`)
+	reader := open("reader", "r-pw")
+	for q, want := range map[string]string{
+		"DELETE FROM events":                                 "Error 1142 (42000): DELETE command denied to user 'reader'@'%' for table 'eventsql.events'",
+		"DELETE FROM by_type.OrderPlaced":                    "Error 1142 (42000): DELETE command denied to user 'reader'@'%' for table 'by_type.OrderPlaced'",
+		"UPDATE events SET stream = 'x'":                     "Error 1142 (42000): UPDATE command denied",
+		"SELECT User, authentication_string FROM mysql.user": "Error 1044 (42000): Access denied for user 'reader'@'%' to database 'mysql'",
+		"CREATE USER x IDENTIFIED BY 'y'":                    "Error 1227 (42000): Access denied; you need (at least one of) the CREATE USER privilege(s)",
+	} {
+		if _, err := reader.Exec(q); err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("%s: err = %v, want %q", q, err, want)
+		}
+	}
+	for _, q := range []string{
+		"SELECT COUNT(*) FROM eventsql.events",
+		"SELECT COUNT(*) FROM by_type.OrderPlaced",
+		"SELECT COUNT(*) FROM by_category.`order`",
+		"SELECT COUNT(*) FROM eventsql.streams",
+		"SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = 'by_type'",
+	} {
+		if got := queryStrings(t, reader, q); got[0][0] == "0" {
+			t.Errorf("%s: reader read nothing", q)
+		}
+	}
+	got := queryStrings(t, reader, "SHOW DATABASES")
+	var names []string
+	for _, r := range got {
+		names = append(names, r[0])
+	}
+	for _, db := range []string{"by_category", "by_type", "eventsql", "information_schema"} {
+		if !slices.Contains(names, db) {
+			t.Errorf("SHOW DATABASES for a reader = %v, missing %s", names, db)
+		}
+	}
+}
+
 func TestQueryTimeout(t *testing.T) {
 	logger := slog.New(slog.DiscardHandler)
 	opts := engine.DefaultOptions()

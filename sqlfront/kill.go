@@ -38,7 +38,7 @@ func (a processAuth) HandleAuth(ctx *sql.Context, state sql.AuthorizationQuerySt
 	case auth.AuthType == ast.AuthType_PROCESS && strings.HasPrefix(q, "SHOW") && strings.Contains(q, "PROCESSLIST"):
 		return nil
 	}
-	return a.AuthorizationHandler.HandleAuth(ctx, state, auth)
+	return accessDenied(ctx, auth, a.AuthorizationHandler.HandleAuth(ctx, state, auth))
 }
 
 // ownProcessesRule: a user who is not an admin may KILL only their own
