@@ -29,8 +29,14 @@ import (
 // runs no custom rules for simple SELECTs (a Project over a Filter over a
 // table), and the native aggregates (native_agg.go) read the conjuncts of
 // the filters they replace.
+//
+// For the same reason it also gives the scan its filter (scan_filter.go)
+// when scanFilters is set and the analyzer rule did not run: a simple
+// SELECT's remaining conjuncts that the scan can check itself
+// (`amount > 100`, `customer = ?`) then drop events before a row is built.
 type enforcedFilters struct {
-	base *rowexec.BaseBuilder
+	base        *rowexec.BaseBuilder
+	scanFilters bool
 }
 
 var _ sql.NodeExecBuilder = enforcedFilters{}
@@ -42,11 +48,24 @@ func (b enforcedFilters) Build(ctx *sql.Context, n sql.Node, row sql.Row) (sql.R
 	if !ok {
 		return nil, nil
 	}
-	keep, ok := unenforced(ctx, f)
-	if !ok {
+	keep, dropped := unenforced(ctx, f)
+	if !dropped {
+		keep = expression.SplitConjunction(ctx, f.Expression)
+	}
+	child := f.Child
+	if b.scanFilters && len(keep) > 0 {
+		c, err := withScanFilter(ctx, child, keep, nil)
+		if err != nil {
+			return nil, err
+		}
+		if c != nil {
+			child = c
+		}
+	}
+	if !dropped && child == f.Child {
 		return nil, nil
 	}
-	iter, err := b.base.Build(ctx, f.Child, row)
+	iter, err := b.base.Build(ctx, child, row)
 	if err != nil || len(keep) == 0 {
 		return iter, err
 	}

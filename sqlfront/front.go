@@ -130,7 +130,7 @@ func New(store Store, accounts []Account, opts Options, logger *slog.Logger) (*F
 	fe.engine = sqle.New(a, &sqle.Config{})
 	fe.engine.Analyzer.Coster = &coster{fe: fe, base: memo.NewDefaultCoster()}
 	fe.engine.Analyzer.ExecBuilder.PriorityBuilder = explainBuilder{fe: fe,
-		next: enforcedFilters{base: fe.engine.Analyzer.ExecBuilder}}
+		next: enforcedFilters{base: fe.engine.Analyzer.ExecBuilder, scanFilters: !opts.DisableNativeAggregates}}
 	fe.engine.Analyzer.Catalog.AuthHandler = processAuth{fe.engine.Analyzer.Catalog.AuthHandler}
 	db := fe.engine.Analyzer.Catalog.MySQLDb
 	db.SetPersister(noPersist{})

@@ -39,8 +39,9 @@ func serveFront(t testing.TB, st *engine.Store, opts Options) (*Front, *sql.DB) 
 
 // scanFilterCases have WHERE clauses the scans take in part, in whole or
 // not at all; each runs with scan filters and without. (A Filter right
-// over an unaliased table is a "simple select" to GMS, which then runs
-// no custom rule: those cases check results only.)
+// over an unaliased table is a "simple select" to GMS, which then runs no
+// custom rule: the exec builder gives those scans their filter,
+// enforced.go.)
 var scanFilterCases = []struct {
 	query string
 	args  []any
@@ -61,8 +62,12 @@ var scanFilterCases = []struct {
 	{"SELECT o.position FROM by_type.OrderPlaced o WHERE amount > 100 OR sku = 'sku-2'", nil, false},
 	{"SELECT o.position, version FROM by_type.OrderPlaced o WHERE version = 2 AND stream = 'order-3'", nil, true},
 	{"SELECT o.position, amount FROM by_type.OrderPlaced o WHERE amount > ? AND sku = ?", []any{900, "sku-2"}, true},
-	{"SELECT position, amount FROM by_type.OrderPlaced WHERE amount > ? AND sku = ?", []any{900, "sku-2"}, false},
-	{"SELECT position, event_type FROM events WHERE version > 25 AND event_type <> 'Mixed'", nil, false},
+	{"SELECT position, amount FROM by_type.OrderPlaced WHERE amount > ? AND sku = ?", []any{900, "sku-2"}, true},
+	{"SELECT position, event_type FROM events WHERE version > 25 AND event_type <> 'Mixed'", nil, true},
+	{"SELECT * FROM by_type.OrderPlaced WHERE amount BETWEEN 10 AND 20", nil, true},
+	{"SELECT position FROM by_type.OrderPlaced WHERE sku = 'sku-1' AND position > 100", nil, true},
+	{"SELECT position, amount FROM by_type.OrderPlaced WHERE stream = 'order-3' AND amount > 300", nil, true},
+	{"SELECT position FROM by_type.OrderPlaced WHERE amount > 100 OR sku = 'sku-2'", nil, false},
 	{"SELECT e.position, e.event_type FROM events e WHERE e.version > 25 AND e.event_type <> 'Mixed'", nil, true},
 	{"SELECT e.position FROM events e WHERE e.version < 2 AND e.position > 100", nil, true},
 	{"SELECT c.position, c.stream FROM by_category.cart c WHERE version < 2", nil, true},
