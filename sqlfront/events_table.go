@@ -2,6 +2,7 @@ package sqlfront
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/dolthub/go-mysql-server/sql"
 
@@ -55,10 +56,16 @@ var (
 
 func newEventsTable(fe *Front, db, name string, sc scope, scopeName string, inferred *typeinfer.Schema) *eventsTable {
 	t := &eventsTable{fe: fe, db: db, name: name, scope: sc, scopeName: scopeName}
+	// Columns name their table in lower case, as GMS names it in column
+	// references: its rule that looks a correlated subquery's rows up by
+	// an index compares the two exactly, and with by_type.OrderPlaced's
+	// columns saying "OrderPlaced" a subquery on an unaliased outer
+	// OrderPlaced scanned once per outer row.
+	source := strings.ToLower(name)
 	if inferred != nil {
-		t.schema, t.typed = typedSchema(db, name, *inferred)
+		t.schema, t.typed = typedSchema(db, source, *inferred)
 	} else {
-		t.schema = baseSchema(db, name)
+		t.schema = baseSchema(db, source)
 	}
 	return t
 }

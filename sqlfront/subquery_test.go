@@ -33,6 +33,13 @@ func TestCorrelatedSubqueriesUseIndexes(t *testing.T) {
 			 LEFT JOIN by_type.PaymentReceived p ON p.stream = o.stream
 			 WHERE o.position BETWEEN ? AND ? GROUP BY o.stream ORDER BY o.stream`,
 			11 + 11*4},
+		{"scalar COUNT by stream, unaliased mixed-case outer without a filter",
+			`SELECT OrderPlaced.stream, (SELECT COUNT(*) FROM by_type.PaymentReceived p WHERE p.stream = OrderPlaced.stream)
+			 FROM by_type.OrderPlaced WHERE ? < ? ORDER BY 1`,
+			`SELECT o.stream, COUNT(p.position) FROM by_type.OrderPlaced o
+			 LEFT JOIN by_type.PaymentReceived p ON p.stream = o.stream
+			 WHERE ? < ? GROUP BY o.stream ORDER BY o.stream`,
+			1000 + 1000*4},
 		{"scalar by position on events",
 			`SELECT a.position, (SELECT b.event_type FROM events b WHERE b.position = a.position + 1)
 			 FROM events a WHERE a.position BETWEEN ? AND ? ORDER BY a.position`,
