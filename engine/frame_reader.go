@@ -56,6 +56,10 @@ func (r *frameReader) read(off, limit uint64) ([]byte, error) {
 		return nil, fmt.Errorf("engine: log offset %d is past the end of the log (%d)", off, end)
 	}
 	rel := int64(off - s.header.BaseOffset)
+	if s.resident.has(rel) {
+		return r.mapped(s, rel, end)
+	}
+	r.log.wantResident(s, rel)
 	avail := end - off
 	n := min(avail, uint64(r.guess))
 	b, err := r.readAt(s, rel, 0, int(n))
@@ -80,6 +84,34 @@ func (r *frameReader) read(off, limit uint64) ([]byte, error) {
 
 // readAt reads bytes [from, to) of the frame at file offset rel of s into
 // r.buf[from:to], keeping r.buf[:from], and returns r.buf[:to].
+// mapped returns the payload of the frame at file offset rel of s from
+// the segment's mapping, where the chunk is populated (resident.go). end
+// is the global offset reads must stay below.
+func (r *frameReader) mapped(s *segment, rel int64, end uint64) ([]byte, error) {
+	r.log.mappedReads.Add(1)
+	payload, _, status := checkFrame(s.mmap[rel:int64(end-s.header.BaseOffset)])
+	if status != frameOK {
+		return nil, &CorruptionError{File: s.path, Offset: rel, Reason: status.String()}
+	}
+	return payload, nil
+}
+
+// mappedAt is mapped for a global offset: ok is false when off's chunk is
+// not populated (or off lies in no segment; read reports that).
+func (r *frameReader) mappedAt(off, limit uint64) (payload []byte, ok bool, err error) {
+	s := r.log.segmentAt(off)
+	if s == nil || off < s.header.BaseOffset+segmentHeaderSize {
+		return nil, false, nil
+	}
+	end := min(s.endOffset(), limit)
+	rel := int64(off - s.header.BaseOffset)
+	if off+frameHeaderSize > end || !s.resident.has(rel) {
+		return nil, false, nil
+	}
+	payload, err = r.mapped(s, rel, end)
+	return payload, true, err
+}
+
 func (r *frameReader) readAt(s *segment, rel int64, from, to int) ([]byte, error) {
 	if cap(r.buf) < to {
 		nb := make([]byte, to)

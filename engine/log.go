@@ -23,8 +23,13 @@ type eventLog struct {
 
 	segs atomic.Pointer[[]*segment] // sorted by base offset
 
-	// reads counts preads of random-access reads (frameReader, spans).
-	reads atomic.Uint64
+	// reads counts preads of random-access reads (frameReader, spans);
+	// mappedReads those served from populated mappings (resident.go).
+	reads       atomic.Uint64
+	mappedReads atomic.Uint64
+	// populate takes chunks that random reads found unpopulated, for the
+	// store's warmer; a full channel drops requests.
+	populate chan chunkRequest
 
 	// Write side, committer goroutine only. The committer stages frames,
 	// takes them for a group (takeFrames) and writes them (writeFrames);
@@ -71,7 +76,8 @@ func openLog(ctx context.Context, dir string, fs FS, segmentSize int64, logger *
 			bases = bases[:len(bases)-1]
 		}
 	}
-	l := &eventLog{dir: dir, fs: fs, logger: logger, segmentSize: segmentSize, free: make(chan []byte, freeFrameBuffers)}
+	l := &eventLog{dir: dir, fs: fs, logger: logger, segmentSize: segmentSize, free: make(chan []byte, freeFrameBuffers),
+		populate: make(chan chunkRequest, 256)}
 	if len(bases) > 0 && bases[0] != 0 {
 		return nil, recovery{}, &CorruptionError{File: filepath.Join(dir, segmentName(bases[0])), Offset: 0,
 			Reason: fmt.Sprintf("the log starts at offset %d, not 0: earlier segments are missing", bases[0])}

@@ -18,6 +18,13 @@ type Options struct {
 	MaxAppendSize int
 	// IndexCacheSize is the block cache of the on-disk index, in bytes.
 	IndexCacheSize int64
+	// SkipWarmup leaves the index block cache cold and random reads of
+	// the log on pread. By default a background thread of the lowest
+	// priority reads the index into the cache after open, until it is
+	// nearly full, and maps the log pages that are in the page cache into
+	// the process so random reads need no system call (warmup.go,
+	// resident.go).
+	SkipWarmup bool
 	// IndexMemtableSize is the index's write buffer. On a crash at most this
 	// much index data is lost and re-derived from the log on open.
 	IndexMemtableSize uint64

@@ -20,6 +20,9 @@ type segment struct {
 	header segmentHeader
 	file   File
 	mmap   []byte
+	// resident flags the chunks of mmap populated for random reads
+	// (resident.go).
+	resident residency
 	// size is the number of bytes of the file known to be valid: for the
 	// active segment, what is written and fsynced.
 	size atomic.Int64
@@ -90,7 +93,7 @@ func openSegment(fs FS, path string, flag int, capacity int64) (*segment, error)
 		f.Close()
 		return nil, err
 	}
-	s := &segment{path: path, header: h, file: f, mmap: m}
+	s := &segment{path: path, header: h, file: f, mmap: m, resident: newResidency(len(m))}
 	s.size.Store(st.Size())
 	return s, nil
 }
@@ -122,7 +125,7 @@ func createSegment(fs FS, dir string, h segmentHeader, capacity int64) (*segment
 		f.Close()
 		return nil, err
 	}
-	s := &segment{path: path, header: h, file: f, mmap: m}
+	s := &segment{path: path, header: h, file: f, mmap: m, resident: newResidency(len(m))}
 	s.size.Store(segmentHeaderSize)
 	return s, nil
 }

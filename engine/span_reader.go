@@ -48,6 +48,9 @@ func newSpanReader(l *eventLog) spanReader {
 // block[i+1:last+1] may be fetched with it.
 func (r *spanReader) read(block []posting, i, last int, limit uint64) ([]byte, error) {
 	off := block[i].Off
+	if p, ok, err := r.frames.mappedAt(off, limit); ok || err != nil {
+		return p, err
+	}
 	if p, ok, err := r.cached(off); ok || err != nil {
 		return p, err
 	}
@@ -106,6 +109,7 @@ func (r *spanReader) fill(block []posting, i, last int, limit uint64) ([]byte, b
 	}
 	n := min(block[j].Off+guess, end) - start
 	rel := int64(start - s.header.BaseOffset)
+	r.frames.log.wantResident(s, rel)
 	if cap(r.buf) < int(n) {
 		r.buf = make([]byte, n, max(n, uint64(r.size)+maxSpeculativeRead))
 	}

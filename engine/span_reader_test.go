@@ -27,6 +27,7 @@ func TestSpanReadsShareReads(t *testing.T) {
 			ctx := context.Background()
 			opts := testOptions()
 			opts.SegmentSize = 1 << 20
+			opts.SkipWarmup = true // count preads, none replaced by mapped reads
 			s := openTestStore(t, t.TempDir(), opts)
 			const n = 600
 			for i := range n {

@@ -33,11 +33,18 @@ type Stats struct {
 	// category reads, GetEvent, id checks): nearby frames of one read
 	// share one (see span_reader.go).
 	LogReads uint64
+	// MappedReads counts random-access reads of frames served from
+	// populated log mappings, without a system call (resident.go).
+	MappedReads uint64
 	// RestrictedStreams counts streams whose events reads may hide
 	// ($maxCount, $maxAge, $tb, deleted). When it is 0 every event ever
 	// appended is visible, so counts from the indexes are exact.
 	RestrictedStreams int64
-	Uptime            time.Duration
+	// Warming is true after Open until the background warm-up (the event
+	// id filter, the index cache, the log mapping) is done; reads and
+	// appends work meanwhile, only slower.
+	Warming bool
+	Uptime  time.Duration
 }
 
 // latencyBounds are the upper bounds of the LatencyHistogram buckets.
@@ -138,7 +145,9 @@ func (s *Store) Stats() Stats {
 		EventsDecoded:     s.stats.decoded.Load(),
 		StreamsRead:       s.stats.streamsRead.Load(),
 		LogReads:          s.log.reads.Load(),
+		MappedReads:       s.log.mappedReads.Load(),
 		RestrictedStreams: s.restricted.n.Load(),
+		Warming:           s.warming.Load(),
 		Uptime:            time.Since(s.opened),
 	}
 	for i := range s.stats.fsyncBuckets {

@@ -63,6 +63,9 @@ type Store struct {
 	indexStopped    atomic.Bool
 
 	background sync.WaitGroup
+	// warming is true from Open until the existence filter is filled and
+	// the warm-up passes are done (warmup.go).
+	warming atomic.Bool
 
 	restricted *restrictedView
 	// typeBlocks caches decoded type posting blocks for stream reads
@@ -134,7 +137,13 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	go s.runCommitter()
 	go s.runSyncer()
 	go s.runIndexer()
-	s.fillFilter(s.applier.filter, 0)
+	s.warming.Store(true)
+	s.background.Add(1)
+	go func() {
+		defer s.background.Done()
+		s.fillFilterNow(s.applier.filter, 0)
+		s.warm()
+	}()
 	return s, nil
 }
 
@@ -215,30 +224,35 @@ func (s *Store) fillFilter(f *existenceFilter, afterGroup uint64) {
 	s.background.Add(1)
 	go func() {
 		defer s.background.Done()
-		for {
-			ch := *s.notify.Load()
-			if s.indexedGroup.Load() >= afterGroup {
-				break
-			}
-			select {
-			case <-ch:
-			case <-s.closing:
-				return
-			}
-		}
-		s.readers.RLock()
-		defer s.readers.RUnlock()
-		if s.closed.Load() && s.syncerStopped() {
-			return
-		}
-		start := time.Now()
-		s.ids.eachInMemory(f.add) // before the index: ids move from memory to the index
-		if err := f.fill(s.db, s.closing); err != nil {
-			s.logger.Warn("building the event id filter failed; appends probe the index instead", "err", err)
-			return
-		}
-		s.logger.Debug("event id filter ready", "keys", f.count.Load(), "seconds", time.Since(start).Seconds())
+		s.fillFilterNow(f, afterGroup)
 	}()
+}
+
+// fillFilterNow is fillFilter on the calling goroutine.
+func (s *Store) fillFilterNow(f *existenceFilter, afterGroup uint64) {
+	for {
+		ch := *s.notify.Load()
+		if s.indexedGroup.Load() >= afterGroup {
+			break
+		}
+		select {
+		case <-ch:
+		case <-s.closing:
+			return
+		}
+	}
+	s.readers.RLock()
+	defer s.readers.RUnlock()
+	if s.closed.Load() && s.syncerStopped() {
+		return
+	}
+	start := time.Now()
+	s.ids.eachInMemory(f.add) // before the index: ids move from memory to the index
+	if err := f.fill(s.db, s.closing); err != nil {
+		s.logger.Warn("building the event id filter failed; appends probe the index instead", "err", err)
+		return
+	}
+	s.logger.Debug("event id filter ready", "keys", f.count.Load(), "seconds", time.Since(start).Seconds())
 }
 
 // afterIndexCommit publishes what a committed index batch changed to the

@@ -65,6 +65,8 @@ type statsJSON struct {
 	LogBytes      uint64  `json:"logBytes"`
 	IndexBytes    uint64  `json:"indexBytes"`
 	Segments      int     `json:"segments"`
+	// Warming is true while the store warms its caches after opening.
+	Warming bool `json:"warming"`
 	// Rates are over the last RateWindowSeconds (shorter right after start).
 	RateWindowSeconds float64 `json:"rateWindowSeconds"`
 	Appends           rate    `json:"appends"`
@@ -105,7 +107,7 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
 	out := statsJSON{
 		StoreID: st.StoreID, UptimeSeconds: st.Uptime.Seconds(),
 		Events: st.Events, Streams: st.Streams, DataBytes: st.DataBytes, LogBytes: st.LogBytes,
-		IndexBytes: st.IndexBytes, Segments: st.Segments,
+		IndexBytes: st.IndexBytes, Segments: st.Segments, Warming: st.Warming,
 		RateWindowSeconds: window.Seconds(),
 		Appends:           perSec(now.appends, base.appends),
 		EventsAppended:    perSec(now.events, base.events),

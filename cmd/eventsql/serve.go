@@ -39,6 +39,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		segmentSize  = byteSize(d.SegmentSize)
 		maxEventSize = byteSize(d.MaxEventSize)
 		indexCache   = byteSize(d.IndexCacheSize)
+		indexWarmup  = fs.Bool("index-warmup", true, "after opening the store, read the index into --index-cache in the background at the lowest CPU priority")
 	)
 	fs.Var(&userSpecs, "user", "add a user as name:role:password (repeatable; password may be a hash from eventsql hash-password)")
 	fs.Var(&segmentSize, "segment-size", "log segment file size")
@@ -98,6 +99,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	opts.MaxEventSize = int(maxEventSize)
 	opts.MaxAppendSize = max(opts.MaxAppendSize, opts.MaxEventSize+(1<<20))
 	opts.IndexCacheSize = int64(indexCache)
+	opts.SkipWarmup = !*indexWarmup
 	opts.Logger = logger
 
 	start := time.Now()
