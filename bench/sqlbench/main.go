@@ -32,6 +32,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -65,6 +66,7 @@ type config struct {
 	verify       int
 	queryTimeout time.Duration
 	bufferPool   string
+	indexCache   int64 // bytes; eventsql's --index-cache
 	eventsqlBin  string
 	inProcess    bool
 	install      bool
@@ -86,6 +88,7 @@ func parseArgs(args []string) (config, error) {
 	fs.IntVar(&cfg.verify, "verify", 20, "argument sets whose results are compared between the systems, per query with arguments")
 	fs.DurationVar(&cfg.queryTimeout, "query-timeout", 10*time.Minute, "give up on a query after this long (both servers enforce it too)")
 	fs.StringVar(&cfg.bufferPool, "mariadb-buffer-pool", "4G", "MariaDB's innodb_buffer_pool_size")
+	indexCache := fs.String("eventsql-index-cache", "", "eventsql's --index-cache (default: the size of -mariadb-buffer-pool, so both cache their indexes within the same budget)")
 	fs.StringVar(&cfg.eventsqlBin, "eventsql-bin", "", "eventsql binary to serve with (default: go build ./cmd/eventsql)")
 	fs.BoolVar(&cfg.inProcess, "inprocess", false, "serve SQL from this process (for -cpuprofile; peak RSS is then the whole process)")
 	noInstall := fs.Bool("no-install", false, "do not apt-get install mariadb-server when it is missing")
@@ -106,6 +109,15 @@ func parseArgs(args []string) (config, error) {
 	}
 	cfg.reps[repsFast], cfg.reps[repsSlow], cfg.reps[repsScan] = *fast, *slow, *scan
 	cfg.install = !*noInstall
+	cache := *indexCache
+	if cache == "" {
+		cache = cfg.bufferPool
+	}
+	size, err := parseSize(cache)
+	if err != nil {
+		return cfg, fmt.Errorf("-eventsql-index-cache: %w", err)
+	}
+	cfg.indexCache = size
 	return cfg, nil
 }
 
@@ -203,7 +215,7 @@ func run(ctx context.Context, args []string) (err error) {
 	switch {
 	case cfg.inProcess:
 		if store == nil {
-			if store, err = openStore(ctx, storeDir); err != nil {
+			if store, err = openStore(ctx, storeDir, cfg.indexCache); err != nil {
 				return err
 			}
 		}
@@ -212,7 +224,8 @@ func run(ctx context.Context, args []string) (err error) {
 			return err
 		}
 		defer stopFront()
-		es = system{name: "eventsql", pid: os.Getpid()}
+		es = system{name: "eventsql", pid: os.Getpid(),
+			warming: func(context.Context) (bool, error) { return store.Stats().Warming, nil }}
 		es.db, err = openDB(eventsqlConfig(addr).FormatDSN())
 		if err != nil {
 			return err
@@ -236,7 +249,7 @@ func run(ctx context.Context, args []string) (err error) {
 			}
 		}
 		progress("starting eventsql serve")
-		srv, err := startEventsql(ctx, bin, storeDir, filepath.Join(base, "eventsql.log"), cfg.queryTimeout)
+		srv, err := startEventsql(ctx, bin, storeDir, filepath.Join(base, "eventsql.log"), cfg.queryTimeout, cfg.indexCache)
 		if err != nil {
 			return err
 		}
@@ -245,7 +258,7 @@ func run(ctx context.Context, args []string) (err error) {
 				err = serr
 			}
 		}()
-		es = system{name: "eventsql", pid: srv.pid()}
+		es = system{name: "eventsql", pid: srv.pid(), warming: srv.warming}
 		if es.db, err = openDB(srv.config().FormatDSN()); err != nil {
 			return err
 		}
@@ -264,15 +277,40 @@ func run(ctx context.Context, args []string) (err error) {
 	defer mdb.Close()
 	ms := system{name: "MariaDB", db: mdb, pid: md.PID()}
 
-	// eventsql fills its in-memory indexes in the background after it
-	// opens a store, and MariaDB purges and flushes after a load: let both
-	// finish before timing anything.
+	// eventsql fills its in-memory indexes and warms its caches in the
+	// background after it opens a store (as MariaDB loads its buffer
+	// pool), and MariaDB purges and flushes after a load: let both finish
+	// before timing anything.
 	settled := map[string]time.Duration{}
+	progress("waiting for eventsql to warm its caches")
+	warmStart := time.Now()
+	for {
+		warming, err := es.warming(ctx)
+		if err != nil {
+			return fmt.Errorf("eventsql warm-up: %w", err)
+		}
+		if !warming {
+			break
+		}
+		if time.Since(warmStart) > 10*time.Minute {
+			progress("eventsql still warming after %v; measuring anyway", time.Since(warmStart).Round(time.Second))
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	warmed := time.Since(warmStart)
 	for _, s := range []system{es, ms} {
 		progress("waiting for %s to go idle", s.name)
 		d, ok := benchproc.WaitIdle(ctx, s.pid, time.Second, 0.05, 5*time.Minute)
 		if !ok {
 			progress("%s still busy after %v; measuring anyway", s.name, d.Round(time.Second))
+		}
+		if s.warming != nil {
+			d += warmed
 		}
 		settled[s.name] = d
 	}
@@ -339,8 +377,9 @@ func load(ctx context.Context, cfg config, g *generator, storeDir string, md *ma
 	return store, ds, nil
 }
 
-func openStore(ctx context.Context, dir string) (*engine.Store, error) {
+func openStore(ctx context.Context, dir string, indexCache int64) (*engine.Store, error) {
 	opts := engine.DefaultOptions()
+	opts.IndexCacheSize = indexCache
 	opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	st, err := engine.Open(ctx, dir, opts)
 	if err != nil {
@@ -405,4 +444,32 @@ func openDB(dsn string) (*sql.DB, error) {
 		return nil, err
 	}
 	return db, nil
+}
+
+// parseSize reads a size as MariaDB writes it (4G, 512M, 65536) or with
+// eventsql's suffixes (4GiB, 512MB).
+func parseSize(s string) (int64, error) {
+	v := strings.ToUpper(strings.TrimSpace(s))
+	v = strings.TrimSuffix(strings.TrimSuffix(v, "B"), "I")
+	mult := int64(1)
+	if n := len(v); n > 0 {
+		switch v[n-1] {
+		case 'K':
+			mult = 1 << 10
+		case 'M':
+			mult = 1 << 20
+		case 'G':
+			mult = 1 << 30
+		case 'T':
+			mult = 1 << 40
+		}
+		if mult > 1 {
+			v = v[:n-1]
+		}
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%q is not a size (examples: 4G, 512M, 1GiB)", s)
+	}
+	return n * mult, nil
 }

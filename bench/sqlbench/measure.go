@@ -21,6 +21,9 @@ type system struct {
 	name string
 	db   *sql.DB
 	pid  int // server process, for memory
+	// warming reports whether the server still warms its caches after
+	// start (nil: it has no such phase).
+	warming func(context.Context) (bool, error)
 }
 
 // sysResult is one system's measurements of one query.

@@ -5,7 +5,9 @@ package main
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -17,13 +19,14 @@ import (
 // eventsqlServer is `eventsql serve` on the loaded data directory, in a
 // process of its own so its memory is measured apart from the client's.
 type eventsqlServer struct {
-	sqlAddr string
-	proc    *benchproc.Child
+	sqlAddr  string
+	httpAddr string
+	proc     *benchproc.Child
 }
 
 // startEventsql starts bin on dataDir with SQL on a free loopback port and
 // waits until it answers over SQL.
-func startEventsql(ctx context.Context, bin, dataDir, logPath string, queryTimeout time.Duration) (*eventsqlServer, error) {
+func startEventsql(ctx context.Context, bin, dataDir, logPath string, queryTimeout time.Duration, indexCache int64) (*eventsqlServer, error) {
 	httpAddr, err := benchproc.FreeAddr()
 	if err != nil {
 		return nil, err
@@ -34,11 +37,11 @@ func startEventsql(ctx context.Context, bin, dataDir, logPath string, queryTimeo
 	}
 	proc, err := benchproc.StartChild(benchproc.ChildSpec{Name: "eventsql", Bin: bin, Output: logPath,
 		Args: []string{"serve", "--data", dataDir, "--http", httpAddr, "--mysql", sqlAddr,
-			"--query-timeout", queryTimeout.String(), "--log-level", "warn"}})
+			"--query-timeout", queryTimeout.String(), "--index-cache", fmt.Sprint(indexCache), "--log-level", "warn"}})
 	if err != nil {
 		return nil, err
 	}
-	s := &eventsqlServer{sqlAddr: sqlAddr, proc: proc}
+	s := &eventsqlServer{sqlAddr: sqlAddr, httpAddr: httpAddr, proc: proc}
 	if err := s.waitReady(ctx); err != nil {
 		s.stop()
 		return nil, err
@@ -95,3 +98,28 @@ func (s *eventsqlServer) pid() int { return s.proc.PID() }
 // stop shuts the server down (SIGTERM, SIGKILL after 30 s). Safe to call
 // more than once.
 func (s *eventsqlServer) stop() error { return s.proc.Stop(30 * time.Second) }
+
+// warming asks GET /stats whether the server still warms its caches after
+// opening the store.
+func (s *eventsqlServer) warming(ctx context.Context) (bool, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+s.httpAddr+"/stats", nil)
+	if err != nil {
+		return false, err
+	}
+	req.SetBasicAuth("admin", httpfront.DefaultAdminPassword)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return false, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return false, fmt.Errorf("GET /stats: %s", resp.Status)
+	}
+	var st struct {
+		Warming bool `json:"warming"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		return false, fmt.Errorf("GET /stats: %w", err)
+	}
+	return st.Warming, nil
+}
