@@ -118,8 +118,10 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
 	out.Subscriptions.EventsSent = perSec(now.delivered, base.delivered)
 	out.Fsync.Count = st.Fsyncs
 	out.Fsync.AvgMs = ms(st.FsyncAvg)
-	out.Fsync.P50Ms = ms(st.FsyncLatency.Quantile(0.50))
-	out.Fsync.P99Ms = ms(st.FsyncLatency.Quantile(0.99))
+	// Quantiles are interpolated within histogram buckets; never above
+	// the largest fsync seen.
+	out.Fsync.P50Ms = ms(min(st.FsyncLatency.Quantile(0.50), st.FsyncMax))
+	out.Fsync.P99Ms = ms(min(st.FsyncLatency.Quantile(0.99), st.FsyncMax))
 	out.Fsync.MaxMs = ms(st.FsyncMax)
 	writeJSON(w, http.StatusOK, out)
 }

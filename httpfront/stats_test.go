@@ -39,8 +39,11 @@ func TestStatsOverHTTP(t *testing.T) {
 	if num("eventsAppended", "perSecond") <= 0 || num("rateWindowSeconds") <= 0 {
 		t.Fatalf("/stats rates = %s", r.raw)
 	}
-	if num("fsync", "p99Ms") < num("fsync", "p50Ms") {
+	if num("fsync", "p99Ms") < num("fsync", "p50Ms") || num("fsync", "p99Ms") > num("fsync", "maxMs") {
 		t.Fatalf("/stats fsync quantiles = %s", r.raw)
+	}
+	if b["warming"] != false && b["warming"] != true {
+		t.Fatalf("/stats warming = %v", b["warming"])
 	}
 }
 
