@@ -125,7 +125,7 @@ func (s *Store) handOn(g *group, syncFirst bool) error {
 	g.frames = s.log.takeFrames()
 	g.lastPosition = s.applier.nextPosition - 1
 	g.created = s.applier.takeCreated()
-	err := writeFrames(g.frames)
+	err := s.log.write(g.frames, s.durableEnd.Load())
 	if err == nil && syncFirst {
 		if serr := g.frames.seg.file.Sync(); serr != nil {
 			err = fmt.Errorf("sync %s before sealing: %w", g.frames.seg.path, serr)

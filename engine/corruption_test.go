@@ -174,6 +174,7 @@ func crashClose(s *Store) {
 //	T2: three events       at positions N-3..N-1, in two streams
 //	T3: one event          at position N
 type logTemplate struct {
+	version  uint16 // segment format (formatOptions)
 	dir      string
 	events   []ackedEvent // all of them, by position
 	segments []string     // file names
@@ -184,11 +185,66 @@ type logTemplate struct {
 
 func (l *logTemplate) n() uint64 { return uint64(len(l.events)) }
 
-func buildLogTemplate(t testing.TB) *logTemplate {
+// formatOptions are testOptions writing segments of format version
+// (1: as stores before format 2 did, growing with each write; 2: with a
+// zero-filled tail and tail marks).
+func formatOptions(version uint16) Options {
+	o := testOptions()
+	o.segmentVersion = version
+	return o
+}
+
+// forEachFormat runs f as a subtest per segment format.
+func forEachFormat(t *testing.T, f func(t *testing.T, version uint16)) {
+	for _, v := range []uint16{1, 2} {
+		t.Run(fmt.Sprintf("v%d", v), func(t *testing.T) { f(t, v) })
+	}
+}
+
+// opts are the options to open copies of the template with.
+func (l *logTemplate) opts() Options { return formatOptions(l.version) }
+
+// end is the file offset just past the last frame of the last segment.
+func (l *logTemplate) end() int64 { return l.t3.Off + l.t3.Len }
+
+// tailOf examines the tail of a segment file as recovery would (the last
+// segment) or reads do.
+func tailOf(t testing.TB, path string) tailState {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := decodeSegmentHeader(b)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	st, err := examineTail(path, h, b, segmentHeaderSize)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return st
+}
+
+// checkCleanEnd checks that the segment's records end at end and that
+// nothing but a clean tail (version 2: zeros and a tail mark) follows.
+func checkCleanEnd(t testing.TB, path string, end int64) {
+	t.Helper()
+	st := tailOf(t, path)
+	if st.Committed != end || st.Garbage != 0 || st.Damaged {
+		t.Fatalf("%s: records end at %d with %d bytes of garbage after (%s), want a clean end at %d",
+			filepath.Base(path), st.Committed, st.Garbage, st.Reason, end)
+	}
+	if h, _ := decodeSegmentHeader(readAt(t, path, 0, segmentHeaderSize)); h.Version == 1 && mustSize(t, path) != end {
+		t.Fatalf("%s: version 1 segment is %d bytes, want %d", filepath.Base(path), mustSize(t, path), end)
+	}
+}
+
+func buildLogTemplate(t testing.TB, version uint16) *logTemplate {
 	t.Helper()
 	ctx := context.Background()
-	tpl := &logTemplate{dir: t.TempDir()}
-	opts := testOptions()
+	tpl := &logTemplate{version: version, dir: t.TempDir()}
+	opts := tpl.opts()
 	opts.SegmentSize = 4096
 	s := openTestStore(t, tpl.dir, opts)
 	tpl.events = appendSome(t, s, "w", 31, 60)
@@ -219,8 +275,14 @@ func buildLogTemplate(t testing.TB) *logTemplate {
 	}
 	tpl.last = segmentFrames(t, paths[len(paths)-1])
 	k := len(tpl.last)
-	if len(paths) < 3 || k < 6 || mustSize(t, paths[len(paths)-1]) != tpl.last[k-1].Off+tpl.last[k-1].Len {
-		t.Fatalf("template: %d segments, %d frames in the last one; want at least 3 and 6, ending with a whole frame", len(paths), k)
+	if len(paths) < 3 || k < 6 {
+		t.Fatalf("template: %d segments, %d frames in the last one; want at least 3 and 6", len(paths), k)
+	}
+	checkCleanEnd(t, paths[len(paths)-1], tpl.last[k-1].Off+tpl.last[k-1].Len)
+	for _, p := range paths {
+		if h, _ := decodeSegmentHeader(readAt(t, p, 0, segmentHeaderSize)); h.Version != version {
+			t.Fatalf("template: %s has format version %d, want %d", filepath.Base(p), h.Version, version)
+		}
 	}
 	tpl.t1, tpl.t2, tpl.t3 = tpl.last[k-5], tpl.last[k-4:k-1], tpl.last[k-1]
 	n := tpl.n()
@@ -240,7 +302,7 @@ func (l *logTemplate) copyTo(t testing.TB, variant string) string {
 	copyDir(t, l.dir, dir)
 	switch variant {
 	case "clean":
-		s := openTestStore(t, dir, testOptions())
+		s := openTestStore(t, dir, l.opts())
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}
@@ -269,13 +331,21 @@ func (l *logTemplate) path(dir string, i int) string {
 // the damaged record and everything after it, truncates the file and
 // takes new appends at the next position.
 func TestTailDamageIsTruncated(t *testing.T) {
-	tpl := buildLogTemplate(t)
+	forEachFormat(t, testTailDamageIsTruncated)
+}
+
+func testTailDamageIsTruncated(t *testing.T, version uint16) {
+	tpl := buildLogTemplate(t, version)
 	zeros := make([]byte, 4096)
+	// zeroFrom zeroes a file from off to its end.
+	zeroFrom := func(t *testing.T, p string, off int64) {
+		patchFile(t, p, off, make([]byte, mustSize(t, p)-off))
+	}
 	garbage := bytes.Repeat([]byte("\x17garbage\xff"), 100)
 	for _, tt := range []struct {
 		name string
-		// damage changes the last segment; it returns the file size Open
-		// must truncate it to.
+		// damage changes the last segment; it returns where Open must end
+		// its records (and, in version 1, truncate the file).
 		damage func(t *testing.T, path string) int64
 		// drop is how many events at the end of the log are lost.
 		drop uint64
@@ -322,14 +392,16 @@ func TestTailDamageIsTruncated(t *testing.T) {
 			return tpl.t3.Off
 		}, 1, false},
 		{"4 KiB of zeros after the last record", func(t *testing.T, p string) int64 {
-			size := mustSize(t, p)
-			patchFile(t, p, size, zeros)
-			return size
+			patchFile(t, p, tpl.end(), zeros)
+			return tpl.end()
 		}, 0, true},
 		{"garbage after the last record", func(t *testing.T, p string) int64 {
-			size := mustSize(t, p)
-			patchFile(t, p, size, garbage)
-			return size
+			patchFile(t, p, tpl.end(), garbage)
+			return tpl.end()
+		}, 0, true},
+		{"garbage at the end of the file", func(t *testing.T, p string) int64 {
+			patchFile(t, p, mustSize(t, p), garbage)
+			return tpl.end()
 		}, 0, true},
 		{"multi-event command missing its commit record", func(t *testing.T, p string) int64 {
 			truncateFile(t, p, tpl.t2[2].Off)
@@ -340,8 +412,7 @@ func TestTailDamageIsTruncated(t *testing.T) {
 			return tpl.t2[0].Off
 		}, 4, true},
 		{"multi-event command with its commit record and the rest zeroed", func(t *testing.T, p string) int64 {
-			size := mustSize(t, p)
-			patchFile(t, p, tpl.t2[2].Off, zeros[:size-tpl.t2[2].Off])
+			zeroFrom(t, p, tpl.t2[2].Off)
 			return tpl.t2[0].Off
 		}, 4, false},
 	} {
@@ -353,17 +424,15 @@ func TestTailDamageIsTruncated(t *testing.T) {
 				ctx := context.Background()
 				dir := tpl.copyTo(t, variant)
 				path := tpl.path(dir, -1)
-				wantSize := tt.damage(t, path)
+				wantEnd := tt.damage(t, path)
 				n := tpl.n() - tt.drop
 
-				s := openTestStore(t, dir, testOptions())
+				s := openTestStore(t, dir, tpl.opts())
 				all := checkDurable(t, s, tpl.events[:n])
 				if uint64(len(all)) != n {
 					t.Fatalf("%d events survive, want %d", len(all), n)
 				}
-				if size := mustSize(t, path); size != wantSize {
-					t.Fatalf("last segment is %d bytes after Open, want it truncated to %d", size, wantSize)
-				}
+				checkCleanEnd(t, path, wantEnd)
 				for _, e := range tpl.events[n:] {
 					if _, err := s.GetEvent(ctx, e.ID); !errors.Is(err, ErrEventNotFound) {
 						t.Fatalf("dropped event at position %d: GetEvent: %v", e.Pos, err)
@@ -383,7 +452,7 @@ func TestTailDamageIsTruncated(t *testing.T) {
 				if err := s.Close(); err != nil {
 					t.Fatal(err)
 				}
-				s = openTestStore(t, dir, testOptions())
+				s = openTestStore(t, dir, tpl.opts())
 				checkDurable(t, s, append(slices.Clone(tpl.events[:n]), ackedEvent{Pos: n + 1, ID: again.ID, Stream: "again-1"}))
 			})
 		}
@@ -410,7 +479,11 @@ func checkCorruption(t testing.TB, err error, file string, off int64) {
 // not look at (before the index checkpoint), the reads that reach it
 // must.
 func TestInnerDamageIsReported(t *testing.T) {
-	tpl := buildLogTemplate(t)
+	forEachFormat(t, testInnerDamageIsReported)
+}
+
+func testInnerDamageIsReported(t *testing.T, version uint16) {
+	tpl := buildLogTemplate(t, version)
 	type where struct {
 		seg int   // segment index (negative: from the end)
 		off int64 // offset reported
@@ -476,7 +549,7 @@ func TestInnerDamageIsReported(t *testing.T) {
 				dir := tpl.copyTo(t, variant)
 				w := tt.damage(t, dir)
 				file := tpl.path(dir, w.seg)
-				s, err := Open(ctx, dir, testOptions())
+				s, err := Open(ctx, dir, tpl.opts())
 				if tt.detect == "open" || tt.detect == "tail" && variant != "clean" || tt.detect == "scan" && variant == "noindex" {
 					if err == nil {
 						s.Close()
@@ -514,14 +587,18 @@ func TestInnerDamageIsReported(t *testing.T) {
 // Later segments chain to each other, so only the first one's base
 // offset (0, position 1) tells that the start of the log is gone.
 func TestOpenDetectsMissingFirstSegment(t *testing.T) {
-	tpl := buildLogTemplate(t)
+	forEachFormat(t, testOpenDetectsMissingFirstSegment)
+}
+
+func testOpenDetectsMissingFirstSegment(t *testing.T, version uint16) {
+	tpl := buildLogTemplate(t, version)
 	for _, variant := range []string{"clean", "noindex"} {
 		t.Run(variant, func(t *testing.T) {
 			dir := tpl.copyTo(t, variant)
 			if err := os.Remove(tpl.path(dir, 0)); err != nil {
 				t.Fatal(err)
 			}
-			s, err := Open(context.Background(), dir, testOptions())
+			s, err := Open(context.Background(), dir, tpl.opts())
 			if err == nil {
 				defer s.Close()
 				all, rerr := readAllErr(s)
@@ -561,7 +638,11 @@ func firstPos(evs []*RecordedEvent) uint64 {
 // the file). No record can have been written to it, so Open should
 // discard it, not refuse to open.
 func TestOpenAfterCrashInSegmentCreation(t *testing.T) {
-	tpl := buildLogTemplate(t)
+	forEachFormat(t, testOpenAfterCrashInSegmentCreation)
+}
+
+func testOpenAfterCrashInSegmentCreation(t *testing.T, version uint16) {
+	tpl := buildLogTemplate(t, version)
 	for _, tt := range []struct {
 		name   string
 		header []byte
@@ -574,11 +655,13 @@ func TestOpenAfterCrashInSegmentCreation(t *testing.T) {
 			dir := tpl.copyTo(t, "crash")
 			last := tpl.path(dir, -1)
 			base, _ := parseSegmentName(filepath.Base(last))
-			next := filepath.Join(dir, "log", segmentName(base+uint64(mustSize(t, last))))
+			// A roll cuts the zero-filled tail of the segment it seals first.
+			truncateFile(t, last, tpl.end())
+			next := filepath.Join(dir, "log", segmentName(base+uint64(tpl.end())))
 			if err := os.WriteFile(next, tt.header, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			s, err := Open(context.Background(), dir, testOptions())
+			s, err := Open(context.Background(), dir, tpl.opts())
 			if err != nil {
 				t.Fatalf("BUG: Open after a crash while creating a segment: %v", err)
 			}

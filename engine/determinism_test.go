@@ -103,6 +103,11 @@ func TestDeterministicApply(t *testing.T) {
 		}
 		da, _ := os.ReadFile(filesA[i])
 		db, _ := os.ReadFile(filesB[i])
+		if i == len(filesA)-1 {
+			// Past the active segment's last record lie its tail mark and
+			// zero-filled window, which depend on timing (docs/format.md).
+			da, db = da[:tailOf(t, filesA[i]).Committed], db[:tailOf(t, filesB[i]).Committed]
+		}
 		if !bytes.Equal(da, db) {
 			t.Fatalf("segment %s differs", filepath.Base(filesA[i]))
 		}

@@ -19,7 +19,10 @@ import (
 //	|"EVSQLOG1"| u16   | u16    | u32     | u64           | u64           |
 //	+--------+---------+--------+---------+---------------+---------------+
 //
-// crc32c covers the header with the crc field zeroed.
+// crc32c covers the header with the crc field zeroed. version 1 segments
+// grew with every write; version 2 segments have a zero-filled tail and a
+// tail mark after their last frame (tail.go), which changes how a damaged
+// tail is told from damage inside the log.
 //
 // Frame:
 //
@@ -33,8 +36,10 @@ import (
 // damaged length is detected like a damaged payload. A zero length is
 // never written: a zero-filled tail reads as "no more frames".
 const (
-	segmentMagic         = "EVSQLOG1"
-	segmentFormatVersion = 1
+	segmentMagic = "EVSQLOG1"
+	// segmentFormatVersion is the version new segments get; 1 is still
+	// read (and continued only by stores told to write it, in tests).
+	segmentFormatVersion = 2
 	segmentHeaderSize    = 32
 	frameHeaderSize      = 8
 	// maxRecordPayload caps a length read from disk before anything is
@@ -46,6 +51,7 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // segmentHeader is the decoded header of a segment file.
 type segmentHeader struct {
+	Version       uint16 // 1 or 2; 0 encodes as segmentFormatVersion
 	BaseOffset    uint64 // global log offset of the file's first byte
 	FirstPosition uint64 // position the first event in the file has (or would have)
 }
@@ -53,7 +59,11 @@ type segmentHeader struct {
 func (h segmentHeader) encode() []byte {
 	b := make([]byte, segmentHeaderSize)
 	copy(b, segmentMagic)
-	binary.LittleEndian.PutUint16(b[8:], segmentFormatVersion)
+	v := h.Version
+	if v == 0 {
+		v = segmentFormatVersion
+	}
+	binary.LittleEndian.PutUint16(b[8:], v)
 	binary.LittleEndian.PutUint64(b[16:], h.BaseOffset)
 	binary.LittleEndian.PutUint64(b[24:], h.FirstPosition)
 	binary.LittleEndian.PutUint32(b[12:], crc32.Checksum(b, castagnoli))
@@ -67,7 +77,8 @@ func decodeSegmentHeader(b []byte) (segmentHeader, error) {
 	if string(b[:8]) != segmentMagic {
 		return segmentHeader{}, fmt.Errorf("bad magic %q", b[:8])
 	}
-	if v := binary.LittleEndian.Uint16(b[8:]); v != segmentFormatVersion {
+	v := binary.LittleEndian.Uint16(b[8:])
+	if v != 1 && v != 2 {
 		return segmentHeader{}, fmt.Errorf("unsupported segment format version %d", v)
 	}
 	var tmp [segmentHeaderSize]byte
@@ -78,6 +89,7 @@ func decodeSegmentHeader(b []byte) (segmentHeader, error) {
 		return segmentHeader{}, fmt.Errorf("segment header checksum mismatch")
 	}
 	return segmentHeader{
+		Version:       v,
 		BaseOffset:    binary.LittleEndian.Uint64(b[16:]),
 		FirstPosition: binary.LittleEndian.Uint64(b[24:]),
 	}, nil

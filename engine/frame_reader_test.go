@@ -288,7 +288,7 @@ func TestPreadReadsDuringAppends(t *testing.T) {
 // random-access path: each must return a *CorruptionError naming the file
 // and the frame's offset.
 func TestPreadReadsReportCorruption(t *testing.T) {
-	tpl := buildLogTemplate(t)
+	tpl := buildLogTemplate(t, segmentFormatVersion)
 	for _, tt := range []struct {
 		name   string
 		damage func(t *testing.T, path string, fr frameInfo)
@@ -317,7 +317,7 @@ func TestPreadReadsReportCorruption(t *testing.T) {
 				}
 			}
 			tt.damage(t, path, fr)
-			s := openTestStore(t, dir, testOptions())
+			s := openTestStore(t, dir, tpl.opts())
 			if _, err := s.GetEvent(ctx, fr.ID); err == nil {
 				t.Fatal("GetEvent of the damaged event succeeded")
 			} else {

@@ -176,6 +176,9 @@ func buildFuzzStore(dir string) (*fuzzStore, error) {
 	var r record
 	for off := int64(segmentHeaderSize); off < int64(len(fs.orig)); {
 		payload, n, status := checkFrame(fs.orig[off:])
+		if status == frameZero {
+			break // the zero-filled tail (and its tail mark)
+		}
 		if status != frameOK || decodeRecord(payload, &r) != nil {
 			return nil, errors.New("template segment does not decode")
 		}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"time"
 
@@ -56,11 +57,11 @@ func Inspect(ctx context.Context, dir string, w io.Writer, opts InspectOptions) 
 	slices.Sort(bases)
 	fmt.Fprintf(w, "log: %d segment(s)\n", len(bases))
 	printed := 0
-	for _, base := range bases {
+	for i, base := range bases {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := inspectSegment(filepath.Join(logDir, segmentName(base)), w, opts, &printed); err != nil {
+		if err := inspectSegment(filepath.Join(logDir, segmentName(base)), i == len(bases)-1, w, opts, &printed); err != nil {
 			return err
 		}
 	}
@@ -70,13 +71,25 @@ func Inspect(ctx context.Context, dir string, w io.Writer, opts InspectOptions) 
 	return nil
 }
 
-func inspectSegment(path string, w io.Writer, opts InspectOptions, printed *int) error {
+func inspectSegment(path string, last bool, w io.Writer, opts InspectOptions, printed *int) (err error) {
 	s, err := openSegment(OSFS{}, path, osOpenRead, 0)
 	if err != nil {
 		fmt.Fprintf(w, "  %s: unreadable: %v\n", filepath.Base(path), err)
 		return nil
 	}
 	defer s.close()
+	// A running server may cut the zero-filled window off this segment
+	// (a roll) while it is read: see committedEnd.
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			if _, ok := r.(interface{ Addr() uintptr }); !ok {
+				panic(r)
+			}
+			fmt.Fprintf(w, "  %s: changed while it was read (the server rolled the log)\n", filepath.Base(path))
+			err = nil
+		}
+	}()
 	size := s.size.Load()
 	buf := s.bytes(0, size)
 	var (
@@ -90,12 +103,6 @@ func inspectSegment(path string, w io.Writer, opts InspectOptions, printed *int)
 	for off < size {
 		payload, n, status := checkFrame(buf[off:])
 		if status != frameOK {
-			tail = fmt.Sprintf("%s at offset %d (%d bytes after it)", status, off, size-off)
-			if findCommittedFrameAfter(buf, off+1) >= 0 {
-				tail += "; committed records follow: damage inside the log"
-			} else {
-				tail += "; nothing committed follows: a torn tail, Open truncates it"
-			}
 			break
 		}
 		if err := decodeRecord(payload, &rec); err != nil {
@@ -123,14 +130,39 @@ func inspectSegment(path string, w io.Writer, opts InspectOptions, printed *int)
 		}
 		off += frameHeaderSize + int64(n)
 	}
-	fmt.Fprintf(w, "  %s base=%d first_position=%d size=%d records=%d (events=%d metadata=%d deletes=%d commands=%d)",
-		filepath.Base(path), s.header.BaseOffset, s.header.FirstPosition, size, events+metas+dels, events, metas, dels, cmd)
+	if st, err := examineTail(path, s.header, buf, segmentHeaderSize); err != nil {
+		tail = err.Error()
+	} else {
+		tail = describeTail(st, size, last)
+	}
+	fmt.Fprintf(w, "  %s version=%d base=%d first_position=%d size=%d records=%d (events=%d metadata=%d deletes=%d commands=%d)",
+		filepath.Base(path), s.header.Version, s.header.BaseOffset, s.header.FirstPosition, size, events+metas+dels, events, metas, dels, cmd)
 	if events > 0 {
 		fmt.Fprintf(w, " positions=%d..%d time=%s..%s", firstPos, lastPos,
 			time.UnixMicro(firstTime).UTC().Format(time.RFC3339Nano), time.UnixMicro(lastTime).UTC().Format(time.RFC3339Nano))
 	}
 	fmt.Fprintf(w, " tail=%s\n", tail)
 	return nil
+}
+
+// describeTail says what follows the last committed record of a segment
+// of size bytes, in the terms of examineTail.
+func describeTail(st tailState, size int64, last bool) string {
+	var mark string
+	if st.Durable > 0 {
+		mark = fmt.Sprintf("; tail mark: durable up to log offset %d", st.Durable)
+	}
+	switch {
+	case st.Damaged:
+		return fmt.Sprintf("damage inside the log at offset %d: %s", st.damageOffset(size), st.Reason)
+	case st.Garbage == 0 && st.Committed == size:
+		return "clean"
+	case st.Garbage == 0:
+		return fmt.Sprintf("clean; records end at %d, then %d bytes of zero-filled window%s", st.Committed, size-st.Committed, mark)
+	case !last:
+		return fmt.Sprintf("%s, %d bytes after the last committed record in a sealed segment: damage inside the log%s", st.Reason, st.Garbage, mark)
+	}
+	return fmt.Sprintf("%s; nothing acknowledged follows: a torn tail of %d bytes after offset %d, Open truncates it%s", st.Reason, st.Garbage, st.Committed, mark)
 }
 
 func describeRecord(off int64, r *record) string {

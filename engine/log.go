@@ -20,6 +20,7 @@ type eventLog struct {
 	fs          FS
 	logger      *slog.Logger
 	segmentSize int64
+	version     uint16 // of new segments
 
 	segs atomic.Pointer[[]*segment] // sorted by base offset
 
@@ -36,6 +37,8 @@ type eventLog struct {
 	// the indexer recycles the buffers once indexed (recycle).
 	active  *segment
 	end     int64    // file offset in active just past the frames handed on
+	alloc   int64    // size of the active segment's file (zero-filled past end, tail.go)
+	zeros   []byte   // tailWindow zero bytes, once needed
 	full    [][]byte // chunks of frames staged for the current group, written at end
 	staged  int      // bytes in full
 	pending []byte   // the chunk being filled, after full
@@ -52,7 +55,9 @@ type recovery struct {
 // openLog opens (or creates) the log in dir. verifyFrom is a global offset
 // known to be a durable frame boundary (the index checkpoint); the tail of
 // the last segment from there on is verified and a torn tail truncated.
-func openLog(ctx context.Context, dir string, fs FS, segmentSize int64, logger *slog.Logger, verifyFrom uint64) (*eventLog, recovery, error) {
+//
+// New segments get format version (2; 1 only in tests of old stores).
+func openLog(ctx context.Context, dir string, fs FS, segmentSize int64, version uint16, logger *slog.Logger, verifyFrom uint64) (*eventLog, recovery, error) {
 	if err := fs.MkdirAll(dir, 0o755); err != nil {
 		return nil, recovery{}, fmt.Errorf("create log directory: %w", err)
 	}
@@ -76,19 +81,19 @@ func openLog(ctx context.Context, dir string, fs FS, segmentSize int64, logger *
 			bases = bases[:len(bases)-1]
 		}
 	}
-	l := &eventLog{dir: dir, fs: fs, logger: logger, segmentSize: segmentSize, free: make(chan []byte, freeFrameBuffers),
+	l := &eventLog{dir: dir, fs: fs, logger: logger, segmentSize: segmentSize, version: version, free: make(chan []byte, freeFrameBuffers),
 		populate: make(chan chunkRequest, 256)}
 	if len(bases) > 0 && bases[0] != 0 {
 		return nil, recovery{}, &CorruptionError{File: filepath.Join(dir, segmentName(bases[0])), Offset: 0,
 			Reason: fmt.Sprintf("the log starts at offset %d, not 0: earlier segments are missing", bases[0])}
 	}
 	if len(bases) == 0 {
-		s, err := createSegment(fs, dir, segmentHeader{BaseOffset: 0, FirstPosition: 1}, segmentSize)
+		s, err := createSegment(fs, dir, segmentHeader{Version: version, BaseOffset: 0, FirstPosition: 1}, segmentSize)
 		if err != nil {
 			return nil, recovery{}, err
 		}
 		l.publish([]*segment{s})
-		l.active, l.end = s, segmentHeaderSize
+		l.active, l.end, l.alloc = s, segmentHeaderSize, segmentHeaderSize
 		return l, recovery{End: segmentHeaderSize}, nil
 	}
 	segs := make([]*segment, 0, len(bases))
@@ -125,27 +130,35 @@ func openLog(ctx context.Context, dir string, fs FS, segmentSize int64, logger *
 		}
 	}
 	last := segs[len(segs)-1]
-	rec, err := recoverTail(last, verifyFrom)
+	rec, st, err := recoverTail(last, verifyFrom)
 	if err != nil {
 		closeAll()
 		return nil, recovery{}, err
 	}
+	fileSize := last.size.Load()
+	size := int64(rec.End - last.header.BaseOffset)
 	if rec.DroppedBytes > 0 {
-		size := int64(rec.End - last.header.BaseOffset)
 		if err := last.file.Truncate(size); err != nil {
 			closeAll()
 			return nil, recovery{}, fmt.Errorf("truncate torn tail of %s: %w", last.path, err)
 		}
-		if err := last.file.Sync(); err != nil {
-			closeAll()
-			return nil, recovery{}, fmt.Errorf("sync %s after truncating: %w", last.path, err)
-		}
-		last.size.Store(size)
+		fileSize = size
 		logger.Warn("truncated torn tail of the log",
 			"file", last.path, "offset", size, "dropped_bytes", rec.DroppedBytes, "reason", rec.DroppedReason)
 	}
+	// Make what recovery kept durable before anything is written after it:
+	// after a SIGKILL it may still be only in the page cache, and a tail
+	// mark recording it as durable must never precede it on disk.
+	if err := last.file.Sync(); err != nil {
+		closeAll()
+		return nil, recovery{}, fmt.Errorf("sync %s: %w", last.path, err)
+	}
+	last.size.Store(size)
 	l.publish(segs)
-	l.active, l.end = last, last.size.Load()
+	l.active, l.end, l.alloc = last, size, fileSize
+	if st.Durable > 0 || fileSize > size {
+		logger.Debug("log tail", "file", last.path, "end", size, "zero_filled", fileSize-size, "tail_mark_durable", st.Durable)
+	}
 	return l, rec, nil
 }
 
@@ -185,46 +198,26 @@ func dropTornSegment(fs FS, dir string, base uint64, logger *slog.Logger) (bool,
 }
 
 // recoverTail scans the last segment from verifyFrom (or its start) and
-// returns where its committed records end.
-func recoverTail(s *segment, verifyFrom uint64) (recovery, error) {
+// returns where its committed records end (examineTail says how the rest
+// is judged). Nothing is changed on disk.
+func recoverTail(s *segment, verifyFrom uint64) (recovery, tailState, error) {
 	size := s.size.Load()
 	start := int64(segmentHeaderSize)
 	if verifyFrom > s.header.BaseOffset && int64(verifyFrom-s.header.BaseOffset) <= size {
 		start = int64(verifyFrom - s.header.BaseOffset)
 	}
-	buf := s.bytes(0, size)
-	off := start
-	committedEnd := start
-	var rec record
-	for off < size {
-		payload, n, status := checkFrame(buf[off:])
-		if status != frameOK {
-			if findCommittedFrameAfter(buf, off+1) >= 0 {
-				return recovery{}, &CorruptionError{File: s.path, Offset: off,
-					Reason: status.String() + " followed by valid records (damage inside the log, not a torn tail)"}
-			}
-			return recovery{
-				End:           s.header.BaseOffset + uint64(committedEnd),
-				DroppedBytes:  size - committedEnd,
-				DroppedReason: fmt.Sprintf("%s at offset %d", status, off),
-			}, nil
-		}
-		if err := decodeRecord(payload, &rec); err != nil {
-			return recovery{}, &CorruptionError{File: s.path, Offset: off, Reason: err.Error()}
-		}
-		off += frameHeaderSize + int64(n)
-		if rec.commit() {
-			committedEnd = off
-		}
+	st, err := examineTail(s.path, s.header, s.bytes(0, size), start)
+	if err != nil {
+		return recovery{}, st, err
 	}
-	if committedEnd < size {
-		return recovery{
-			End:           s.header.BaseOffset + uint64(committedEnd),
-			DroppedBytes:  size - committedEnd,
-			DroppedReason: "records of a command whose last record was never written",
-		}, nil
+	if st.Damaged {
+		return recovery{}, st, &CorruptionError{File: s.path, Offset: st.damageOffset(size), Reason: st.Reason}
 	}
-	return recovery{End: s.header.BaseOffset + uint64(size)}, nil
+	rec := recovery{End: s.header.BaseOffset + uint64(st.Committed)}
+	if st.Garbage > 0 {
+		rec.DroppedBytes, rec.DroppedReason = st.Garbage, st.Reason
+	}
+	return rec, st, nil
 }
 
 // findCommittedFrameAfter returns the first offset at or after from where
@@ -359,6 +352,12 @@ func (l *eventLog) takeFrames() framesOut {
 		l.pending = l.freeBuffer(0)
 	}
 	l.full, l.staged = nil, 0
+	if k := len(f.bufs) - 1; k >= 0 && cap(f.bufs[k])-len(f.bufs[k]) < tailMarkSize {
+		// Room for the tail mark, which goes out in the same write (see
+		// write). Buffers are reused, so this rarely copies.
+		b := f.bufs[k]
+		f.bufs[k] = append(make([]byte, 0, len(b)+len(b)/4+tailMarkSize), b...)
+	}
 	l.end += int64(f.size)
 	f.end = l.active.header.BaseOffset + uint64(l.end)
 	return f
@@ -381,18 +380,77 @@ func (l *eventLog) recycle(f *framesOut) {
 	f.bufs = nil
 }
 
-// writeFrames writes handed-on frames (the committer, in order). On
-// error the file is cut back to where they began, best effort.
-func writeFrames(f framesOut) error {
+// write writes handed-on frames (the committer, in order). In a version
+// 2 segment a tail mark recording durable (the global log offset already
+// fsynced) follows them in the same write when the last buffer has room
+// for it, and a group that reaches past the zero-filled window extends
+// it (tail.go). On error the file is cut back to where the frames began,
+// best effort.
+func (l *eventLog) write(f framesOut, durable uint64) error {
+	if f.size == 0 {
+		return nil
+	}
+	seg := f.seg
+	v2 := seg.header.Version >= 2
+	var mark []byte
+	if v2 {
+		mark = appendTailMark(make([]byte, 0, tailMarkSize), f.end, durable)
+	}
 	off := f.off
-	for _, buf := range f.bufs {
-		if _, err := f.seg.file.WriteAt(buf, off); err != nil {
-			f.seg.file.Truncate(f.off)
-			return fmt.Errorf("write %s: %w", f.seg.path, err)
+	for i, buf := range f.bufs {
+		if i == len(f.bufs)-1 && mark != nil && cap(buf)-len(buf) >= tailMarkSize {
+			buf = append(buf, mark...) // into spare room: the caller's slice keeps its length
+			mark = nil
+		}
+		if _, err := seg.file.WriteAt(buf, off); err != nil {
+			return l.cutBack(f, fmt.Errorf("write %s: %w", seg.path, err))
 		}
 		off += int64(len(buf))
 	}
+	if mark != nil {
+		if _, err := seg.file.WriteAt(mark, off); err != nil {
+			return l.cutBack(f, fmt.Errorf("write %s: %w", seg.path, err))
+		}
+	}
+	end := f.off + int64(f.size)
+	if !v2 {
+		l.alloc = max(l.alloc, end)
+		return nil
+	}
+	used := end + tailMarkSize
+	if used <= l.alloc {
+		return nil
+	}
+	// Past the zero-filled window: zero-fill the next one. The fsync that
+	// makes these frames durable makes the window durable too; later
+	// groups overwrite it without changing the file's size.
+	limit := max(int64(len(seg.mmap)), used)
+	want := min(limit, (used+tailWindow+4095)/4096*4096)
+	if f.size >= tailSkipZeroFill || want <= used {
+		l.alloc = used
+		return nil
+	}
+	if l.zeros == nil {
+		l.zeros = make([]byte, tailWindow)
+	}
+	for at := used; at < want; {
+		n := min(want-at, int64(len(l.zeros)))
+		if _, err := seg.file.WriteAt(l.zeros[:n], at); err != nil {
+			return l.cutBack(f, fmt.Errorf("zero-fill %s: %w", seg.path, err))
+		}
+		at += n
+	}
+	l.alloc = want
 	return nil
+}
+
+// cutBack truncates the active segment to where failed frames began,
+// best effort (the store has failed: this only tidies up).
+func (l *eventLog) cutBack(f framesOut, err error) error {
+	if f.seg.file.Truncate(f.off) == nil {
+		l.alloc = f.off
+	}
+	return err
 }
 
 // roll seals the active segment and starts a new one, whose header says
@@ -405,7 +463,18 @@ func (l *eventLog) roll(nextPosition uint64, firstCommand int) error {
 		return fmt.Errorf("engine: rolling the log with %d bytes staged", n)
 	}
 	old.size.Store(l.end)
-	h := segmentHeader{BaseOffset: old.header.BaseOffset + uint64(l.end), FirstPosition: nextPosition}
+	if l.alloc != l.end {
+		// Sealed segments end with their last frame: cut the zero-filled
+		// window and tail mark, durably, before the next segment exists.
+		if err := old.file.Truncate(l.end); err != nil {
+			return fmt.Errorf("truncate %s to seal it: %w", old.path, err)
+		}
+		if err := old.file.Sync(); err != nil {
+			return fmt.Errorf("sync %s after sealing it: %w", old.path, err)
+		}
+		l.alloc = l.end
+	}
+	h := segmentHeader{Version: l.version, BaseOffset: old.header.BaseOffset + uint64(l.end), FirstPosition: nextPosition}
 	s, err := createSegment(l.fs, l.dir, h, max(l.segmentSize, int64(segmentHeaderSize+firstCommand)))
 	if err != nil {
 		return err
@@ -413,7 +482,7 @@ func (l *eventLog) roll(nextPosition uint64, firstCommand int) error {
 	l.logger.Debug("log rolled to a new segment", "file", s.path, "first_position", nextPosition)
 	segs := append(slices.Clone(l.segments()), s)
 	l.publish(segs)
-	l.active, l.end = s, segmentHeaderSize
+	l.active, l.end, l.alloc = s, segmentHeaderSize, segmentHeaderSize
 	return nil
 }
 

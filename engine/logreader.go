@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -112,13 +113,28 @@ func asCorruption(err error, target **CorruptionError) bool {
 
 // committedEnd returns the global offset just past the last record with
 // the commit flag in s (a snapshot of its current size). Unlike recovery
-// it never truncates: a torn or half-written tail is simply not read.
-func committedEnd(s *segment) (uint64, error) {
+// it never truncates: a torn or half-written tail, a zero-filled window
+// or a tail mark is simply not read.
+//
+// A running server cuts the zero-filled window off its active segment
+// when it rolls to the next one, possibly between the stat that sized
+// the mapping and this walk; bytes past the new end then fault. The walk
+// only gets there at the end of the frames, so a fault ends it.
+func committedEnd(s *segment) (end uint64, err error) {
+	committed := int64(segmentHeaderSize)
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			if _, ok := r.(interface{ Addr() uintptr }); !ok { // a memory fault (debug.SetPanicOnFault)
+				panic(r)
+			}
+			end, err = s.header.BaseOffset+uint64(committed), nil
+		}
+	}()
 	size := s.size.Load()
 	buf := s.bytes(0, size)
-	off, end := int64(segmentHeaderSize), int64(segmentHeaderSize)
 	var rec record
-	for off < size {
+	for off := int64(segmentHeaderSize); off < size; {
 		payload, n, status := checkFrame(buf[off:])
 		if status != frameOK {
 			break
@@ -128,10 +144,10 @@ func committedEnd(s *segment) (uint64, error) {
 		}
 		off += frameHeaderSize + int64(n)
 		if rec.commit() {
-			end = off
+			committed = off
 		}
 	}
-	return s.header.BaseOffset + uint64(end), nil
+	return s.header.BaseOffset + uint64(committed), nil
 }
 
 func readStoreID(dir string) (string, error) {
@@ -144,7 +160,7 @@ func readStoreID(dir string) (string, error) {
 	if err := json.Unmarshal(b, &m); err != nil || m.StoreID == "" {
 		return "", fmt.Errorf("read %s: not a valid store file", path)
 	}
-	if m.Format != storeFormat {
+	if !supportedStoreFormat(m.Format) {
 		return "", fmt.Errorf("%s: store format %d is not supported by this version (want %d)", path, m.Format, storeFormat)
 	}
 	return m.StoreID, nil

@@ -99,3 +99,45 @@ func TestLogReaderNotAStore(t *testing.T) {
 		t.Fatal("no error for an empty directory")
 	}
 }
+
+// TestLogReaderSurvivesRollTruncation: a running server cuts the
+// zero-filled window off its active segment when it rolls, possibly
+// after a LogReader mapped the segment at its old size. Reading the
+// bytes past the new end of the file then faults; committedEnd must stop
+// there instead of crashing the process.
+func TestLogReaderSurvivesRollTruncation(t *testing.T) {
+	dir := t.TempDir()
+	s, err := createSegment(OSFS{}, dir, segmentHeader{Version: 2, FirstPosition: 1}, 8192)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.close()
+	// One event whose frame ends exactly at the first page boundary.
+	fr := appendEventFrame(nil, flagCommit, 1, 0, 0, [16]byte{1}, "s-1", "T", nil, nil)
+	pad := 4096 - segmentHeaderSize - len(fr)
+	fr = appendEventFrame(nil, flagCommit, 1, 0, 0, [16]byte{1}, "s-1", "T", make([]byte, pad), nil)
+	path := filepath.Join(dir, segmentName(0))
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteAt(append(fr, make([]byte, 4096)...), segmentHeaderSize); err != nil {
+		t.Fatal(err)
+	}
+	seg, err := openSegment(OSFS{}, path, osOpenRead, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer seg.close()
+	if seg.size.Load() != 8192 {
+		t.Fatalf("segment maps %d bytes", seg.size.Load())
+	}
+	if err := f.Truncate(4096); err != nil { // the roll
+		t.Fatal(err)
+	}
+	end, err := committedEnd(seg)
+	if err != nil || end != 4096 {
+		t.Fatalf("committedEnd = %d, %v; want 4096", end, err)
+	}
+}

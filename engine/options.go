@@ -48,6 +48,10 @@ type Options struct {
 	// filterMinKeys is the smallest existence filter (tests make it small
 	// so that it fills up and is rebuilt).
 	filterMinKeys uint64
+	// segmentVersion is the format of new log segments: 0 means
+	// segmentFormatVersion; tests set 1 to write stores as older versions
+	// did (segments that grow with every write, store format 1).
+	segmentVersion uint16
 }
 
 // DefaultOptions returns the options used by `eventsql serve`.

@@ -25,6 +25,7 @@ type Store struct {
 	opts   Options
 	logger *slog.Logger
 	id     string
+	format int // of DIR/STORE
 	lock   *os.File
 
 	log   *eventLog
@@ -92,7 +93,13 @@ type storeMeta struct {
 	Format  int    `json:"format"`
 }
 
-const storeFormat = 1
+// storeFormat is the format of DIR/STORE written by this version: 2 since
+// log segments have zero-filled tails with tail marks (format 1 stores
+// are upgraded on Open, see upgradeFormat1).
+const storeFormat = 2
+
+// supportedStoreFormat says whether this version reads a store format.
+func supportedStoreFormat(f int) bool { return f == 1 || f == 2 }
 
 // Open opens the store in dir, creating it when empty. Only one process
 // may have a store open; a second Open fails with ErrLocked.
@@ -148,10 +155,11 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 }
 
 func (s *Store) open(ctx context.Context) error {
-	var err error
-	if s.id, err = loadOrCreateMeta(s.dir); err != nil {
+	meta, err := loadOrCreateMeta(s.dir, int(min(s.segmentVersion(), storeFormat)))
+	if err != nil {
 		return err
 	}
+	s.id, s.format = meta.StoreID, meta.Format
 	indexDir := filepath.Join(s.dir, "index")
 	removeIngestLeftovers(s.dir)
 	s.db, s.popts, err = openIndex(indexDir, s.opts)
@@ -167,7 +175,7 @@ func (s *Store) open(ctx context.Context) error {
 		cp, found = checkpoint{}, false
 	}
 	var rec recovery
-	s.log, rec, err = openLog(ctx, filepath.Join(s.dir, "log"), s.opts.FS, s.opts.SegmentSize, s.logger, cp.LogEnd)
+	s.log, rec, err = openLog(ctx, filepath.Join(s.dir, "log"), s.opts.FS, s.opts.SegmentSize, s.segmentVersion(), s.logger, cp.LogEnd)
 	if err != nil {
 		return err
 	}
@@ -208,6 +216,9 @@ func (s *Store) open(ctx context.Context) error {
 		el := time.Since(start)
 		s.logger.Info("indexed the log", "full_rebuild", !found, "events", n,
 			"seconds", el.Seconds(), "events_per_sec", int(float64(n)/max(el.Seconds(), 1e-9)))
+	}
+	if err := s.upgradeFormat1(); err != nil {
+		return err
 	}
 	filter := newExistenceFilterMin(2*(s.indexer.cp.LastPosition+s.indexer.cp.Streams), s.opts.filterMinKeys)
 	s.indexer.seen = nil
@@ -456,41 +467,79 @@ func lockDir(dir string) (*os.File, error) {
 	return f, nil
 }
 
-func loadOrCreateMeta(dir string) (string, error) {
+func (s *Store) segmentVersion() uint16 {
+	if s.opts.segmentVersion != 0 {
+		return s.opts.segmentVersion
+	}
+	return segmentFormatVersion
+}
+
+// upgradeFormat1 moves a store written by an older version (store format
+// 1, whose log segments grow with every write) to format 2: DIR/STORE
+// says 2 first (older versions then refuse the store plainly instead of
+// stumbling on a segment they cannot read), then the log rolls to a new
+// version 2 segment, so the version 1 segments are sealed as they are and
+// every write from now on goes to a zero-filled tail. A crash between the
+// two steps leaves a format 2 store whose last segment is version 1,
+// which the next Open rolls again.
+func (s *Store) upgradeFormat1() error {
+	if s.segmentVersion() < 2 || s.log.active.header.Version >= 2 {
+		return nil
+	}
+	if s.format < 2 {
+		if err := writeMeta(s.dir, storeMeta{StoreID: s.id, Format: storeFormat}); err != nil {
+			return err
+		}
+		s.format = storeFormat
+	}
+	if err := s.log.roll(s.indexer.cp.LastPosition+1, 0); err != nil {
+		return fmt.Errorf("roll the log to a version 2 segment: %w", err)
+	}
+	s.logger.Info("upgraded the store to format 2: new writes go to a zero-filled log segment", "file", s.log.active.path)
+	return nil
+}
+
+func loadOrCreateMeta(dir string, format int) (storeMeta, error) {
 	path := filepath.Join(dir, "STORE")
 	b, err := os.ReadFile(path)
 	if err == nil {
 		var m storeMeta
 		if err := json.Unmarshal(b, &m); err != nil || m.StoreID == "" {
-			return "", fmt.Errorf("read %s: not a valid store file", path)
+			return storeMeta{}, fmt.Errorf("read %s: not a valid store file", path)
 		}
-		if m.Format != storeFormat {
-			return "", fmt.Errorf("%s: store format %d is not supported by this version (want %d)", path, m.Format, storeFormat)
+		if !supportedStoreFormat(m.Format) {
+			return storeMeta{}, fmt.Errorf("%s: store format %d is not supported by this version (want %d)", path, m.Format, storeFormat)
 		}
-		return m.StoreID, nil
+		return m, nil
 	}
 	if !errors.Is(err, os.ErrNotExist) {
-		return "", fmt.Errorf("read store file: %w", err)
+		return storeMeta{}, fmt.Errorf("read store file: %w", err)
 	}
 	var raw [16]byte
 	if _, err := rand.Read(raw[:]); err != nil {
-		return "", err
+		return storeMeta{}, err
 	}
-	m := storeMeta{StoreID: hex.EncodeToString(raw[:]), Format: storeFormat}
-	b, _ = json.MarshalIndent(m, "", "  ")
+	m := storeMeta{StoreID: hex.EncodeToString(raw[:]), Format: format}
+	return m, writeMeta(dir, m)
+}
+
+// writeMeta replaces DIR/STORE atomically and durably.
+func writeMeta(dir string, m storeMeta) error {
+	path := filepath.Join(dir, "STORE")
+	b, _ := json.MarshalIndent(m, "", "  ")
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
-		return "", fmt.Errorf("write store file: %w", err)
+		return fmt.Errorf("write store file: %w", err)
 	}
 	if f, err := os.Open(tmp); err == nil {
 		f.Sync()
 		f.Close()
 	}
 	if err := os.Rename(tmp, path); err != nil {
-		return "", fmt.Errorf("write store file: %w", err)
+		return fmt.Errorf("write store file: %w", err)
 	}
 	if err := (OSFS{}).SyncDir(dir); err != nil {
-		return "", fmt.Errorf("sync data directory: %w", err)
+		return fmt.Errorf("sync data directory: %w", err)
 	}
-	return m.StoreID, nil
+	return nil
 }
