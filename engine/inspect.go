@@ -98,7 +98,6 @@ func inspectSegment(path string, last bool, w io.Writer, opts InspectOptions, pr
 		firstPos, lastPos        uint64
 		firstTime, lastTime      int64
 		off                      = int64(segmentHeaderSize)
-		tail                     = "clean"
 	)
 	for off < size {
 		payload, n, status := checkFrame(buf[off:])
@@ -106,8 +105,7 @@ func inspectSegment(path string, last bool, w io.Writer, opts InspectOptions, pr
 			break
 		}
 		if err := decodeRecord(payload, &rec); err != nil {
-			tail = fmt.Sprintf("undecodable record at offset %d: %v", off, err)
-			break
+			break // examineTail reports it below
 		}
 		switch rec.Kind {
 		case kindEvent:
@@ -130,6 +128,7 @@ func inspectSegment(path string, last bool, w io.Writer, opts InspectOptions, pr
 		}
 		off += frameHeaderSize + int64(n)
 	}
+	var tail string
 	if st, err := examineTail(path, s.header, buf, segmentHeaderSize); err != nil {
 		tail = err.Error()
 	} else {
