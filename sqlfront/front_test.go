@@ -189,6 +189,55 @@ func TestByTypeAndByCategoryTables(t *testing.T) {
 	}
 }
 
+// TestIndexesOfMixedCaseTables: the indexes of by_type and by_category
+// tables whose names have capitals are listed with their columns by SHOW
+// INDEXES, DESCRIBE and information_schema.STATISTICS (what BI tools and
+// JDBC's getIndexInfo read), as for eventsql.events. They used to show a
+// NULL column and an expression "OrderPlaced.position", and nothing in
+// STATISTICS, because the columns name their table in lower case.
+func TestIndexesOfMixedCaseTables(t *testing.T) {
+	st, open := testFront(t)
+	appendEvents(t, st, "Cart-1", "OrderPlaced", `{"amount":10}`)
+	db := open("reader", "r-pw")
+	for _, tc := range []struct{ table, indexes, keys string }{
+		{"eventsql.events", "[[PRIMARY position 0] [stream stream 1] [event_id event_id 0] [event_type event_type 1]]",
+			"[[position PRI] [stream MUL] [event_id UNI] [event_type MUL]]"},
+		{"by_type.OrderPlaced", "[[PRIMARY position 0] [stream stream 1] [event_id event_id 0]]",
+			"[[position PRI] [stream MUL] [event_id UNI] [event_type ]]"},
+		{"by_category.Cart", "[[PRIMARY position 0] [stream stream 1] [event_id event_id 0] [event_type event_type 1]]",
+			"[[position PRI] [stream MUL] [event_id UNI] [event_type MUL]]"},
+	} {
+		var idx [][]string
+		for _, r := range queryStrings(t, db, "SHOW INDEXES FROM "+tc.table) {
+			idx = append(idx, []string{r[2], r[4], r[1]}) // Key_name, Column_name, Non_unique
+		}
+		if fmt.Sprint(idx) != tc.indexes {
+			t.Errorf("SHOW INDEXES FROM %s = %v, want %s", tc.table, idx, tc.indexes)
+		}
+		var keys [][]string
+		for _, r := range queryStrings(t, db, "DESCRIBE "+tc.table)[:5] {
+			if r[0] != "version" {
+				keys = append(keys, []string{r[0], r[3]}) // Field, Key
+			}
+		}
+		if fmt.Sprint(keys) != tc.keys {
+			t.Errorf("DESCRIBE %s keys = %v, want %s", tc.table, keys, tc.keys)
+		}
+		schema, table, _ := strings.Cut(tc.table, ".")
+		stats := queryStrings(t, db, "SELECT INDEX_NAME, COLUMN_NAME, NON_UNIQUE FROM information_schema.STATISTICS "+
+			"WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?", schema, table)
+		if fmt.Sprint(stats) != tc.indexes {
+			t.Errorf("information_schema.STATISTICS of %s = %v, want %s", tc.table, stats, tc.indexes)
+		}
+	}
+	// Lookup joins still use the indexes.
+	plan := queryStrings(t, db, "EXPLAIN FORMAT=TREE SELECT /*+ LOOKUP_JOIN(o,c) */ o.stream, c.event_type FROM by_type.OrderPlaced o "+
+		"JOIN by_category.Cart c ON c.stream = o.stream WHERE o.position = 1")
+	if s := fmt.Sprint(plan); !strings.Contains(s, "LookupJoin") || !strings.Contains(s, "keys: o.stream") {
+		t.Fatalf("join plan:\n%s", s)
+	}
+}
+
 func TestWritesAndBadQueriesAreRefused(t *testing.T) {
 	st, open := testFront(t)
 	appendEvents(t, st, "order-1", "OrderPlaced", `{"amount":10}`)
@@ -224,6 +273,7 @@ func TestWritesAndBadQueriesAreRefused(t *testing.T) {
 		"SELECT e.nope FROM events e":         "Error 1054 (42S22): table \"e\" does not have column \"nope\"",
 		"SELECT * FROM by_type.NoSuchType":    "nosuchtype",
 		"SELECT * FROM events WHERE nope = 1": "1054",
+		"SELEC 1":                             "Error 1064 (42000): syntax error at position 6 near 'SELEC'",
 	} {
 		_, err := admin.Query(q)
 		if err == nil || !strings.Contains(strings.ToLower(err.Error()), strings.ToLower(want)) {

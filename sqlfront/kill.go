@@ -43,18 +43,16 @@ func (a processAuth) HandleAuth(ctx *sql.Context, state sql.AuthorizationQuerySt
 
 // ownProcessesRule: a user who is not an admin may KILL only their own
 // connections' queries (ERROR 1095 otherwise) and sees only their own
-// connections in SHOW PROCESSLIST.
+// connections in SHOW PROCESSLIST; a KILL of an unknown id is ERROR 1094.
 func (fe *Front) ownProcessesRule(ctx *sql.Context, _ *analyzer.Analyzer, n sql.Node, _ *plan.Scope, _ analyzer.RuleSelector, _ *sql.QueryFlags) (sql.Node, transform.TreeIdentity, error) {
 	switch n := n.(type) {
 	case *plan.Kill:
-		if fe.isAdmin(ctx) {
-			return n, transform.SameTree, nil
-		}
+		// An unknown id is ERROR 1094 for admins too (GMS ignores it).
 		for _, p := range ctx.ProcessList.Processes() {
 			if p.Connection != n.ConnID {
 				continue
 			}
-			if p.User != ctx.Session.Client().User {
+			if !fe.isAdmin(ctx) && p.User != ctx.Session.Client().User {
 				return nil, transform.SameTree, mysql.NewSQLError(erKillDenied, "HY000", "You are not owner of thread %d", n.ConnID)
 			}
 			return n, transform.SameTree, nil

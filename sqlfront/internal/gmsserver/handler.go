@@ -1135,15 +1135,16 @@ func maybeGetTCPConn(conn net.Conn) (*net.TCPConn, bool) {
 	return nil, false
 }
 
+// eventsql: the OK packet carries no info string. Vitess writes one as
+// '#' followed by the text (string<EOF>), but MySQL's and MariaDB's client
+// libraries read it as a length-encoded string, so '#' (35) was taken for
+// its length and the mariadb CLI failed every PREPARE ("Statement
+// prepared") with ERROR 2027 Received malformed packet. eventsql refuses
+// the writes whose info ("Rows matched: ...") clients show.
 func resultFromOkResult(result types.OkResult) *sqltypes.Result {
-	infoStr := ""
-	if result.Info != nil {
-		infoStr = result.Info.String()
-	}
 	return &sqltypes.Result{
 		RowsAffected: result.RowsAffected,
 		InsertID:     result.InsertID,
-		Info:         infoStr,
 	}
 }
 
