@@ -101,6 +101,11 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request, f feed) {
 func (s *Server) subscriptionStart(ctx context.Context, r *http.Request, f feed) (int64, error) {
 	var latest int64 // the last version or position now
 	if f.byVersion() {
+		// A name no append can take ($-names are reserved) would wait
+		// forever.
+		if err := engine.ValidateStreamName(f.name); err != nil {
+			return 0, err
+		}
 		info, err := s.store.StreamInfo(ctx, f.name)
 		switch {
 		case errors.Is(err, engine.ErrStreamNotFound):
