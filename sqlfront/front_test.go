@@ -263,6 +263,18 @@ func TestWritesAndBadQueriesAreRefused(t *testing.T) {
 			t.Errorf("%s: err = %v, want ERROR 1036 refusal", q, err)
 		}
 	}
+	// The refusal names the statement, also a DELETE that GMS runs as a
+	// truncate.
+	for q, want := range map[string]string{
+		"DELETE FROM events":              "DELETE on eventsql.events refused",
+		"DELETE FROM by_type.OrderPlaced": "DELETE on by_type.OrderPlaced refused",
+		"TRUNCATE events":                 "TRUNCATE on eventsql.events refused",
+		"  delete from events where 1=1":  "DELETE on eventsql.events refused",
+	} {
+		if _, err := admin.Exec(q); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", q, err, want)
+		}
+	}
 	if _, err := admin.Exec("INSERT INTO by_category.`order` (stream, data) VALUES (?, ?)", "order-9", "{}"); err == nil ||
 		!strings.Contains(err.Error(), "1036") || !strings.Contains(err.Error(), "by_category.order") {
 		t.Errorf("prepared partial INSERT: %v, want ERROR 1036 naming the table", err)
