@@ -187,7 +187,7 @@ func (fe *Front) Serve(l net.Listener) error {
 		ConnWriteTimeout:       0,
 	}
 	wrap := func(h mysql.Handler) (mysql.Handler, error) {
-		return stmtHandler{Handler: h, d: fe.opts.QueryTimeout}, nil
+		return stmtHandler{Handler: h, d: fe.opts.QueryTimeout, admins: fe.admins}, nil
 	}
 	srv, err := server.NewServerWithHandler(cfg, fe.engine, sql.NewContext, fe.sessionBuilder, nil, wrap)
 	if err != nil {

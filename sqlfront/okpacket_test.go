@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/sha1"
+	"database/sql"
 	"encoding/binary"
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"testing"
 	"time"
 )
@@ -180,5 +182,43 @@ func TestOKPacketsParseInMySQLClientLibraries(t *testing.T) {
 	// The prepared statement works after its OK packet.
 	if p := rc.query(t, "EXECUTE s2"); p[0] != 1 { // a result set of one column
 		t.Fatalf("EXECUTE s2 answered %q, want a result set", p)
+	}
+}
+
+// initDB sends COM_INIT_DB (the CLIs' "use" command) and returns the
+// answer.
+func (rc *rawConn) initDB(t *testing.T, db string) []byte {
+	t.Helper()
+	rc.seq = 0
+	rc.writePacket(t, append([]byte{2}, db...))
+	return rc.readPacket(t)
+}
+
+// TestInitDBRefusesMySQLToReaders: a reader's COM_INIT_DB of the mysql
+// database (the mariadb CLI's "use mysql", a connection string's
+// database) is ERROR 1044 like the USE statement; GMS let it through.
+func TestInitDBRefusesMySQLToReaders(t *testing.T) {
+	_, addr := testFrontAddr(t)
+	reader := dialRaw(t, addr, "reader", "r-pw")
+	if p := reader.initDB(t, "mysql"); p[0] != 0xff || binary.LittleEndian.Uint16(p[1:]) != 1044 ||
+		!bytes.Contains(p, []byte("Access denied for user 'reader'@'%' to database 'mysql'")) {
+		t.Fatalf("reader's COM_INIT_DB mysql answered %q, want ERROR 1044", p)
+	}
+	for _, db := range []string{"by_type", "eventsql", "information_schema"} {
+		if p := reader.initDB(t, db); p[0] != 0 {
+			t.Fatalf("reader's COM_INIT_DB %s answered %q, want OK", db, p)
+		}
+	}
+	if p := dialRaw(t, addr, "admin", "admin-pw").initDB(t, "mysql"); p[0] != 0 {
+		t.Fatalf("admin's COM_INIT_DB mysql answered %q, want OK", p)
+	}
+	// A connection string naming mysql is refused the same way.
+	db, err := sql.Open("mysql", "reader:r-pw@tcp("+addr+")/mysql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Ping(); err == nil || !strings.Contains(err.Error(), "1044") {
+		t.Fatalf("reader connecting to database mysql: %v, want ERROR 1044", err)
 	}
 }
