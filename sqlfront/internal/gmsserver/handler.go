@@ -43,6 +43,7 @@ import (
 	"github.com/dolthub/go-mysql-server/sql/plan"
 	"github.com/dolthub/go-mysql-server/sql/rowexec"
 	"github.com/dolthub/go-mysql-server/sql/types"
+	"github.com/dolthub/go-mysql-server/sql/values"
 	"github.com/eventsql/eventsql/sqlfront/internal/gmsserver/sockstate"
 )
 
@@ -1211,6 +1212,15 @@ func updateMaxUsedConnectionsStatusVariable() {
 }
 
 func toSqlHelper(ctx *sql.Context, typ sql.Type, buf *sql.ByteBuffer, val interface{}) (sqltypes.Value, error) {
+	// eventsql: DOUBLE as MySQL writes it (wireconv.go).
+	if x, ok := val.(float64); ok && isDouble(typ) {
+		if buf == nil {
+			return sqltypes.MakeTrusted(sqltypes.Float64, appendDouble(nil, x)), nil
+		}
+		dst := appendDouble(buf.Get(), x)
+		buf.Grow(len(dst))
+		return sqltypes.MakeTrusted(sqltypes.Float64, dst), nil
+	}
 	if buf == nil {
 		return typ.SQL(ctx, nil, val)
 	}
@@ -1273,6 +1283,19 @@ func RowValueToSQLValues(ctx *sql.Context, sch sql.Schema, row sql.ValueRow, buf
 				continue
 			}
 			outVals[i] = sqltypes.MakeTrusted(row[i].Typ, row[i].Val)
+			continue
+		}
+		// eventsql: DOUBLE as MySQL writes it (wireconv.go).
+		if isDouble(col.Type) && !row[i].IsNull() {
+			var dst []byte
+			if buf != nil {
+				dst = buf.Get()
+			}
+			dst = appendDouble(dst, values.ReadFloat64(row[i].Val))
+			if buf != nil {
+				buf.Grow(len(dst))
+			}
+			outVals[i] = sqltypes.MakeTrusted(sqltypes.Float64, dst)
 			continue
 		}
 		if buf == nil {
