@@ -413,6 +413,15 @@ func TestReadersGetMySQLsAccessErrors(t *testing.T) {
 			t.Errorf("%s: reader read nothing", q)
 		}
 	}
+	// Their own grants, as in MySQL (tools ask on connect); not others'.
+	for _, q := range []string{"SHOW GRANTS", "SHOW GRANTS FOR CURRENT_USER()", "SHOW GRANTS FOR reader", "SHOW GRANTS FOR 'reader'@'%'"} {
+		if got := fmt.Sprint(queryStrings(t, reader, q)); !strings.Contains(got, "GRANT SELECT ON `eventsql`.* TO `reader`@`%`") {
+			t.Errorf("%s: %s", q, got)
+		}
+	}
+	if _, err := reader.Query("SHOW GRANTS FOR admin"); err == nil || !strings.Contains(err.Error(), "1044") {
+		t.Errorf("a reader's SHOW GRANTS FOR admin: %v, want ERROR 1044", err)
+	}
 	got := queryStrings(t, reader, "SHOW DATABASES")
 	var names []string
 	for _, r := range got {

@@ -37,8 +37,26 @@ func (a processAuth) HandleAuth(ctx *sql.Context, state sql.AuthorizationQuerySt
 		return nil
 	case auth.AuthType == ast.AuthType_PROCESS && strings.HasPrefix(q, "SHOW") && strings.Contains(q, "PROCESSLIST"):
 		return nil
+	case strings.HasPrefix(q, "SHOW") && ownGrants(ctx):
+		return nil
 	}
 	return accessDenied(ctx, auth, a.AuthorizationHandler.HandleAuth(ctx, state, auth))
+}
+
+// ownGrants reports whether the statement is SHOW GRANTS of the user
+// running it, which MySQL lets every user run (tools run it on connect
+// to see what they may do) and GMS reserves for readers of the mysql
+// database.
+func ownGrants(ctx *sql.Context) bool {
+	stmt, err := ast.Parse(ctx.Query())
+	if err != nil {
+		return false
+	}
+	sg, ok := stmt.(*ast.ShowGrants)
+	if !ok || len(sg.Using) > 0 {
+		return false
+	}
+	return sg.For == nil || sg.CurrentUser || sg.For.Name == ctx.Session.Client().User && (sg.For.AnyHost || sg.For.Host == "%")
 }
 
 // ownProcessesRule: a user who is not an admin may KILL only their own
