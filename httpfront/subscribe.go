@@ -275,6 +275,14 @@ func (sub *subscription) await(ctx context.Context) error {
 		case !errors.Is(err, context.DeadlineExceeded):
 			return err
 		}
+		// A hard delete appends no event and so wakes no one: a stream
+		// subscription looks at each heartbeat, and reads (which ends it
+		// with the error) once its stream is gone for good.
+		if sub.f.byVersion() {
+			if info, err := sub.s.store.StreamInfo(ctx, sub.f.name); err == nil && info.Deleted == "hard" {
+				return nil
+			}
+		}
 		if err := sub.comment("keepalive"); err != nil {
 			return err
 		}
