@@ -115,6 +115,7 @@ func New(store Store, accounts []Account, opts Options, logger *slog.Logger) (*F
 	a := analyzer.NewBuilder(fe.provider).
 		AddPreAnalyzeRule(ruleDenyGlobalSets, fe.denyGlobalSetsRule).
 		AddPreAnalyzeRule(ruleOwnProcessesOnly, fe.ownProcessesRule).
+		AddPreAnalyzeRule(ruleNoServerFiles, fe.noServerFilesRule).
 		AddPostAnalyzeRule(ruleNativeAggregates, fe.nativeAggregateRule).
 		AddPostAnalyzeRule(ruleScanFilters, fe.scanFilterRule).
 		Build()

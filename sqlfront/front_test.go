@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -490,5 +491,48 @@ func TestCountStarUsesIndexCountsOnlyWhenExact(t *testing.T) {
 	}
 	if n, _ := count("SELECT COUNT(*) FROM by_type.ItemAdded"); n != "99" {
 		t.Fatalf("by_type COUNT(*) with a $maxCount stream = %s, want 99", n)
+	}
+}
+
+// TestNoServerFilesFromSQL: no user, reader or admin, reads or writes
+// files on the server's machine through SQL (GMS did it for anyone: a
+// reader's LOAD_FILE read any file the server could, INTO OUTFILE wrote
+// new ones).
+func TestNoServerFilesFromSQL(t *testing.T) {
+	st, open := testFront(t)
+	appendEvents(t, st, "order-1", "OrderPlaced", `{"amount":10}`)
+	dir := t.TempDir()
+	secret := dir + "/secret.txt"
+	if err := os.WriteFile(secret, []byte("s3cret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, user := range [][2]string{{"reader", "r-pw"}, {"admin", "admin-pw"}} {
+		db := open(user[0], user[1])
+		for i, q := range []string{
+			"SELECT LOAD_FILE('" + secret + "')",
+			"SELECT stream FROM events WHERE stream = LOAD_FILE('" + secret + "')",
+			"SELECT (SELECT LOAD_FILE('" + secret + "'))",
+			"SELECT stream FROM events WHERE EXISTS (SELECT 1 FROM events e2 WHERE e2.stream = LOAD_FILE('" + secret + "'))",
+			fmt.Sprintf("SELECT stream FROM events INTO OUTFILE '%s/out-%s-%d.csv'", dir, user[0], 5),
+			fmt.Sprintf("SELECT stream FROM events LIMIT 1 INTO DUMPFILE '%s/out-%s-%d.bin'", dir, user[0], 6),
+			"LOAD DATA INFILE '" + secret + "' INTO TABLE events",
+		} {
+			_, err := db.Exec(q)
+			if err == nil || !strings.Contains(err.Error(), "1290") && !(i == 6 && user[0] == "reader" && strings.Contains(err.Error(), "1227")) {
+				t.Errorf("%s: %s: %v, want ERROR 1290", user[0], q, err)
+			}
+		}
+		// Prepared, the file name a parameter.
+		if _, err := db.Query("SELECT LOAD_FILE(?)", secret); err == nil || !strings.Contains(err.Error(), "1290") {
+			t.Errorf("%s: prepared LOAD_FILE: %v, want ERROR 1290", user[0], err)
+		}
+		// Variables still work.
+		if got := queryStrings(t, db, "SELECT COUNT(*) FROM events INTO @n"); len(got) != 0 {
+			t.Errorf("INTO @n returned rows %v", got)
+		}
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Fatalf("files written: %v", entries)
 	}
 }
