@@ -116,6 +116,7 @@ func New(store Store, accounts []Account, opts Options, logger *slog.Logger) (*F
 		AddPreAnalyzeRule(ruleDenyGlobalSets, fe.denyGlobalSetsRule).
 		AddPreAnalyzeRule(ruleOwnProcessesOnly, fe.ownProcessesRule).
 		AddPreAnalyzeRule(ruleNoServerFiles, fe.noServerFilesRule).
+		AddPreAnalyzeRule(ruleNoUserChanges, fe.noUserChangesRule).
 		AddPostAnalyzeRule(ruleNativeAggregates, fe.nativeAggregateRule).
 		AddPostAnalyzeRule(ruleScanFilters, fe.scanFilterRule).
 		Build()

@@ -536,3 +536,47 @@ func TestNoServerFilesFromSQL(t *testing.T) {
 		t.Fatalf("files written: %v", entries)
 	}
 }
+
+// TestUserChangesAreRefusedForReal: statements that change users or
+// privileges fail and change nothing. GMS applied them in memory and
+// then failed to save them: CREATE USER answered an error yet the user
+// could log in, and a reader's ALTER USER changed their SQL password.
+func TestUserChangesAreRefusedForReal(t *testing.T) {
+	_, open := testFront(t)
+	admin, reader := open("admin", "admin-pw"), open("reader", "r-pw")
+	for _, q := range []string{
+		"CREATE USER zed IDENTIFIED BY 'x'",
+		"GRANT SELECT ON *.* TO reader",
+		"GRANT ALL ON *.* TO zed",
+		"ALTER USER reader IDENTIFIED BY 'changed'",
+		"CREATE ROLE r1",
+		"RENAME USER reader TO r2",
+		"DROP USER reader",
+		"REVOKE SELECT ON eventsql.* FROM reader",
+		"FLUSH PRIVILEGES",
+	} {
+		if _, err := admin.Exec(q); err == nil || !strings.Contains(err.Error(), "1290") || !strings.Contains(err.Error(), "nothing was changed") {
+			t.Errorf("admin: %s: %v, want ERROR 1290", q, err)
+		}
+	}
+	if _, err := reader.Exec("ALTER USER reader IDENTIFIED BY 'changed'"); err == nil {
+		t.Error("a reader's ALTER USER of themselves succeeded")
+	}
+	if err := open("zed", "x").Ping(); err == nil || !strings.Contains(err.Error(), "1045") {
+		t.Errorf("zed logged in: %v", err)
+	}
+	if err := open("reader", "changed").Ping(); err == nil {
+		t.Error("the reader's password changed")
+	}
+	fresh := open("reader", "r-pw")
+	if err := fresh.Ping(); err != nil {
+		t.Fatalf("the reader's own password: %v", err)
+	}
+	if _, err := fresh.Query("SELECT User FROM mysql.user"); err == nil || !strings.Contains(err.Error(), "1044") {
+		t.Errorf("the reader reads mysql.user after GRANT: %v", err)
+	}
+	got := queryStrings(t, admin, "SELECT User FROM mysql.user ORDER BY User")
+	if fmt.Sprint(got) != "[[admin] [reader]]" {
+		t.Errorf("mysql.user = %v", got)
+	}
+}
