@@ -580,3 +580,38 @@ func TestUserChangesAreRefusedForReal(t *testing.T) {
 		t.Errorf("mysql.user = %v", got)
 	}
 }
+
+// TestRoutinesAndEventsAreEmpty: the metadata tools read about stored
+// procedures and events is empty rather than an error (GMS failed with
+// "database eventsql doesn't support stored procedures"), and creating
+// them is refused like other DDL.
+func TestRoutinesAndEventsAreEmpty(t *testing.T) {
+	_, open := testFront(t)
+	reader, admin := open("reader", "r-pw"), open("admin", "admin-pw")
+	for _, q := range []string{
+		"SELECT COUNT(*) FROM information_schema.ROUTINES",
+		"SELECT COUNT(*) FROM information_schema.PARAMETERS",
+		"SELECT COUNT(*) FROM information_schema.EVENTS",
+		"SELECT COUNT(*) FROM information_schema.TRIGGERS",
+	} {
+		if got := queryStrings(t, reader, q); fmt.Sprint(got) != "[[0]]" {
+			t.Errorf("%s = %v", q, got)
+		}
+	}
+	for _, q := range []string{"SHOW PROCEDURE STATUS", "SHOW FUNCTION STATUS", "SHOW EVENTS", "SHOW PROCEDURE STATUS WHERE Db = 'eventsql'"} {
+		if got := queryStrings(t, reader, q); len(got) != 0 {
+			t.Errorf("%s = %v", q, got)
+		}
+	}
+	for _, q := range []string{
+		"CREATE PROCEDURE p() SELECT 1",
+		"CREATE EVENT e ON SCHEDULE EVERY 1 HOUR DO SELECT 1",
+	} {
+		if _, err := admin.Exec(q); err == nil || !strings.Contains(err.Error(), "1036") {
+			t.Errorf("%s: %v, want ERROR 1036", q, err)
+		}
+	}
+	if _, err := admin.Exec("CALL p()"); err == nil {
+		t.Error("CALL of an unknown procedure succeeded")
+	}
+}
