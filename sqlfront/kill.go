@@ -77,10 +77,7 @@ func (fe *Front) ownProcessesRule(ctx *sql.Context, _ *analyzer.Analyzer, n sql.
 		}
 		return nil, transform.SameTree, mysql.NewSQLError(erNoSuchThread, "HY000", "Unknown thread id: %d", n.ConnID)
 	case *plan.ShowProcessList:
-		if fe.isAdmin(ctx) {
-			return n, transform.SameTree, nil
-		}
-		return &ownProcessList{ShowProcessList: n}, transform.NewTree, nil
+		return &ownProcessList{ShowProcessList: n, all: fe.isAdmin(ctx)}, transform.NewTree, nil
 	}
 	if fe.isAdmin(ctx) {
 		return n, transform.SameTree, nil
@@ -153,14 +150,23 @@ func (r *ownRows) Next(ctx *sql.Context) (sql.Row, error) {
 	}
 }
 
-// ownProcessList is SHOW PROCESSLIST limited to the user's connections.
+// ownProcessList is SHOW PROCESSLIST limited to the user's connections
+// (all of them for admins), with MySQL's short State ("running" while a
+// statement runs): GMS's own State is its progress tree, several lines
+// with the partition names (a NUL byte for a query without tables).
 type ownProcessList struct {
 	*plan.ShowProcessList
+	all bool
 }
 
 var _ sql.ExecSourceRel = (*ownProcessList)(nil)
 
-func (p *ownProcessList) String() string { return "ProcessList(own connections)" }
+func (p *ownProcessList) String() string {
+	if p.all {
+		return "ProcessList"
+	}
+	return "ProcessList(own connections)"
+}
 
 func (p *ownProcessList) WithChildren(ctx *sql.Context, children ...sql.Node) (sql.Node, error) {
 	if len(children) != 0 {
@@ -173,7 +179,7 @@ func (p *ownProcessList) RowIter(ctx *sql.Context, _ sql.Row) (sql.RowIter, erro
 	user := ctx.Session.Client().User
 	var rows []sql.Row
 	for _, proc := range ctx.ProcessList.Processes() {
-		if proc.User != user {
+		if !p.all && proc.User != user {
 			continue
 		}
 		state := ""

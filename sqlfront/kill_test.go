@@ -199,6 +199,13 @@ func TestKillPermissionsAndProcessList(t *testing.T) {
 	if got := users(admin); !got["reader"] || !got["other"] || !got["admin"] {
 		t.Fatalf("admin's SHOW PROCESSLIST shows users %v, want everyone", got)
 	}
+	// State is MySQL's short word, not GMS's progress tree (lines and
+	// partition names).
+	for _, r := range queryStrings(t, admin, "SHOW PROCESSLIST") {
+		if r[6] != "running" && r[6] != "" {
+			t.Errorf("SHOW PROCESSLIST row %q: State %q", r, r[6])
+		}
+	}
 	for _, q := range []string{
 		"SELECT DISTINCT user FROM information_schema.processlist",
 		"SELECT DISTINCT user FROM information_schema.processlist WHERE id IN (SELECT id FROM information_schema.processlist)",
