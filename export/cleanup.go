@@ -6,17 +6,25 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 )
+
+// partName matches the names of the part files an export writes
+// (partwriter.go): part-<from>-<to>.parquet, with -<run id> when the
+// name was taken. Other Parquet files are not ours: an export into a
+// directory that already held, say, a Spark table under events/ deleted
+// all its files as leftovers.
+var partName = regexp.MustCompile(`^part-[0-9]+-[0-9]+(-[0-9a-f]+)?\.parquet$`)
 
 // cleanup removes what is not part of the snapshot m (nil: no snapshot):
 // files being written by a run that died (tempPrefix names, anywhere),
 // part files the manifest does not list (renamed into place by a run that
 // died before replacing the manifest, or replaced by --full or
 // compaction), and partition directories left empty. Only files an export
-// writes are touched: *.parquet and tempPrefix files under events/ and
-// by_type/, and tempPrefix files at the top.
+// writes are touched: part files (partName) and tempPrefix files under
+// events/ and by_type/, and tempPrefix files at the top.
 func cleanup(dir string, m *Manifest) (int, error) {
 	listed := map[string]bool{}
 	if m != nil {
@@ -56,7 +64,7 @@ func cleanup(dir string, m *Manifest) (int, error) {
 			name := d.Name()
 			rel, _ := filepath.Rel(dir, p)
 			rel = filepath.ToSlash(rel)
-			if strings.HasPrefix(name, tempPrefix) || (strings.HasSuffix(name, ".parquet") && !listed[rel]) {
+			if strings.HasPrefix(name, tempPrefix) || (partName.MatchString(name) && !listed[rel]) {
 				if err := os.Remove(p); err != nil {
 					return fmt.Errorf("remove leftover: %w", err)
 				}

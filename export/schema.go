@@ -74,13 +74,16 @@ const (
 	numTypedBaseColumns
 )
 
-var reservedNames = []string{"position", "stream", "version", "event_id", "event_type", "created_at", "data", "metadata"}
+// reservedNames are the base columns, and date, the partition column:
+// Hive refuses a table with a column named like a partition column, and
+// DuckDB and Spark show the partition's value in its place.
+var reservedNames = []string{"position", "stream", "version", "event_id", "event_type", "created_at", "data", "metadata", "date"}
 
 // typedColumns returns a by_type schema for inferred fields, and for each
 // of its typed columns the index of the field it comes from. Naming
-// follows the SQL tables: a field named like a base column (case-
-// insensitively) becomes data_<field>; a field clashing with an earlier
-// one, empty or longer than 64 bytes is left out.
+// follows the SQL tables: a field named like a base column or the date
+// partition (case-insensitively) becomes data_<field>; a field clashing
+// with an earlier one, empty or longer than 64 bytes is left out.
 func typedColumns(fields []typeinfer.Field) ([]Column, []int) {
 	cols := append([]Column(nil), typedBaseColumns...)
 	taken := map[string]bool{}

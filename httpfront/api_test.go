@@ -159,6 +159,13 @@ func TestAppendBothStylesAndRead(t *testing.T) {
 	if r.status != 200 || r.body["position"] != 1.0 {
 		t.Fatalf("event by id = %d %s", r.status, r.raw)
 	}
+	// The Location of an append is the event.
+	for loc, want := range map[string]string{"/streams/cart-1/0": id, "/streams/cart-1/2": "2b3c4d5e-0000-4000-8000-000000000002"} {
+		r = do(t, "GET", base+loc, "reader", "r-pw", nil, "")
+		if r.status != 200 || r.body["eventId"] != want || r.body["stream"] != "cart-1" {
+			t.Fatalf("GET %s = %d %s", loc, r.status, r.raw)
+		}
+	}
 }
 
 func TestErrorsAreJSONAndWriteNothing(t *testing.T) {
@@ -199,6 +206,14 @@ func TestErrorsAreJSONAndWriteNothing(t *testing.T) {
 		{"category: bad count", "GET", "/categories/s?count=5000", nil, "", 400, "invalid_input"},
 		{"unknown event", "GET", "/events/2b3c4d5e-0000-4000-8000-00000000dead", nil, "", 404, "event_not_found"},
 		{"event id not a UUID", "GET", "/events/xyz", nil, "", 400, "invalid_input"},
+		{"stream event: bad version", "GET", "/streams/s-1/x", nil, "", 400, "invalid_input"},
+		{"stream event: no such version", "GET", "/streams/s-1/7", nil, "", 404, "event_not_found"},
+		{"stream event: hard-deleted stream", "GET", "/streams/gone-1/0", nil, "", 410, "stream_deleted"},
+		{"subscribe to a reserved name", "GET", "/subscribe/streams/$foo", nil, "", 400, "invalid_input"},
+		{"unknown route", "GET", "/nope", nil, "", 404, "not_found"},
+		{"unknown route under /streams", "GET", "/streams/s-1/0/x", nil, "", 404, "not_found"},
+		{"method not allowed", "PUT", "/streams/s-1", jsonCT, `[]`, 405, "method_not_allowed"},
+		{"method not allowed on /import", "GET", "/import", nil, "", 405, "method_not_allowed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -208,6 +223,9 @@ func TestErrorsAreJSONAndWriteNothing(t *testing.T) {
 			}
 			if tt.code == "wrong_expected_version" && (r.header.Get("ES-CurrentVersion") != "0" || r.body["currentVersion"] != 0.0) {
 				t.Fatalf("current version missing: %v %s", r.header, r.raw)
+			}
+			if tt.code == "method_not_allowed" && r.header.Get("Allow") == "" {
+				t.Fatalf("405 without Allow: %v", r.header)
 			}
 		})
 	}
@@ -232,6 +250,7 @@ func TestAuthOnEveryProtectedRoute(t *testing.T) {
 		{"GET", "/subscribe/types/E", RoleReader},
 		{"GET", "/subscribe/categories/a", RoleReader},
 		{"GET", "/events/2b3c4d5e-0000-4000-8000-000000000001", RoleReader},
+		{"GET", "/streams/a-1/0", RoleReader},
 	}
 	for _, rt := range routes {
 		for _, c := range []struct{ user, pass string }{{"", ""}, {"admin", "wrong"}, {"nobody", "x"}} {

@@ -136,14 +136,17 @@ func decodeMetadata(body []byte) (engine.StreamMetadata, error) {
 			continue
 		}
 		var dst *int64
+		least := int64(0)
 		switch k {
 		case "$maxCount":
-			dst = &meta.MaxCount
+			// 0 is how the store says "unset": refused rather than
+			// silently dropped (EventStoreDB's minimum is 1 too).
+			dst, least = &meta.MaxCount, 1
 		case "$tb":
 			dst = &meta.TruncateBefore
 		case "$maxAge":
 			var secs int64
-			if err := decodeCount(k, v, &secs); err != nil {
+			if err := decodeCount(k, v, &secs, 1); err != nil {
 				return meta, err
 			}
 			if secs > int64(1<<63-1)/int64(time.Second) {
@@ -154,7 +157,7 @@ func decodeMetadata(body []byte) (engine.StreamMetadata, error) {
 		default:
 			return meta, invalidInput(k, fmt.Sprintf("%s is not supported (known: $maxCount, $maxAge, $tb)", k))
 		}
-		if err := decodeCount(k, v, dst); err != nil {
+		if err := decodeCount(k, v, dst, least); err != nil {
 			return meta, err
 		}
 	}
@@ -168,15 +171,20 @@ func decodeMetadata(body []byte) (engine.StreamMetadata, error) {
 	return meta, nil
 }
 
-// decodeCount decodes a non-negative integer; null means unset (0).
-func decodeCount(key string, v gojson.RawMessage, dst *int64) error {
+// decodeCount decodes an integer of at least least (0 or 1); null means
+// unset (0).
+func decodeCount(key string, v gojson.RawMessage, dst *int64, least int64) error {
 	if string(v) == "null" {
 		*dst = 0
 		return nil
 	}
 	n, err := strconv.ParseInt(string(v), 10, 64)
-	if err != nil || n < 0 {
-		return invalidInput(key, fmt.Sprintf("%s must be a non-negative integer, got %s", key, v))
+	if err != nil || n < least {
+		want := "a non-negative integer"
+		if least > 0 {
+			want = fmt.Sprintf("an integer >= %d (null unsets it)", least)
+		}
+		return invalidInput(key, fmt.Sprintf("%s must be %s, got %s", key, want, v))
 	}
 	*dst = n
 	return nil

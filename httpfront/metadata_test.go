@@ -130,6 +130,8 @@ func TestMetadataAndDeleteBadInput(t *testing.T) {
 		{"metadata malformed", "POST", "/streams/s-1/metadata", jsonCT, `{"$maxCount":`, 400, "invalid_input"},
 		{"metadata two objects", "POST", "/streams/s-1/metadata", jsonCT, `{} {}`, 400, "invalid_input"},
 		{"negative $maxCount", "POST", "/streams/s-1/metadata", jsonCT, `{"$maxCount":-1}`, 400, "invalid_input"},
+		{"zero $maxCount (was dropped silently)", "POST", "/streams/s-1/metadata", jsonCT, `{"$maxCount":0,"owner":"x"}`, 400, "invalid_input"},
+		{"zero $maxAge (was dropped silently)", "POST", "/streams/s-1/metadata", jsonCT, `{"$maxAge":0}`, 400, "invalid_input"},
 		{"fractional $maxAge", "POST", "/streams/s-1/metadata", jsonCT, `{"$maxAge":1.5}`, 400, "invalid_input"},
 		{"string $tb", "POST", "/streams/s-1/metadata", jsonCT, `{"$tb":"3"}`, 400, "invalid_input"},
 		{"unsupported $acl", "POST", "/streams/s-1/metadata", jsonCT, `{"$acl":{}}`, 400, "invalid_input"},

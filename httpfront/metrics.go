@@ -74,7 +74,7 @@ func (m *metrics) instrument(next http.Handler) http.Handler {
 		next.ServeHTTP(sw, r)
 		m.inFlight.Dec()
 		route := r.Pattern
-		if route == "" {
+		if route == "" || route == unmatchedPattern {
 			route = "unmatched"
 		}
 		m.requests.WithLabelValues(route, strconv.Itoa(sw.status)).Inc()

@@ -230,3 +230,32 @@ func (s *Server) getEvent(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, toEventJSON(e))
 }
+
+// getStreamEvent handles GET /streams/{stream}/{version}: one event of a
+// stream, where the Location of an append points.
+func (s *Server) getStreamEvent(w http.ResponseWriter, r *http.Request) {
+	stream, v := r.PathValue("stream"), r.PathValue("version")
+	version, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || version < 0 {
+		writeError(w, s.logger, r, invalidInput("version", fmt.Sprintf("%q is not a stream version (0, 1, ...)", v)))
+		return
+	}
+	it, err := s.store.ReadStream(r.Context(), stream, version, engine.ReadOptions{Limit: 1})
+	if err != nil {
+		writeError(w, s.logger, r, err)
+		return
+	}
+	defer it.Close()
+	// A version hidden by $maxCount, $maxAge or $tb reads as the next
+	// visible one: not this event.
+	if !it.Next() || it.Event().Version != version {
+		if err := it.Err(); err != nil {
+			writeError(w, s.logger, r, err)
+			return
+		}
+		writeError(w, s.logger, r, newError(http.StatusNotFound, "event_not_found",
+			fmt.Sprintf("stream %q has no event %d", stream, version)))
+		return
+	}
+	writeJSON(w, http.StatusOK, toEventJSON(it.Event()))
+}

@@ -84,6 +84,8 @@ func New(store Store, users *Users, opts Options, logger *slog.Logger, ready fun
 	mux.HandleFunc("GET /subscribe/categories/{category}", s.require(RoleReader, s.subscribeHandler(feedCategory, "category")))
 	mux.HandleFunc("GET /stats", s.require(RoleReader, s.stats))
 	mux.Handle("GET /metrics", s.require(RoleReader, s.metrics.handler().ServeHTTP))
+	mux.HandleFunc("GET /streams/{stream}/{version}", s.require(RoleReader, s.getStreamEvent))
+	mux.HandleFunc(unmatchedPattern, s.unmatched(mux))
 	s.http = &http.Server{Handler: s.metrics.instrument(mux), ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	s.http.RegisterOnShutdown(s.tail.stop) // ends long-polls and subscriptions

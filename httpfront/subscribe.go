@@ -101,6 +101,11 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request, f feed) {
 func (s *Server) subscriptionStart(ctx context.Context, r *http.Request, f feed) (int64, error) {
 	var latest int64 // the last version or position now
 	if f.byVersion() {
+		// A name no append can take ($-names are reserved) would wait
+		// forever.
+		if err := engine.ValidateStreamName(f.name); err != nil {
+			return 0, err
+		}
 		info, err := s.store.StreamInfo(ctx, f.name)
 		switch {
 		case errors.Is(err, engine.ErrStreamNotFound):
@@ -269,6 +274,14 @@ func (sub *subscription) await(ctx context.Context) error {
 			return ctx.Err()
 		case !errors.Is(err, context.DeadlineExceeded):
 			return err
+		}
+		// A hard delete appends no event and so wakes no one: a stream
+		// subscription looks at each heartbeat, and reads (which ends it
+		// with the error) once its stream is gone for good.
+		if sub.f.byVersion() {
+			if info, err := sub.s.store.StreamInfo(ctx, sub.f.name); err == nil && info.Deleted == "hard" {
+				return nil
+			}
 		}
 		if err := sub.comment("keepalive"); err != nil {
 			return err

@@ -286,6 +286,40 @@ func TestSubscribeHeartbeat(t *testing.T) {
 	}
 }
 
+// TestSubscriptionEndsOnHardDelete: a stream subscription ends, with an
+// error comment, when its stream is hard-deleted, also on a store where
+// nothing else is appended (a delete appends no event, so it used to
+// wait for someone else's append).
+func TestSubscriptionEndsOnHardDelete(t *testing.T) {
+	st := openTestStore(t)
+	base, _ := startServer(t, st, Options{Live: LiveOptions{Heartbeat: 20 * time.Millisecond}})
+	appendEvents(t, st, "gone-1", "E")
+	c := subscribe(t, base, "/subscribe/streams/gone-1?from=0", nil)
+	if got := c.ids(t, 1, true); !slices.Equal(got, []int64{0}) {
+		t.Fatalf("catch-up %v", got)
+	}
+	if err := st.DeleteStream(context.Background(), "gone-1", engine.ExpectAny, true); err != nil {
+		t.Fatal(err)
+	}
+	var comments []string
+	for {
+		m, err := c.block()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("after %d comments: %v", len(comments), err)
+		}
+		if m.id != "" {
+			t.Fatalf("unexpected message %+v", m)
+		}
+		comments = append(comments, m.comment)
+	}
+	if len(comments) == 0 || comments[len(comments)-1] != "error: stream_deleted" {
+		t.Fatalf("comments before the end: %q", comments)
+	}
+}
+
 // TestShutdownEndsLiveRequests: Server.Shutdown returns once open
 // subscriptions and long-polls have ended, which they do at once.
 func TestShutdownEndsLiveRequests(t *testing.T) {

@@ -165,6 +165,8 @@ check "a reader cannot SET GLOBAL" "$M -e 'SET GLOBAL max_connections = 3' 2>&1 
 check "the server reports itself as eventsql (VERSION(), @@version_comment, the CLI's status)" "$M -e 'SELECT VERSION(), @@version_comment' | grep -q 'eventsql.*eventsql' && $M -e status | grep 'Server version' | grep -q eventsql && ! $M -e status | grep -q Dolt"
 check "EXPLAIN shows a native aggregate from index counts" "$M -e 'EXPLAIN FORMAT=TREE SELECT event_type, COUNT(*) FROM eventsql.events GROUP BY event_type' | grep -q 'NativeAggregate'"
 check "plain EXPLAIN names the index a stream lookup uses" "$M -e \"EXPLAIN SELECT * FROM eventsql.events WHERE stream = 'order-1'\" | awk -F'\t' '{print \$3, \$5, \$7}' | grep -q '^events ref stream\$'"
+check "PREPARE and EXECUTE through the mariadb CLI" "[ \"\$($M -e \"PREPARE s FROM 'SELECT SUM(amount) FROM by_type.OrderPlaced WHERE amount > ?'; SET @a = 0; EXECUTE s USING @a; DEALLOCATE PREPARE s\")\" = 15 ]"
+check "a syntax error is ERROR 1064" "$M -e 'SELEC 1' 2>&1 | grep -q 'ERROR 1064 (42000)'"
 check "a partial INSERT is ERROR 1036 too" "mariadb -h 127.0.0.1 -P $m5 -u admin -padm -e \"INSERT INTO eventsql.events (stream) VALUES ('x')\" 2>&1 | grep -q 'ERROR 1036.*immutable'"
 AM="mariadb -h 127.0.0.1 -P $m5 -u admin -padm --batch --skip-column-names"
 $AM -e 'SELECT SLEEP(60)' >"$work/sleep.out" 2>&1 &

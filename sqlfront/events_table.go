@@ -171,7 +171,16 @@ func (t *eventsTable) Inserter(*sql.Context) sql.RowInserter { return refuse{t.i
 func (t *eventsTable) Updater(*sql.Context) sql.RowUpdater   { return refuse{t.immutable("UPDATE")} }
 func (t *eventsTable) Deleter(*sql.Context) sql.RowDeleter   { return refuse{t.immutable("DELETE")} }
 func (t *eventsTable) Replacer(*sql.Context) sql.RowReplacer { return refuse{t.immutable("REPLACE")} }
-func (t *eventsTable) Truncate(*sql.Context) (int, error)    { return 0, t.immutable("TRUNCATE") }
+
+// Truncate refuses TRUNCATE, and DELETE without WHERE, which GMS runs as
+// a truncate: the message names the statement the user wrote.
+func (t *eventsTable) Truncate(ctx *sql.Context) (int, error) {
+	op := "TRUNCATE"
+	if q := strings.TrimSpace(ctx.Query()); len(q) >= 6 && strings.EqualFold(q[:6], "DELETE") {
+		op = "DELETE"
+	}
+	return 0, t.immutable(op)
+}
 
 // refuse is a row editor that fails every call.
 type refuse struct{ err error }

@@ -46,6 +46,10 @@ func TestExplainTable(t *testing.T) {
 			[]string{"1 SIMPLE streams ref PRIMARY const | "}},
 		{"SELECT * FROM streams WHERE category = 'order'",
 			[]string{"1 SIMPLE streams ref category const | "}},
+		{"SELECT * FROM events WHERE created_at > '2000-01-01 00:00:00'",
+			[]string{"1 SIMPLE events range created_at NULL | eventsql: created_at (2000-01-01 00:00:00, +inf]"}},
+		{"SELECT * FROM events WHERE created_at BETWEEN '2000-01-01' AND '2999-12-31 23:59:59.5'",
+			[]string{"1 SIMPLE events range created_at NULL | eventsql: created_at [2000-01-01 00:00:00, 2999-12-31 23:59:59.5]"}},
 		{"SELECT * FROM events WHERE position > 5 AND position < 3",
 			[]string{"1 SIMPLE events NULL NULL NULL | Impossible WHERE"}},
 	}

@@ -115,6 +115,8 @@ func New(store Store, accounts []Account, opts Options, logger *slog.Logger) (*F
 	a := analyzer.NewBuilder(fe.provider).
 		AddPreAnalyzeRule(ruleDenyGlobalSets, fe.denyGlobalSetsRule).
 		AddPreAnalyzeRule(ruleOwnProcessesOnly, fe.ownProcessesRule).
+		AddPreAnalyzeRule(ruleNoServerFiles, fe.noServerFilesRule).
+		AddPreAnalyzeRule(ruleNoUserChanges, fe.noUserChangesRule).
 		AddPostAnalyzeRule(ruleNativeAggregates, fe.nativeAggregateRule).
 		AddPostAnalyzeRule(ruleScanFilters, fe.scanFilterRule).
 		Build()
@@ -187,7 +189,7 @@ func (fe *Front) Serve(l net.Listener) error {
 		ConnWriteTimeout:       0,
 	}
 	wrap := func(h mysql.Handler) (mysql.Handler, error) {
-		return stmtHandler{Handler: h, d: fe.opts.QueryTimeout}, nil
+		return stmtHandler{Handler: h, d: fe.opts.QueryTimeout, admins: fe.admins}, nil
 	}
 	srv, err := server.NewServerWithHandler(cfg, fe.engine, sql.NewContext, fe.sessionBuilder, nil, wrap)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -189,6 +190,55 @@ func TestByTypeAndByCategoryTables(t *testing.T) {
 	}
 }
 
+// TestIndexesOfMixedCaseTables: the indexes of by_type and by_category
+// tables whose names have capitals are listed with their columns by SHOW
+// INDEXES, DESCRIBE and information_schema.STATISTICS (what BI tools and
+// JDBC's getIndexInfo read), as for eventsql.events. They used to show a
+// NULL column and an expression "OrderPlaced.position", and nothing in
+// STATISTICS, because the columns name their table in lower case.
+func TestIndexesOfMixedCaseTables(t *testing.T) {
+	st, open := testFront(t)
+	appendEvents(t, st, "Cart-1", "OrderPlaced", `{"amount":10}`)
+	db := open("reader", "r-pw")
+	for _, tc := range []struct{ table, indexes, keys string }{
+		{"eventsql.events", "[[PRIMARY position 0] [stream stream 1] [event_id event_id 0] [event_type event_type 1]]",
+			"[[position PRI] [stream MUL] [event_id UNI] [event_type MUL]]"},
+		{"by_type.OrderPlaced", "[[PRIMARY position 0] [stream stream 1] [event_id event_id 0]]",
+			"[[position PRI] [stream MUL] [event_id UNI] [event_type ]]"},
+		{"by_category.Cart", "[[PRIMARY position 0] [stream stream 1] [event_id event_id 0] [event_type event_type 1]]",
+			"[[position PRI] [stream MUL] [event_id UNI] [event_type MUL]]"},
+	} {
+		var idx [][]string
+		for _, r := range queryStrings(t, db, "SHOW INDEXES FROM "+tc.table) {
+			idx = append(idx, []string{r[2], r[4], r[1]}) // Key_name, Column_name, Non_unique
+		}
+		if fmt.Sprint(idx) != tc.indexes {
+			t.Errorf("SHOW INDEXES FROM %s = %v, want %s", tc.table, idx, tc.indexes)
+		}
+		var keys [][]string
+		for _, r := range queryStrings(t, db, "DESCRIBE "+tc.table)[:5] {
+			if r[0] != "version" {
+				keys = append(keys, []string{r[0], r[3]}) // Field, Key
+			}
+		}
+		if fmt.Sprint(keys) != tc.keys {
+			t.Errorf("DESCRIBE %s keys = %v, want %s", tc.table, keys, tc.keys)
+		}
+		schema, table, _ := strings.Cut(tc.table, ".")
+		stats := queryStrings(t, db, "SELECT INDEX_NAME, COLUMN_NAME, NON_UNIQUE FROM information_schema.STATISTICS "+
+			"WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?", schema, table)
+		if fmt.Sprint(stats) != tc.indexes {
+			t.Errorf("information_schema.STATISTICS of %s = %v, want %s", tc.table, stats, tc.indexes)
+		}
+	}
+	// Lookup joins still use the indexes.
+	plan := queryStrings(t, db, "EXPLAIN FORMAT=TREE SELECT /*+ LOOKUP_JOIN(o,c) */ o.stream, c.event_type FROM by_type.OrderPlaced o "+
+		"JOIN by_category.Cart c ON c.stream = o.stream WHERE o.position = 1")
+	if s := fmt.Sprint(plan); !strings.Contains(s, "LookupJoin") || !strings.Contains(s, "keys: o.stream") {
+		t.Fatalf("join plan:\n%s", s)
+	}
+}
+
 func TestWritesAndBadQueriesAreRefused(t *testing.T) {
 	st, open := testFront(t)
 	appendEvents(t, st, "order-1", "OrderPlaced", `{"amount":10}`)
@@ -214,6 +264,18 @@ func TestWritesAndBadQueriesAreRefused(t *testing.T) {
 			t.Errorf("%s: err = %v, want ERROR 1036 refusal", q, err)
 		}
 	}
+	// The refusal names the statement, also a DELETE that GMS runs as a
+	// truncate.
+	for q, want := range map[string]string{
+		"DELETE FROM events":              "DELETE on eventsql.events refused",
+		"DELETE FROM by_type.OrderPlaced": "DELETE on by_type.OrderPlaced refused",
+		"TRUNCATE events":                 "TRUNCATE on eventsql.events refused",
+		"  delete from events where 1=1":  "DELETE on eventsql.events refused",
+	} {
+		if _, err := admin.Exec(q); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", q, err, want)
+		}
+	}
 	if _, err := admin.Exec("INSERT INTO by_category.`order` (stream, data) VALUES (?, ?)", "order-9", "{}"); err == nil ||
 		!strings.Contains(err.Error(), "1036") || !strings.Contains(err.Error(), "by_category.order") {
 		t.Errorf("prepared partial INSERT: %v, want ERROR 1036 naming the table", err)
@@ -224,6 +286,7 @@ func TestWritesAndBadQueriesAreRefused(t *testing.T) {
 		"SELECT e.nope FROM events e":         "Error 1054 (42S22): table \"e\" does not have column \"nope\"",
 		"SELECT * FROM by_type.NoSuchType":    "nosuchtype",
 		"SELECT * FROM events WHERE nope = 1": "1054",
+		"SELEC 1":                             "Error 1064 (42000): syntax error at position 6 near 'SELEC'",
 	} {
 		_, err := admin.Query(q)
 		if err == nil || !strings.Contains(strings.ToLower(err.Error()), strings.ToLower(want)) {
@@ -351,6 +414,15 @@ func TestReadersGetMySQLsAccessErrors(t *testing.T) {
 			t.Errorf("%s: reader read nothing", q)
 		}
 	}
+	// Their own grants, as in MySQL (tools ask on connect); not others'.
+	for _, q := range []string{"SHOW GRANTS", "SHOW GRANTS FOR CURRENT_USER()", "SHOW GRANTS FOR reader", "SHOW GRANTS FOR 'reader'@'%'"} {
+		if got := fmt.Sprint(queryStrings(t, reader, q)); !strings.Contains(got, "GRANT SELECT ON `eventsql`.* TO `reader`@`%`") {
+			t.Errorf("%s: %s", q, got)
+		}
+	}
+	if _, err := reader.Query("SHOW GRANTS FOR admin"); err == nil || !strings.Contains(err.Error(), "1044") {
+		t.Errorf("a reader's SHOW GRANTS FOR admin: %v, want ERROR 1044", err)
+	}
 	got := queryStrings(t, reader, "SHOW DATABASES")
 	var names []string
 	for _, r := range got {
@@ -419,5 +491,127 @@ func TestCountStarUsesIndexCountsOnlyWhenExact(t *testing.T) {
 	}
 	if n, _ := count("SELECT COUNT(*) FROM by_type.ItemAdded"); n != "99" {
 		t.Fatalf("by_type COUNT(*) with a $maxCount stream = %s, want 99", n)
+	}
+}
+
+// TestNoServerFilesFromSQL: no user, reader or admin, reads or writes
+// files on the server's machine through SQL (GMS did it for anyone: a
+// reader's LOAD_FILE read any file the server could, INTO OUTFILE wrote
+// new ones).
+func TestNoServerFilesFromSQL(t *testing.T) {
+	st, open := testFront(t)
+	appendEvents(t, st, "order-1", "OrderPlaced", `{"amount":10}`)
+	dir := t.TempDir()
+	secret := dir + "/secret.txt"
+	if err := os.WriteFile(secret, []byte("s3cret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, user := range [][2]string{{"reader", "r-pw"}, {"admin", "admin-pw"}} {
+		db := open(user[0], user[1])
+		for i, q := range []string{
+			"SELECT LOAD_FILE('" + secret + "')",
+			"SELECT stream FROM events WHERE stream = LOAD_FILE('" + secret + "')",
+			"SELECT (SELECT LOAD_FILE('" + secret + "'))",
+			"SELECT stream FROM events WHERE EXISTS (SELECT 1 FROM events e2 WHERE e2.stream = LOAD_FILE('" + secret + "'))",
+			fmt.Sprintf("SELECT stream FROM events INTO OUTFILE '%s/out-%s-%d.csv'", dir, user[0], 5),
+			fmt.Sprintf("SELECT stream FROM events LIMIT 1 INTO DUMPFILE '%s/out-%s-%d.bin'", dir, user[0], 6),
+			"LOAD DATA INFILE '" + secret + "' INTO TABLE events",
+		} {
+			_, err := db.Exec(q)
+			if err == nil || !strings.Contains(err.Error(), "1290") && !(i == 6 && user[0] == "reader" && strings.Contains(err.Error(), "1227")) {
+				t.Errorf("%s: %s: %v, want ERROR 1290", user[0], q, err)
+			}
+		}
+		// Prepared, the file name a parameter.
+		if _, err := db.Query("SELECT LOAD_FILE(?)", secret); err == nil || !strings.Contains(err.Error(), "1290") {
+			t.Errorf("%s: prepared LOAD_FILE: %v, want ERROR 1290", user[0], err)
+		}
+		// Variables still work.
+		if got := queryStrings(t, db, "SELECT COUNT(*) FROM events INTO @n"); len(got) != 0 {
+			t.Errorf("INTO @n returned rows %v", got)
+		}
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Fatalf("files written: %v", entries)
+	}
+}
+
+// TestUserChangesAreRefusedForReal: statements that change users or
+// privileges fail and change nothing. GMS applied them in memory and
+// then failed to save them: CREATE USER answered an error yet the user
+// could log in, and a reader's ALTER USER changed their SQL password.
+func TestUserChangesAreRefusedForReal(t *testing.T) {
+	_, open := testFront(t)
+	admin, reader := open("admin", "admin-pw"), open("reader", "r-pw")
+	for _, q := range []string{
+		"CREATE USER zed IDENTIFIED BY 'x'",
+		"GRANT SELECT ON *.* TO reader",
+		"GRANT ALL ON *.* TO zed",
+		"ALTER USER reader IDENTIFIED BY 'changed'",
+		"CREATE ROLE r1",
+		"RENAME USER reader TO r2",
+		"DROP USER reader",
+		"REVOKE SELECT ON eventsql.* FROM reader",
+		"FLUSH PRIVILEGES",
+	} {
+		if _, err := admin.Exec(q); err == nil || !strings.Contains(err.Error(), "1290") || !strings.Contains(err.Error(), "nothing was changed") {
+			t.Errorf("admin: %s: %v, want ERROR 1290", q, err)
+		}
+	}
+	if _, err := reader.Exec("ALTER USER reader IDENTIFIED BY 'changed'"); err == nil {
+		t.Error("a reader's ALTER USER of themselves succeeded")
+	}
+	if err := open("zed", "x").Ping(); err == nil || !strings.Contains(err.Error(), "1045") {
+		t.Errorf("zed logged in: %v", err)
+	}
+	if err := open("reader", "changed").Ping(); err == nil {
+		t.Error("the reader's password changed")
+	}
+	fresh := open("reader", "r-pw")
+	if err := fresh.Ping(); err != nil {
+		t.Fatalf("the reader's own password: %v", err)
+	}
+	if _, err := fresh.Query("SELECT User FROM mysql.user"); err == nil || !strings.Contains(err.Error(), "1044") {
+		t.Errorf("the reader reads mysql.user after GRANT: %v", err)
+	}
+	got := queryStrings(t, admin, "SELECT User FROM mysql.user ORDER BY User")
+	if fmt.Sprint(got) != "[[admin] [reader]]" {
+		t.Errorf("mysql.user = %v", got)
+	}
+}
+
+// TestRoutinesAndEventsAreEmpty: the metadata tools read about stored
+// procedures and events is empty rather than an error (GMS failed with
+// "database eventsql doesn't support stored procedures"), and creating
+// them is refused like other DDL.
+func TestRoutinesAndEventsAreEmpty(t *testing.T) {
+	_, open := testFront(t)
+	reader, admin := open("reader", "r-pw"), open("admin", "admin-pw")
+	for _, q := range []string{
+		"SELECT COUNT(*) FROM information_schema.ROUTINES",
+		"SELECT COUNT(*) FROM information_schema.PARAMETERS",
+		"SELECT COUNT(*) FROM information_schema.EVENTS",
+		"SELECT COUNT(*) FROM information_schema.TRIGGERS",
+	} {
+		if got := queryStrings(t, reader, q); fmt.Sprint(got) != "[[0]]" {
+			t.Errorf("%s = %v", q, got)
+		}
+	}
+	for _, q := range []string{"SHOW PROCEDURE STATUS", "SHOW FUNCTION STATUS", "SHOW EVENTS", "SHOW PROCEDURE STATUS WHERE Db = 'eventsql'"} {
+		if got := queryStrings(t, reader, q); len(got) != 0 {
+			t.Errorf("%s = %v", q, got)
+		}
+	}
+	for _, q := range []string{
+		"CREATE PROCEDURE p() SELECT 1",
+		"CREATE EVENT e ON SCHEDULE EVERY 1 HOUR DO SELECT 1",
+	} {
+		if _, err := admin.Exec(q); err == nil || !strings.Contains(err.Error(), "1036") {
+			t.Errorf("%s: %v, want ERROR 1036", q, err)
+		}
+	}
+	if _, err := admin.Exec("CALL p()"); err == nil {
+		t.Error("CALL of an unknown procedure succeeded")
 	}
 }

@@ -3,6 +3,7 @@ package sqlfront
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/dolthub/vitess/go/mysql"
@@ -22,7 +23,19 @@ const erQueryTimeout = 3024
 // through the context, so the scan stops.
 type stmtHandler struct {
 	mysql.Handler
-	d time.Duration
+	d      time.Duration
+	admins map[string]bool
+}
+
+// ComInitDB refuses the mysql database (it holds the password hashes) to
+// users who are not admins with ERROR 1044, as USE does: GMS checks no
+// privilege on COM_INIT_DB, which the mysql and mariadb CLIs send for
+// their "use" command and drivers for a connection's database.
+func (h stmtHandler) ComInitDB(c *mysql.Conn, db string) error {
+	if strings.EqualFold(db, "mysql") && !h.admins[c.User] {
+		return mysql.NewSQLError(erDBAccessDenied, "42000", "Access denied for user '%s'@'%%' to database '%s'", c.User, db)
+	}
+	return h.Handler.ComInitDB(c, db)
 }
 
 func (h stmtHandler) run(ctx context.Context, fn func(context.Context) error) error {

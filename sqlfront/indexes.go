@@ -29,11 +29,16 @@ import (
 // else is read as a superset and checked row by row (scanPlan.keep).
 type columnIndex struct {
 	db, table string
-	col       int
-	id        string
-	unique    bool
-	typ       sql.Type
-	colName   string
+	// source is the table name the columns carry (lower case): GMS finds
+	// an index's columns by comparing its expressions with
+	// "source.column" exactly (SHOW INDEXES, DESCRIBE's Key,
+	// information_schema.STATISTICS).
+	source  string
+	col     int
+	id      string
+	unique  bool
+	typ     sql.Type
+	colName string
 }
 
 var _ sql.Index = (*columnIndex)(nil)
@@ -43,7 +48,7 @@ var _ sql.Index = (*columnIndex)(nil)
 func (t *eventsTable) GetIndexes(*sql.Context) ([]sql.Index, error) {
 	idx := func(col int, id string, unique bool) sql.Index {
 		c := t.schema[col]
-		return &columnIndex{db: t.db, table: t.name, col: col, id: id, unique: unique, typ: c.Type, colName: c.Name}
+		return &columnIndex{db: t.db, table: t.name, source: c.Source, col: col, id: id, unique: unique, typ: c.Type, colName: c.Name}
 	}
 	out := []sql.Index{
 		idx(colPosition, "PRIMARY", true),
@@ -60,7 +65,7 @@ func (i *columnIndex) ID() string       { return i.id }
 func (i *columnIndex) Database() string { return i.db }
 func (i *columnIndex) Table() string    { return i.table }
 func (i *columnIndex) Expressions() []string {
-	return []string{i.table + "." + i.colName}
+	return []string{i.source + "." + i.colName}
 }
 func (i *columnIndex) IsUnique() bool   { return i.unique }
 func (i *columnIndex) IsSpatial() bool  { return false }
@@ -83,7 +88,7 @@ func (i *columnIndex) PrefixLengths() []uint16                    { return nil }
 func (i *columnIndex) CanSupport(*sql.Context, ...sql.Range) bool { return true }
 func (i *columnIndex) CanSupportOrderBy(sql.Expression) bool      { return false }
 func (i *columnIndex) ColumnExpressionTypes(*sql.Context) []sql.ColumnExpressionType {
-	return []sql.ColumnExpressionType{{Expression: i.table + "." + i.colName, Type: i.typ}}
+	return []sql.ColumnExpressionType{{Expression: i.source + "." + i.colName, Type: i.typ}}
 }
 
 // LookupPartitions: a lookup on one of the column indexes becomes a

@@ -37,34 +37,47 @@ func (a processAuth) HandleAuth(ctx *sql.Context, state sql.AuthorizationQuerySt
 		return nil
 	case auth.AuthType == ast.AuthType_PROCESS && strings.HasPrefix(q, "SHOW") && strings.Contains(q, "PROCESSLIST"):
 		return nil
+	case strings.HasPrefix(q, "SHOW") && ownGrants(ctx):
+		return nil
 	}
 	return accessDenied(ctx, auth, a.AuthorizationHandler.HandleAuth(ctx, state, auth))
 }
 
+// ownGrants reports whether the statement is SHOW GRANTS of the user
+// running it, which MySQL lets every user run (tools run it on connect
+// to see what they may do) and GMS reserves for readers of the mysql
+// database.
+func ownGrants(ctx *sql.Context) bool {
+	stmt, err := ast.Parse(ctx.Query())
+	if err != nil {
+		return false
+	}
+	sg, ok := stmt.(*ast.ShowGrants)
+	if !ok || len(sg.Using) > 0 {
+		return false
+	}
+	return sg.For == nil || sg.CurrentUser || sg.For.Name == ctx.Session.Client().User && (sg.For.AnyHost || sg.For.Host == "%")
+}
+
 // ownProcessesRule: a user who is not an admin may KILL only their own
 // connections' queries (ERROR 1095 otherwise) and sees only their own
-// connections in SHOW PROCESSLIST.
+// connections in SHOW PROCESSLIST; a KILL of an unknown id is ERROR 1094.
 func (fe *Front) ownProcessesRule(ctx *sql.Context, _ *analyzer.Analyzer, n sql.Node, _ *plan.Scope, _ analyzer.RuleSelector, _ *sql.QueryFlags) (sql.Node, transform.TreeIdentity, error) {
 	switch n := n.(type) {
 	case *plan.Kill:
-		if fe.isAdmin(ctx) {
-			return n, transform.SameTree, nil
-		}
+		// An unknown id is ERROR 1094 for admins too (GMS ignores it).
 		for _, p := range ctx.ProcessList.Processes() {
 			if p.Connection != n.ConnID {
 				continue
 			}
-			if p.User != ctx.Session.Client().User {
+			if !fe.isAdmin(ctx) && p.User != ctx.Session.Client().User {
 				return nil, transform.SameTree, mysql.NewSQLError(erKillDenied, "HY000", "You are not owner of thread %d", n.ConnID)
 			}
 			return n, transform.SameTree, nil
 		}
 		return nil, transform.SameTree, mysql.NewSQLError(erNoSuchThread, "HY000", "Unknown thread id: %d", n.ConnID)
 	case *plan.ShowProcessList:
-		if fe.isAdmin(ctx) {
-			return n, transform.SameTree, nil
-		}
-		return &ownProcessList{ShowProcessList: n}, transform.NewTree, nil
+		return &ownProcessList{ShowProcessList: n, all: fe.isAdmin(ctx)}, transform.NewTree, nil
 	}
 	if fe.isAdmin(ctx) {
 		return n, transform.SameTree, nil
@@ -137,14 +150,23 @@ func (r *ownRows) Next(ctx *sql.Context) (sql.Row, error) {
 	}
 }
 
-// ownProcessList is SHOW PROCESSLIST limited to the user's connections.
+// ownProcessList is SHOW PROCESSLIST limited to the user's connections
+// (all of them for admins), with MySQL's short State ("running" while a
+// statement runs): GMS's own State is its progress tree, several lines
+// with the partition names (a NUL byte for a query without tables).
 type ownProcessList struct {
 	*plan.ShowProcessList
+	all bool
 }
 
 var _ sql.ExecSourceRel = (*ownProcessList)(nil)
 
-func (p *ownProcessList) String() string { return "ProcessList(own connections)" }
+func (p *ownProcessList) String() string {
+	if p.all {
+		return "ProcessList"
+	}
+	return "ProcessList(own connections)"
+}
 
 func (p *ownProcessList) WithChildren(ctx *sql.Context, children ...sql.Node) (sql.Node, error) {
 	if len(children) != 0 {
@@ -157,7 +179,7 @@ func (p *ownProcessList) RowIter(ctx *sql.Context, _ sql.Row) (sql.RowIter, erro
 	user := ctx.Session.Client().User
 	var rows []sql.Row
 	for _, proc := range ctx.ProcessList.Processes() {
-		if proc.User != user {
+		if !p.all && proc.User != user {
 			continue
 		}
 		state := ""

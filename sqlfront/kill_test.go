@@ -175,8 +175,12 @@ func TestKillPermissionsAndProcessList(t *testing.T) {
 	if _, err := other.Exec(fmt.Sprintf("KILL %d", v.id)); err == nil || !strings.Contains(err.Error(), "1095") {
 		t.Fatalf("other user's KILL CONNECTION: %v, want ERROR 1095", err)
 	}
-	if _, err := other.Exec("KILL QUERY 987654"); err == nil || !strings.Contains(err.Error(), "1094") {
-		t.Fatalf("KILL of an unknown thread: %v, want ERROR 1094", err)
+	for _, db := range []*sql.DB{other, admin} {
+		for _, q := range []string{"KILL QUERY 987654", "KILL 987654"} {
+			if _, err := db.Exec(q); err == nil || !strings.Contains(err.Error(), "1094") {
+				t.Fatalf("%s (an unknown thread): %v, want ERROR 1094", q, err)
+			}
+		}
 	}
 	users := func(db *sql.DB) map[string]bool {
 		t.Helper()
@@ -194,6 +198,13 @@ func TestKillPermissionsAndProcessList(t *testing.T) {
 	}
 	if got := users(admin); !got["reader"] || !got["other"] || !got["admin"] {
 		t.Fatalf("admin's SHOW PROCESSLIST shows users %v, want everyone", got)
+	}
+	// State is MySQL's short word, not GMS's progress tree (lines and
+	// partition names).
+	for _, r := range queryStrings(t, admin, "SHOW PROCESSLIST") {
+		if r[6] != "running" && r[6] != "" {
+			t.Errorf("SHOW PROCESSLIST row %q: State %q", r, r[6])
+		}
 	}
 	for _, q := range []string{
 		"SELECT DISTINCT user FROM information_schema.processlist",

@@ -59,9 +59,30 @@ func (p *scanPlan) String() string {
 		parts = append(parts, fmt.Sprintf("positions [%d, %d]", p.lo, p.hi))
 	}
 	if !p.timeLo.IsZero() || !p.timeHi.IsZero() {
-		parts = append(parts, fmt.Sprintf("created_at [%v, %v]", p.timeLo, p.timeHi))
+		parts = append(parts, "created_at "+p.timeRange())
 	}
 	return strings.Join(parts, ", ")
+}
+
+// timeRange writes the created_at bounds as an interval: "[" or "(" for
+// an inclusive or strict bound, "-inf"/"+inf" for a missing one (not the
+// zero time, which read as an empty range).
+func (p *scanPlan) timeRange() string {
+	const layout = "2006-01-02 15:04:05.999999"
+	lo, hi := "[-inf", "+inf]"
+	if !p.timeLo.IsZero() {
+		lo = "[" + p.timeLo.UTC().Format(layout)
+		if p.timeLoOpen {
+			lo = "(" + lo[1:]
+		}
+	}
+	if !p.timeHi.IsZero() {
+		hi = p.timeHi.UTC().Format(layout) + "]"
+		if p.timeHiOp {
+			hi = hi[:len(hi)-1] + ")"
+		}
+	}
+	return lo + ", " + hi
 }
 
 func newScanPlan() *scanPlan { return &scanPlan{lo: 1, hi: math.MaxUint64} }

@@ -250,6 +250,13 @@ var aggCases = []aggCase{
 	{query: "SELECT COUNT(*), SUM(amount) FROM by_type.OrderPlaced WHERE price IN (0, 1) AND paid IS NOT NULL", native: true},
 	{query: "SELECT COUNT(*), MAX(amount) FROM by_type.OrderPlaced WHERE position BETWEEN 5 AND 2000 AND version BETWEEN 1 AND 3", native: true},
 	{query: "SELECT event_type, COUNT(*) FROM events WHERE stream IN ('order-6', 'cart-1') AND event_type IN ('OrderPlaced', 'Mixed') GROUP BY event_type", native: true},
+	// A column as a condition (true when not zero), as MySQL and GMS
+	// take it: the native scan once kept only Go true, so none.
+	{query: "SELECT COUNT(*), SUM(amount) FROM by_type.OrderPlaced WHERE paid", native: true},
+	{query: "SELECT COUNT(*) FROM by_type.OrderPlaced WHERE paid AND amount > 100", native: true},
+	{query: "SELECT COUNT(*) FROM by_type.OrderPlaced WHERE NOT paid", native: true},
+	{query: "SELECT sku, COUNT(*) FROM by_type.OrderPlaced WHERE amount GROUP BY sku", native: true},
+	{query: "SELECT COUNT(*) FROM by_type.OrderPlaced WHERE price", native: true},
 	{query: "SELECT SUM(a), MIN(b), MAX(cd), COUNT(*) FROM by_type.Dup", native: true},
 	{query: "SELECT SUM(a) FROM by_type.Dup WHERE b = 'last'", native: true},
 	{query: "SELECT b, SUM(a) FROM by_type.Dup WHERE cd IS NOT NULL GROUP BY b", native: true},

@@ -360,7 +360,9 @@ func (n *nativeAggregate) scanChunk(ctx *sql.Context, c scanChunk) (*partial, er
 			continue
 		}
 		for _, f := range n.slow {
-			v, err := f.Eval(ctx, row)
+			// As GMS's Filter: a value is true when not zero ("WHERE
+			// paid" on a BOOLEAN column, which holds 0 and 1).
+			v, err := sql.EvaluateCondition(ctx, f, row)
 			if err != nil {
 				return nil, err
 			}

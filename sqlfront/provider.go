@@ -2,6 +2,7 @@ package sqlfront
 
 import (
 	"strings"
+	"time"
 
 	"github.com/dolthub/go-mysql-server/sql"
 
@@ -66,13 +67,15 @@ type database struct {
 }
 
 var (
-	_ sql.Database         = (*database)(nil)
-	_ sql.ViewDatabase     = (*database)(nil)
-	_ sql.TableCreator     = (*database)(nil)
-	_ sql.TableDropper     = (*database)(nil)
-	_ sql.TableRenamer     = (*database)(nil)
-	_ sql.CollatedDatabase = (*database)(nil)
-	_ sql.TriggerDatabase  = (*database)(nil)
+	_ sql.Database                = (*database)(nil)
+	_ sql.ViewDatabase            = (*database)(nil)
+	_ sql.TableCreator            = (*database)(nil)
+	_ sql.TableDropper            = (*database)(nil)
+	_ sql.TableRenamer            = (*database)(nil)
+	_ sql.CollatedDatabase        = (*database)(nil)
+	_ sql.TriggerDatabase         = (*database)(nil)
+	_ sql.StoredProcedureDatabase = (*database)(nil)
+	_ sql.EventDatabase           = (*database)(nil)
 )
 
 func (d *database) Name() string { return d.name }
@@ -182,3 +185,36 @@ func (d *database) CreateTrigger(*sql.Context, sql.TriggerDefinition) error {
 func (d *database) DropTrigger(*sql.Context, string) error {
 	return readOnlySchemaError("DROP TRIGGER", d.name)
 }
+
+// Stored procedures and events: none, and none can be made. Without
+// these, information_schema.ROUTINES, PARAMETERS and EVENTS and SHOW
+// PROCEDURE/FUNCTION STATUS and SHOW EVENTS, which tools and JDBC's
+// DatabaseMetaData read, failed with ERROR 1105 ("database eventsql
+// doesn't support stored procedures").
+func (d *database) GetStoredProcedure(*sql.Context, string) (sql.StoredProcedureDetails, bool, error) {
+	return sql.StoredProcedureDetails{}, false, nil
+}
+func (d *database) GetStoredProcedures(*sql.Context) ([]sql.StoredProcedureDetails, error) {
+	return nil, nil
+}
+func (d *database) SaveStoredProcedure(*sql.Context, sql.StoredProcedureDetails) error {
+	return readOnlySchemaError("CREATE PROCEDURE", d.name)
+}
+func (d *database) DropStoredProcedure(*sql.Context, string) error {
+	return readOnlySchemaError("DROP PROCEDURE", d.name)
+}
+func (d *database) GetEvent(*sql.Context, string) (sql.EventDefinition, bool, error) {
+	return sql.EventDefinition{}, false, nil
+}
+func (d *database) GetEvents(*sql.Context) ([]sql.EventDefinition, any, error) { return nil, nil, nil }
+func (d *database) SaveEvent(*sql.Context, sql.EventDefinition) (bool, error) {
+	return false, readOnlySchemaError("CREATE EVENT", d.name)
+}
+func (d *database) DropEvent(*sql.Context, string) error {
+	return readOnlySchemaError("DROP EVENT", d.name)
+}
+func (d *database) UpdateEvent(*sql.Context, string, sql.EventDefinition) (bool, error) {
+	return false, readOnlySchemaError("ALTER EVENT", d.name)
+}
+func (d *database) UpdateLastExecuted(*sql.Context, string, time.Time) error { return nil }
+func (d *database) NeedsToReloadEvents(*sql.Context, any) (bool, error)      { return false, nil }

@@ -23,6 +23,23 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	return ff.Parse(fs, args, opts...)
 }
 
+// parseArgs is parseFlags for commands that take arguments: flags may
+// also follow them, as in "eventsql inspect DIR --records" (the flag
+// package stops at the first argument). It returns the arguments.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	if err := parseFlags(fs, args); err != nil {
+		return nil, err
+	}
+	var pos []string
+	for rest := fs.Args(); len(rest) > 0; rest = fs.Args() {
+		pos = append(pos, rest[0])
+		if err := fs.Parse(rest[1:]); err != nil {
+			return nil, err
+		}
+	}
+	return pos, nil
+}
+
 // byteSize is a flag value in bytes that accepts KiB/MiB/GiB (and KB/MB/GB
 // as the same binary units) suffixes: "256MiB", "16MB", "4096".
 type byteSize int64

@@ -121,8 +121,11 @@ func exportThroughServer(ctx context.Context, server, user, password string, req
 }
 
 func printExportSummary(w io.Writer, s *export.Summary) {
-	if s.UpToDate && s.Compacted == 0 {
+	if s.UpToDate {
 		fmt.Fprintf(w, "%s: up to date (positions up to %d; %d files, %d events)\n", s.Dir, s.ToPosition, s.SnapshotFiles, s.SnapshotEvents)
+		if s.Compacted > 0 {
+			fmt.Fprintf(w, "compacted %d files into %d, %.1f MB in %.2f s\n", s.Compacted, s.Files, float64(s.Bytes)/1e6, s.Seconds)
+		}
 		return
 	}
 	fmt.Fprintf(w, "%s: %d events (positions %d to %d), %d files, %.1f MB in %.2f s (%.0f events/s, %.1f MB/s)\n",

@@ -42,12 +42,33 @@ func TestExportCommand(t *testing.T) {
 		t.Fatalf("second export: %v %q", err, stdout.String())
 	}
 
+	// One more event, exported into its own files, then --compact with
+	// nothing new: it merges them, and says so without an empty range.
+	req, _ = http.NewRequest("POST", base+"/import", strings.NewReader(`{"stream":"cart-3","eventType":"ItemAdded","data":{"n":3}}`+"\n"))
+	req.SetBasicAuth("admin", "pw")
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("import: %v %v", err, resp)
+	} else {
+		resp.Body.Close()
+	}
+	if err := run(context.Background(), []string{"export", "--data", dataDir, "--out", out}, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	stdout.Reset()
+	if err := run(context.Background(), []string{"export", "--data", dataDir, "--out", out, "--compact"}, &stdout, io.Discard); err != nil {
+		t.Fatalf("export --compact: %v", err)
+	}
+	if s := stdout.String(); !strings.Contains(s, "up to date (positions up to 3;") || !strings.Contains(s, "compacted 4 files into 2") ||
+		strings.Contains(s, "positions 4 to 3") {
+		t.Fatalf("compaction summary %q", s)
+	}
+
 	out2 := t.TempDir()
 	stdout.Reset()
 	if err := run(context.Background(), []string{"export", "--server", base, "--password", "pw", "--out", out2, "--types", "Paid"}, &stdout, io.Discard); err != nil {
 		t.Fatalf("export --server: %v", err)
 	}
-	if !strings.Contains(stdout.String(), "1 events (positions 1 to 2), 2 files") {
+	if !strings.Contains(stdout.String(), "1 events (positions 1 to 3), 2 files") {
 		t.Fatalf("summary %q", stdout.String())
 	}
 	err = run(context.Background(), []string{"export", "--server", base, "--password", "pw", "--out", out2}, io.Discard, io.Discard)
@@ -63,7 +84,7 @@ func TestExportCommand(t *testing.T) {
 	for i := 0; ; i++ {
 		b, err := os.ReadFile(filepath.Join(periodic, "_manifest.json"))
 		var m struct{ ToPosition uint64 }
-		if err == nil && json.Unmarshal(b, &m) == nil && m.ToPosition == 2 {
+		if err == nil && json.Unmarshal(b, &m) == nil && m.ToPosition == 3 {
 			break
 		}
 		if i == 500 {

@@ -45,19 +45,20 @@ ids writes nothing twice. Exits non-zero when lines were rejected or the
 import failed.`)
 		fs.PrintDefaults()
 	}
-	if err := parseFlags(fs, args); err != nil {
+	rest, err := parseArgs(fs, args)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
+	if len(rest) != 1 {
 		fs.Usage()
-		return fmt.Errorf("import: want one FILE (or - for standard input), got %d arguments", fs.NArg())
+		return fmt.Errorf("import: want one FILE (or - for standard input), got %d arguments", len(rest))
 	}
 	if (*server == "") == (*dataDir == "") {
 		fs.Usage()
 		return errors.New("import: give either --server or --data (EVENTSQL_SERVER / EVENTSQL_DATA count too)")
 	}
 
-	name := fs.Arg(0)
+	name := rest[0]
 	in, size, err := openInput(name)
 	if err != nil {
 		return err

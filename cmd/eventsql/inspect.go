@@ -19,12 +19,13 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintln(stderr, "usage: eventsql inspect [flags] DIR\n\nDumps a data directory without changing it.")
 		fs.PrintDefaults()
 	}
-	if err := parseFlags(fs, args); err != nil {
+	rest, err := parseArgs(fs, args)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
+	if len(rest) != 1 {
 		fs.Usage()
-		return fmt.Errorf("inspect: want one data directory, got %d arguments", fs.NArg())
+		return fmt.Errorf("inspect: want one data directory, got %d arguments", len(rest))
 	}
-	return engine.Inspect(ctx, fs.Arg(0), stdout, engine.InspectOptions{Records: *records, Index: *index, Limit: *limit})
+	return engine.Inspect(ctx, rest[0], stdout, engine.InspectOptions{Records: *records, Index: *index, Limit: *limit})
 }

@@ -16,8 +16,9 @@
 //
 // It also looks up a connection's socket for the disconnect check only
 // when a query outlives the first check interval (handler.go), and
-// answers unknown columns with ERROR 1054 instead of 1105
-// (errors.go).
+// answers unknown columns with ERROR 1054 and syntax errors with ERROR
+// 1064 instead of 1105 (errors.go), and sends OK packets without the info
+// string that MySQL clients could not parse (handler.go).
 //
 // Changes are marked "eventsql:". The internal sockstate package is
 // copied alongside because Go does not allow importing it.

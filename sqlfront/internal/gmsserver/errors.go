@@ -10,17 +10,24 @@ import (
 // ERROR 1105.
 const erBadFieldError = 1054
 
+// eventsql: MySQL's ER_PARSE_ERROR, which clients and tools show as "You
+// have an error in your SQL syntax"; upstream answers a syntax error with
+// the generic ERROR 1105.
+const erParseError = 1064
+
 // sqlStates are the SQLSTATEs MySQL sends with these error numbers;
 // upstream sends HY000 for them.
 var sqlStates = map[int]string{
 	erBadFieldError:     "42S22",
+	erParseError:        "42000",
 	mysql.ERNoSuchTable: "42S02",
 	mysql.ERBadDb:       "42000",
 }
 
 // castSQLError is sql.CastSQLError with unknown columns answered as
-// ERROR 1054 (keeping GMS's message, which names the column) and MySQL's
-// SQLSTATE for unknown tables, columns and databases.
+// ERROR 1054 (keeping GMS's message, which names the column), syntax
+// errors as ERROR 1064, and MySQL's SQLSTATE for unknown tables, columns
+// and databases and for syntax errors.
 func castSQLError(err error) *mysql.SQLError {
 	if err == nil {
 		return nil
@@ -28,6 +35,8 @@ func castSQLError(err error) *mysql.SQLError {
 	var e *mysql.SQLError
 	if sql.ErrColumnNotFound.Is(err) || sql.ErrTableColumnNotFound.Is(err) {
 		e = mysql.NewSQLError(erBadFieldError, "", "%s", err.Error())
+	} else if sql.ErrSyntaxError.Is(err) {
+		e = mysql.NewSQLError(erParseError, "", "%s", err.Error())
 	} else {
 		e = sql.CastSQLError(err)
 	}

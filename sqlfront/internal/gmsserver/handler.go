@@ -43,6 +43,7 @@ import (
 	"github.com/dolthub/go-mysql-server/sql/plan"
 	"github.com/dolthub/go-mysql-server/sql/rowexec"
 	"github.com/dolthub/go-mysql-server/sql/types"
+	"github.com/dolthub/go-mysql-server/sql/values"
 	"github.com/eventsql/eventsql/sqlfront/internal/gmsserver/sockstate"
 )
 
@@ -1135,15 +1136,16 @@ func maybeGetTCPConn(conn net.Conn) (*net.TCPConn, bool) {
 	return nil, false
 }
 
+// eventsql: the OK packet carries no info string. Vitess writes one as
+// '#' followed by the text (string<EOF>), but MySQL's and MariaDB's client
+// libraries read it as a length-encoded string, so '#' (35) was taken for
+// its length and the mariadb CLI failed every PREPARE ("Statement
+// prepared") with ERROR 2027 Received malformed packet. eventsql refuses
+// the writes whose info ("Rows matched: ...") clients show.
 func resultFromOkResult(result types.OkResult) *sqltypes.Result {
-	infoStr := ""
-	if result.Info != nil {
-		infoStr = result.Info.String()
-	}
 	return &sqltypes.Result{
 		RowsAffected: result.RowsAffected,
 		InsertID:     result.InsertID,
-		Info:         infoStr,
 	}
 }
 
@@ -1210,6 +1212,15 @@ func updateMaxUsedConnectionsStatusVariable() {
 }
 
 func toSqlHelper(ctx *sql.Context, typ sql.Type, buf *sql.ByteBuffer, val interface{}) (sqltypes.Value, error) {
+	// eventsql: DOUBLE as MySQL writes it (wireconv.go).
+	if x, ok := val.(float64); ok && isDouble(typ) {
+		if buf == nil {
+			return sqltypes.MakeTrusted(sqltypes.Float64, appendDouble(nil, x)), nil
+		}
+		dst := appendDouble(buf.Get(), x)
+		buf.Grow(len(dst))
+		return sqltypes.MakeTrusted(sqltypes.Float64, dst), nil
+	}
 	if buf == nil {
 		return typ.SQL(ctx, nil, val)
 	}
@@ -1272,6 +1283,19 @@ func RowValueToSQLValues(ctx *sql.Context, sch sql.Schema, row sql.ValueRow, buf
 				continue
 			}
 			outVals[i] = sqltypes.MakeTrusted(row[i].Typ, row[i].Val)
+			continue
+		}
+		// eventsql: DOUBLE as MySQL writes it (wireconv.go).
+		if isDouble(col.Type) && !row[i].IsNull() {
+			var dst []byte
+			if buf != nil {
+				dst = buf.Get()
+			}
+			dst = appendDouble(dst, values.ReadFloat64(row[i].Val))
+			if buf != nil {
+				buf.Grow(len(dst))
+			}
+			outVals[i] = sqltypes.MakeTrusted(sqltypes.Float64, dst)
 			continue
 		}
 		if buf == nil {

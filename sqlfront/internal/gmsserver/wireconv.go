@@ -3,6 +3,8 @@
 package server
 
 import (
+	"bytes"
+	"math"
 	"strconv"
 	"time"
 
@@ -16,7 +18,8 @@ import (
 // wireKind is how a column's values become wire text: through GMS's
 // Type.SQL (wireGeneric), or written straight into the batch's buffer
 // for the types eventsql's tables use most. The text is GMS's, byte for
-// byte (wireconv_test.go compares them); a value of another Go type than
+// byte (wireconv_test.go compares them), except for DOUBLE, written as
+// MySQL writes it (appendDouble); a value of another Go type than
 // expected, or outside the range handled here, takes GMS's path.
 //
 // GMS's path costs a type switch and conversion per value and, for
@@ -102,7 +105,7 @@ func (b *wireBatch) fast(c wireCol, v any) (sqltypes.Value, bool) {
 		if !ok {
 			return sqltypes.Value{}, false
 		}
-		dst = strconv.AppendFloat(dst, x, 'g', -1, 64)
+		dst = appendDouble(dst, x)
 	case wireText:
 		x, ok := v.(string)
 		if !ok {
@@ -176,4 +179,39 @@ func (w *datetimeWriter) appendMicros(dst []byte, us int64) ([]byte, bool) {
 		byte('0'+h/10), byte('0'+h%10), ':', byte('0'+m/10), byte('0'+m%10), ':', byte('0'+s/10), byte('0'+s%10), '.',
 		byte('0'+frac/100000), byte('0'+frac/10000%10), byte('0'+frac/1000%10),
 		byte('0'+frac/100%10), byte('0'+frac/10%10), byte('0'+frac%10)), true
+}
+
+// appendDouble writes a DOUBLE as MySQL and MariaDB do: the shortest
+// digits that read back as x, in fixed notation unless the decimal point
+// lies more than 15 digits away ("4999950000", "0.0001", "1e15",
+// "1.2345678901234568e17", "1e-16"). GMS wrote Go's %g, which switches to
+// an exponent from 1e21 but, with the shortest precision, already at 1e6:
+// a SUM of 4999950000 showed as "4.99995e+09" in the mysql CLI.
+func appendDouble(dst []byte, x float64) []byte {
+	if math.IsInf(x, 0) || math.IsNaN(x) {
+		return strconv.AppendFloat(dst, x, 'g', -1, 64)
+	}
+	if x == 0 {
+		return append(dst, '0') // also -0, as MariaDB writes it
+	}
+	start := len(dst)
+	dst = strconv.AppendFloat(dst, x, 'e', -1, 64) // [-]d[.ddd]e±XX
+	e := bytes.LastIndexByte(dst[start:], 'e') + start
+	exp, _ := strconv.Atoi(string(dst[e+1:]))
+	if decpt := exp + 1; decpt > -15 && decpt <= 15 {
+		return strconv.AppendFloat(dst[:start], x, 'f', -1, 64)
+	}
+	// MySQL's exponent has no '+' and no leading zeros: 1e15, 1e-16.
+	dst = dst[:e+1]
+	if exp < 0 {
+		dst = append(dst, '-')
+		exp = -exp
+	}
+	return strconv.AppendInt(dst, int64(exp), 10)
+}
+
+// isDouble reports whether t is DOUBLE.
+func isDouble(t sql.Type) bool {
+	n, ok := t.(types.NumberTypeImpl_)
+	return ok && n.Type() == sqltypes.Float64
 }

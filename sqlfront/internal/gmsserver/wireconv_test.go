@@ -12,6 +12,7 @@ import (
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/types"
+	"github.com/dolthub/go-mysql-server/sql/values"
 )
 
 // TestFastWireMatchesGMS converts values of every kind the fast path
@@ -75,7 +76,9 @@ func TestFastWireMatchesGMS(t *testing.T) {
 				continue
 			}
 			fastHits++
-			want, err := c.typ.SQL(ctx, nil, v)
+			// DOUBLE is written as MySQL writes it, not as GMS does:
+			// compare with the server's general path (toSqlHelper).
+			want, err := toSqlHelper(ctx, c.typ, nil, v)
 			if err != nil {
 				t.Errorf("%s %v (%T): fast path wrote %q where GMS fails: %v", c.typ, v, v, got.Raw(), err)
 				continue
@@ -137,4 +140,44 @@ func TestWireBatchReuse(t *testing.T) {
 		}
 	}
 	check()
+}
+
+// TestDoubleTextMatchesMariaDB: DOUBLE values are written as MariaDB
+// 10.11 wrote them for "SELECT <literal>e0" and from a DOUBLE column
+// (MySQL 8 agrees), in every path results take: the fast one, GMS's row
+// conversion and its value rows. GMS wrote "4.99995e+09" for a SUM the
+// mysql CLI then showed as such.
+func TestDoubleTextMatchesMariaDB(t *testing.T) {
+	ctx := sql.NewEmptyContext()
+	for x, want := range map[float64]string{
+		1e5: "100000", 1234567: "1234567", 4999950000: "4999950000", 1e14: "100000000000000",
+		1e15: "1e15", 1e16: "1e16", 123456789012345678: "1.2345678901234568e17",
+		0.0001: "0.0001", 0.00001: "0.00001", 1e-7: "0.0000001", 0.30000000000000004: "0.30000000000000004",
+		1.5e300: "1.5e300", -2.5e-300: "-2.5e-300", 100.0 / 3: "33.333333333333336",
+		1e-15: "0.000000000000001", 1e-16: "1e-16", 1.5e-10: "0.00000000015",
+		123456789012345: "123456789012345", 1234567890123456: "1.234567890123456e15",
+		0.000000123456789: "0.000000123456789", 12345678901234.5: "12345678901234.5", 1.25e-5: "0.0000125",
+		1.2345678901234567e-5: "0.000012345678901234568", 999999999999999: "999999999999999",
+		1e100: "1e100", 5e-324: "5e-324", 0: "0", math.Copysign(0, -1): "0",
+		1.7976931348623157e308: "1.7976931348623157e308", -1234567.5: "-1234567.5", 201024.5: "201024.5",
+		1.2456913969119691e17: "1.2456913969119691e17",
+	} {
+		if got := string(appendDouble([]byte("x"), x)); got != "x"+want {
+			t.Errorf("%v: %q, want %q", x, got[1:], want)
+		}
+		b := newWireBatch(ctx, sql.Schema{{Name: "d", Type: types.Float64}}, nil, sql.NewByteBuffer(64))
+		v, ok := b.fast(wireCol{kind: wireKindOf(types.Float64, ctx.GetCharacterSetResults()), typ: sqltypes.Float64}, x)
+		if !ok || string(v.Raw()) != want || v.Type() != sqltypes.Float64 {
+			t.Errorf("%v: fast path %v %q, want %q", x, ok, v.Raw(), want)
+		}
+		row, err := RowToSQL(ctx, sql.Schema{{Name: "d", Type: types.Float64}}, sql.Row{x}, nil, sql.NewByteBuffer(64))
+		if err != nil || string(row[0].Raw()) != want {
+			t.Errorf("%v: RowToSQL %q %v, want %q", x, row[0].Raw(), err, want)
+		}
+		vr := sql.ValueRow{{Typ: sqltypes.Float64, Val: values.WriteFloat64(make([]byte, 8), x)}}
+		vals, err := RowValueToSQLValues(ctx, sql.Schema{{Name: "d", Type: types.Float64}}, vr, sql.NewByteBuffer(64))
+		if err != nil || string(vals[0].Raw()) != want {
+			t.Errorf("%v: RowValueToSQLValues %q %v, want %q", x, vals[0].Raw(), err, want)
+		}
+	}
 }
