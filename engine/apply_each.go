@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"slices"
 
 	"github.com/google/uuid"
 )
@@ -35,9 +36,10 @@ func (a *applier) applyEach(parts []StreamAppend, partErrs []error, bound int, a
 	}
 	a.eachBuf = a.eachBuf[:0]
 	g := &a.recent[len(a.recent)-1]
-	a.cmdIDs, a.cmdMap = a.cmdIDs[:0], nil
-	defer func() { a.cmdIDs, a.cmdMap = a.cmdIDs[:0], nil }()
-	a.prefetchIDs(parts)
+	a.cmdIDs, a.cmdIndexed = a.cmdIDs[:0], false
+	defer func() { a.cmdIDs, a.cmdIndexed = a.cmdIDs[:0], false }()
+	probed := a.probeIDs(parts)
+	ev := 0 // events of the parts before parts[i]
 	firstPosition := a.nextPosition
 	next := firstPosition
 	last := -1 // last accepted part
@@ -46,6 +48,11 @@ func (a *applier) applyEach(parts []StreamAppend, partErrs []error, bound int, a
 		p := &parts[i]
 		sr := &res.Streams[i]
 		sr.Stream = p.Stream
+		var maybe []bool // whether each id of p may exist (probeIDs)
+		if probed {
+			maybe = a.idMaybe[ev : ev+len(p.Events)]
+		}
+		ev += len(p.Events)
 		if partErrs != nil && partErrs[i] != nil {
 			sr.Err = partErrs[i]
 			continue
@@ -67,7 +74,7 @@ func (a *applier) applyEach(parts []StreamAppend, partErrs []error, bound int, a
 		}
 		// Ids accepted by earlier parts are in cmdIDs already, so a
 		// repeat inside the command is a replay or a duplicate too.
-		r, isReplay, err := a.checkReplay(p)
+		r, isReplay, err := a.checkReplay(p, maybe)
 		if err != nil {
 			var dup *DuplicateEventIDError
 			if errors.As(err, &dup) {
@@ -95,12 +102,12 @@ func (a *applier) applyEach(parts []StreamAppend, partErrs []error, bound int, a
 			id := p.Events[j].ID
 			r := recentID{pos: next, stream: p.Stream, version: w.s.Version}
 			a.cmdIDs = append(a.cmdIDs, recentEntry{id: id, r: r})
-			if a.cmdMap != nil {
-				a.cmdMap[id] = r
+			// Later parts look ids up through the filter first
+			// (probeIDs has added them already).
+			if !probed {
+				a.key = eventIDKey(a.key[:0], id)
+				a.remember(a.key)
 			}
-			// Later parts look ids up through the filter first.
-			a.key = eventIDKey(a.key[:0], id)
-			a.remember(a.key)
 			next++
 		}
 		for j := range p.Events {
@@ -177,20 +184,40 @@ func repeatedID(events []EventData) error {
 	return nil
 }
 
-// prefetchIDs touches the existence filter's block of every event id of
-// parts in one tight loop. The blocks are random cache lines; loaded one
-// by one in the apply loop each costs a full memory latency, loaded here
-// the misses overlap, and the apply loop then finds them in the cache.
-func (a *applier) prefetchIDs(parts []StreamAppend) {
+// probeIDs asks the existence filter about every event id of parts and
+// adds them to it, in order, before the parts are decided: a.idMaybe
+// holds, per event, whether its id may exist (in the store, or earlier in
+// the command). Adding the ids of parts that end up rejected is harmless:
+// a filter may answer "maybe" for any key, it only costs a lookup.
+//
+// The ids' hashes are computed once, and their blocks — random cache
+// lines — are loaded in one tight loop first, where the misses overlap,
+// so the test-and-set loop finds them in the cache. It returns false,
+// asking nothing, while the filter is not ready.
+func (a *applier) probeIDs(parts []StreamAppend) bool {
 	if !a.filter.ready.Load() {
-		return
+		return false
 	}
+	a.idHash = a.idHash[:0]
 	var sink uint64
 	for i := range parts {
 		for j := range parts[i].Events {
 			a.key = eventIDKey(a.key[:0], parts[i].Events[j].ID)
-			sink += a.filter.touch(a.key)
+			h := a.filter.hash(a.key)
+			a.idHash = append(a.idHash, h)
+			sink += a.filter.touchHash(h)
 		}
 	}
 	a.sink = sink
+	a.idMaybe = slices.Grow(a.idMaybe[:0], len(a.idHash))[:len(a.idHash)]
+	for k, h := range a.idHash {
+		a.idMaybe[k] = a.filter.testAndAddOwned(h)
+	}
+	a.filter.count.Add(uint64(len(a.idHash)))
+	if a.next != nil {
+		for _, h := range a.idHash {
+			a.next.addHash(h)
+		}
+	}
+	return true
 }

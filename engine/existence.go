@@ -53,9 +53,24 @@ func newExistenceFilterMin(capacity, minKeys uint64) *existenceFilter {
 	}
 }
 
-// Keys are the index keys: prefixEventID+id or prefixStreamState+name.
+// larger returns an empty filter for capacity keys with f's hash seed, so
+// a key's hash serves both while the larger one is being built.
+func (f *existenceFilter) larger(capacity uint64) *existenceFilter {
+	g := newExistenceFilterMin(capacity, f.capacity)
+	g.seed = f.seed
+	return g
+}
+
+// hash is the hash of an index key (prefixEventID+id or
+// prefixStreamState+name) that the *Hash methods take: computed once, it
+// serves every filter of the store (they share the seed, see larger).
+func (f *existenceFilter) hash(key []byte) uint64 { return maphash.Bytes(f.seed, key) }
+
 func (f *existenceFilter) locate(key []byte) (block uint64, h uint64) {
-	h = maphash.Bytes(f.seed, key)
+	return f.locateHash(f.hash(key))
+}
+
+func (f *existenceFilter) locateHash(h uint64) (block uint64, remix uint64) {
 	block, _ = bits.Mul64(h, f.blocks)
 	// Derive the in-block bit positions from a remix of the hash.
 	return block * 8, bits.RotateLeft64(h, 32) * 0x9E3779B97F4A7C15
@@ -70,8 +85,11 @@ func probeBit(h uint64, i int) uint64 {
 	return (h >> (9 * i)) & 511
 }
 
-func (f *existenceFilter) add(key []byte) {
-	base, h := f.locate(key)
+func (f *existenceFilter) add(key []byte) { f.addHash(f.hash(key)) }
+
+// addHash adds the key of hash h; safe alongside other writers.
+func (f *existenceFilter) addHash(h uint64) {
+	base, h := f.locateHash(h)
 	for i := 0; i < filterProbes; i++ {
 		bit := probeBit(h, i)
 		f.words[base+bit/64].Or(1 << (bit % 64))
@@ -79,8 +97,10 @@ func (f *existenceFilter) add(key []byte) {
 	f.count.Add(1)
 }
 
-func (f *existenceFilter) mayContain(key []byte) bool {
-	base, h := f.locate(key)
+func (f *existenceFilter) mayContain(key []byte) bool { return f.mayContainHash(f.hash(key)) }
+
+func (f *existenceFilter) mayContainHash(h uint64) bool {
+	base, h := f.locateHash(h)
 	for i := 0; i < filterProbes; i++ {
 		bit := probeBit(h, i)
 		if f.words[base+bit/64].Load()&(1<<(bit%64)) == 0 {
@@ -111,9 +131,31 @@ func (f *existenceFilter) addOwned(key []byte) {
 	f.count.Add(1)
 }
 
-// touch loads key's block (see applier.prefetchIDs).
-func (f *existenceFilter) touch(key []byte) uint64 {
-	base, _ := f.locate(key)
+// testAndAddOwned adds the key of hash h, like addOwned, and reports
+// whether it may have been present before (every bit already set). It
+// does not count the key: the caller adds to count once for many.
+func (f *existenceFilter) testAndAddOwned(h uint64) bool {
+	base, h := f.locateHash(h)
+	var masks [8]uint64
+	for i := 0; i < filterProbes; i++ {
+		bit := probeBit(h, i)
+		masks[bit/64] |= 1 << (bit % 64)
+	}
+	missing := uint64(0)
+	for w, m := range masks {
+		if m != 0 {
+			p := (*uint64)(unsafe.Pointer(&f.words[base+uint64(w)]))
+			old := *p
+			missing |= m &^ old
+			*p = old | m
+		}
+	}
+	return missing == 0
+}
+
+// touchHash loads the block of the key of hash h (see applier.probeIDs).
+func (f *existenceFilter) touchHash(h uint64) uint64 {
+	base, _ := f.locateHash(h)
 	return f.words[base].Load()
 }
 
