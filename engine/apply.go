@@ -2,6 +2,7 @@ package engine
 
 import (
 	"hash/maphash"
+	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/google/uuid"
@@ -53,7 +54,10 @@ type applier struct {
 	idHash    []uint64
 	idMaybe   []bool
 	startFill func(f *existenceFilter, afterGroup uint64)
-	key       []byte
+	// expected is the number of events a bulk writer announced
+	// (Store.ExpectEvents), taken by maintainFilter.
+	expected atomic.Uint64
+	key      []byte
 
 	buf    []byte      // the command's frames
 	rec    []byte      // one record's payload
@@ -234,11 +238,28 @@ func (a *applier) maintainFilter() {
 	if a.next != nil && a.next.ready.Load() {
 		a.filter, a.next = a.next, nil
 	}
-	if a.next == nil && a.filter.full() && a.startFill != nil {
+	if a.next != nil || a.startFill == nil {
+		return
+	}
+	want := uint64(0)
+	if a.filter.full() {
 		// Four times the keys: each rebuild scans the whole index (about
 		// 0.6 us per key), and doubling made a growing store rebuild
 		// often (1 GB import: 1.8 s of 18 s CPU in rebuilds).
-		a.next = a.filter.larger(4 * a.filter.count.Load())
+		want = 4 * a.filter.count.Load()
+	}
+	if a.filter.ready.Load() {
+		// Room for the events announced, each with an id and perhaps a
+		// new stream: growing now, before they come, scans the index as
+		// it is instead of the larger index halfway through them.
+		if n := a.expected.Swap(0); n > 0 {
+			if need := a.filter.count.Load() + 2*n; need > a.filter.capacity {
+				want = max(want, need)
+			}
+		}
+	}
+	if want > 0 {
+		a.next = a.filter.larger(want)
 		a.startFill(a.next, a.group)
 	}
 }

@@ -91,3 +91,42 @@ func TestExistenceFilterGrowsWithoutLosingIDs(t *testing.T) {
 	}
 	check(s)
 }
+
+// TestExpectEventsGrowsTheFilterAhead: announced events make the filter
+// grow once, before they come, and it does not grow again while they are
+// written; every id stays a duplicate afterwards.
+func TestExpectEventsGrowsTheFilterAhead(t *testing.T) {
+	ctx := context.Background()
+	opts := testOptions()
+	opts.filterMinKeys = 64
+	s := openTestStore(t, t.TempDir(), opts)
+	waitFilterReady(t, s)
+	s.ExpectEvents(5000)
+	// The next group takes the hint; wait for the larger filter.
+	for s.applier.filter.capacity < 10_000 || !s.applier.filter.ready.Load() {
+		if _, err := s.Append(ctx, "tick-1", ExpectAny, jsonEvent("E", `{}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	capacity := s.applier.filter.capacity
+	var ids []uuid.UUID
+	for c := range 5 {
+		parts := make([]StreamAppend, 1000)
+		for i := range parts {
+			id := uuid.New()
+			ids = append(ids, id)
+			parts[i] = StreamAppend{Stream: fmt.Sprintf("s-%d-%d", c, i%100), Expected: ExpectAny, Events: []EventData{idEvent(id, "E", `{}`)}}
+		}
+		if _, err := s.Apply(ctx, Command{Appends: parts, Independent: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s.applier.filter.capacity != capacity || s.applier.next != nil {
+		t.Fatalf("the filter grew again while the announced events came: capacity %d -> %d", capacity, s.applier.filter.capacity)
+	}
+	for _, id := range ids {
+		if _, err := s.Append(ctx, "other-1", ExpectAny, idEvent(id, "E", `{}`)); !errors.Is(err, ErrDuplicateEventID) {
+			t.Fatalf("id %s accepted twice: %v", id, err)
+		}
+	}
+}

@@ -65,7 +65,15 @@ type Options struct {
 	MaxErrors int
 	// InFlight is how many batches may be submitted and not yet durable.
 	InFlight int
+	// InputSize is the size of the input in bytes when known (a file's
+	// size, a request's Content-Length), else 0. After the first batch
+	// the import tells a store that takes hints (ExpectEvents) about how
+	// many events will follow, from the lines' average size.
+	InputSize int64
 }
+
+// expecter is a store that prepares for a bulk write (engine.Store).
+type expecter interface{ ExpectEvents(n int) }
 
 func (o Options) withDefaults(st Store) Options {
 	maxEvent, maxAppend := st.Limits()
@@ -161,6 +169,7 @@ type importer struct {
 
 	// Reader side.
 	lines, bytes int64
+	hinted       bool // the store was told how many events to expect
 	scratch      []byte
 	types        map[string]string // interned event types
 	lastStream   string
@@ -351,7 +360,24 @@ func (im *importer) submit(b *batch, queued chan<- submitted) error {
 		}
 	}
 	queued <- submitted{b: b, p: p}
+	im.hint()
 	return nil
+}
+
+// hint tells the store, once, about how many events the rest of the
+// input holds, estimated from the lines read so far.
+func (im *importer) hint() {
+	if im.hinted || im.opts.InputSize <= 0 || im.lines == 0 {
+		return
+	}
+	im.hinted = true
+	x, ok := im.st.(expecter)
+	if !ok {
+		return
+	}
+	if rest := im.opts.InputSize - im.bytes; rest > 0 {
+		x.ExpectEvents(int(min(rest/max(im.bytes/im.lines, 1), 1<<40)))
+	}
 }
 
 // collect waits for the submitted batches in order and accounts for

@@ -186,3 +186,35 @@ func TestImportFollowsStoreLimits(t *testing.T) {
 		t.Fatalf("summary %+v", sum)
 	}
 }
+
+// hintStore records the hints an import gives.
+type hintStore struct {
+	*engine.Store
+	hints []int
+}
+
+func (h *hintStore) ExpectEvents(n int) { h.hints = append(h.hints, n); h.Store.ExpectEvents(n) }
+
+// TestImportAnnouncesEvents: with the input's size known, the import
+// tells the store once, after its first batch, about how many events
+// follow; without it, never.
+func TestImportAnnouncesEvents(t *testing.T) {
+	var b strings.Builder
+	for i := range 1000 {
+		b.WriteString(ev(fmt.Sprintf("s-%d", i%10), i) + "\n")
+	}
+	input := b.String()
+	for _, size := range []int64{0, int64(len(input))} {
+		st := &hintStore{Store: openStore(t)}
+		sum, err := Import(context.Background(), strings.NewReader(input), st, Options{BatchEvents: 100, InputSize: size})
+		if err != nil || sum.Written != 1000 {
+			t.Fatalf("size %d: %+v, %v", size, sum, err)
+		}
+		switch {
+		case size == 0 && len(st.hints) != 0:
+			t.Fatalf("hinted %v without a size", st.hints)
+		case size > 0 && (len(st.hints) != 1 || st.hints[0] < 800 || st.hints[0] > 1000):
+			t.Fatalf("hints %v, want one of about 900", st.hints)
+		}
+	}
+}

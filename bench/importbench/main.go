@@ -270,6 +270,7 @@ func importOnce(ctx context.Context, dir, file, mode string, imp ndjsonimport.Op
 	var sum ndjsonimport.Summary
 	switch mode {
 	case "data":
+		imp.InputSize = fi.Size() // as eventsql import --data does
 		sum, err = ndjsonimport.Import(ctx, bufio.NewReaderSize(f, 1<<20), st, imp)
 	case "http":
 		sum, err = importHTTP(ctx, st, f, fi.Size())
