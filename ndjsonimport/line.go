@@ -137,7 +137,7 @@ func (f eventFields) decode(b []byte, l *Line, scratch []byte) ([]byte, error) {
 		if raw, scratch, err = stringField(b, f.id, "eventId", scratch); err != nil {
 			return scratch, err
 		}
-		if l.EventID, err = uuid.ParseBytes(raw); err != nil {
+		if l.EventID, err = parseUUID(raw); err != nil {
 			return scratch, &FieldError{Field: "eventId", Err: fmt.Errorf("eventId %q is not a UUID", raw)}
 		}
 	}
@@ -225,10 +225,11 @@ func trimSpace(b []byte) []byte {
 	return b[i:j]
 }
 
-// skipSpace returns the index of the first non-white-space byte at or after i.
-
+// skipSpace returns the index of the first non-white-space byte at or
+// after i. JSON's white space is all at or below ' ', so one comparison
+// answers for any other byte (most calls find none).
 func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+	for i < len(b) && b[i] <= ' ' && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
 		i++
 	}
 	return i

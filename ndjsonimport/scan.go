@@ -7,6 +7,11 @@ package ndjsonimport
 // checks — including its nesting limit and, like it, does not check that
 // strings are valid UTF-8 (the store checks names; data is stored as is).
 
+import (
+	"encoding/binary"
+	"math/bits"
+)
+
 // maxDepth is encoding/json's nesting limit.
 const maxDepth = 10000
 
@@ -106,10 +111,35 @@ func scanArray(b []byte, i, depth int) (int, bool) {
 	}
 }
 
+// Bytes of a word, for swarSpecial.
+const (
+	swarOnes = 0x0101010101010101
+	swarHigh = 0x8080808080808080
+)
+
+// swarSpecial flags, in the high bit of each byte of x (8 bytes of a
+// string, little-endian), the bytes that need attention in a string: a
+// quote, a backslash or a control character (< 0x20). Only the lowest
+// flag is exact (a borrow may flag bytes above a flagged one), which is
+// all scanString uses.
+func swarSpecial(x uint64) uint64 {
+	q := x ^ (swarOnes * '"')
+	bs := x ^ (swarOnes * '\\')
+	return ((x-swarOnes*0x20)&^x | (q-swarOnes)&^q | (bs-swarOnes)&^bs) & swarHigh
+}
+
 // scanString checks the string starting at b[i] == '"'.
 func scanString(b []byte, i int) (int, bool) {
 	j := i + 1
 	for {
+		// Eight bytes at a time while they are plain, then byte by byte.
+		for j+8 <= len(b) {
+			if m := swarSpecial(binary.LittleEndian.Uint64(b[j:])); m != 0 {
+				j += bits.TrailingZeros64(m) / 8
+				break
+			}
+			j += 8
+		}
 		for j < len(b) && plainInString[b[j]] {
 			j++
 		}
