@@ -191,22 +191,25 @@ func repeatedID(events []EventData) error {
 // a filter may answer "maybe" for any key, it only costs a lookup.
 //
 // The ids' hashes are computed once, and their blocks — random cache
-// lines — are loaded in one tight loop first, where the misses overlap,
-// so the test-and-set loop finds them in the cache. It returns false,
+// lines — are loaded in a tight loop of their own first, where the
+// misses overlap, so the test-and-set loop finds them in the cache. It returns false,
 // asking nothing, while the filter is not ready.
 func (a *applier) probeIDs(parts []StreamAppend) bool {
 	if !a.filter.ready.Load() {
 		return false
 	}
 	a.idHash = a.idHash[:0]
-	var sink uint64
 	for i := range parts {
 		for j := range parts[i].Events {
 			a.key = eventIDKey(a.key[:0], parts[i].Events[j].ID)
-			h := a.filter.hash(a.key)
-			a.idHash = append(a.idHash, h)
-			sink += a.filter.touchHash(h)
+			a.idHash = append(a.idHash, a.filter.hash(a.key))
 		}
+	}
+	// Loads alone in a small loop: many misses in flight at once (with
+	// the hashing in the same loop, ~100 ns an id; alone, ~25 with it).
+	var sink uint64
+	for _, h := range a.idHash {
+		sink += a.filter.touchHash(h)
 	}
 	a.sink = sink
 	a.idMaybe = slices.Grow(a.idMaybe[:0], len(a.idHash))[:len(a.idHash)]

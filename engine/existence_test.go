@@ -2,8 +2,10 @@ package engine
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 
@@ -128,5 +130,65 @@ func TestExpectEventsGrowsTheFilterAhead(t *testing.T) {
 		if _, err := s.Append(ctx, "other-1", ExpectAny, idEvent(id, "E", `{}`)); !errors.Is(err, ErrDuplicateEventID) {
 			t.Fatalf("id %s accepted twice: %v", id, err)
 		}
+	}
+}
+
+// TestExistenceFilterStructuredIDs: event ids are hashed by a multiply-mix
+// of their halves; ids that differ only in a few bytes (counters, time-
+// ordered UUIDv7s) must spread as well as random ones.
+func TestExistenceFilterStructuredIDs(t *testing.T) {
+	const n = 200_000
+	patterns := map[string]func(i uint64) uuid.UUID{
+		"random": func(uint64) uuid.UUID { return uuid.New() },
+		"counter in the last bytes": func(i uint64) uuid.UUID {
+			var id uuid.UUID
+			binary.BigEndian.PutUint64(id[8:], i)
+			return id
+		},
+		"counter in the first bytes": func(i uint64) uuid.UUID {
+			var id uuid.UUID
+			binary.BigEndian.PutUint64(id[:8], i)
+			return id
+		},
+		"UUIDv7": func(uint64) uuid.UUID { return uuid.Must(uuid.NewV7()) },
+	}
+	for name, mk := range patterns {
+		f := newExistenceFilterMin(n, 16)
+		for i := range uint64(n) {
+			f.add(eventIDKey(nil, mk(i)))
+		}
+		fp := 0
+		for i := range uint64(n) {
+			if f.mayContain(eventIDKey(nil, mk(n+i))) {
+				fp++
+			}
+		}
+		if rate := float64(fp) / n; rate > 0.005 {
+			t.Errorf("%s: %.3f%% false positives at capacity, want about 0.1%%", name, 100*rate)
+		}
+	}
+}
+
+// TestExistenceFilterMapped: a filter large enough to get its own
+// mapping (huge pages advised) works like a small one, and dropping
+// filters releases their mappings (run under -race and with many
+// filters made and dropped).
+func TestExistenceFilterMapped(t *testing.T) {
+	for round := range 8 {
+		f := newExistenceFilterMin(4<<20, 16)
+		if len(f.words)*8 < hugeFilterBytes {
+			t.Fatalf("a %d-byte filter is not mapped", len(f.words)*8)
+		}
+		keys := make([][]byte, 1000)
+		for i := range keys {
+			keys[i] = eventIDKey(nil, uuid.New())
+			f.add(keys[i])
+		}
+		for _, k := range keys {
+			if !f.mayContain(k) || !f.testAndAddOwned(f.hash(k)) {
+				t.Fatalf("round %d: a key added is missing", round)
+			}
+		}
+		runtime.GC()
 	}
 }
