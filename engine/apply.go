@@ -2,6 +2,7 @@ package engine
 
 import (
 	"hash/maphash"
+	"strings"
 	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -200,7 +201,9 @@ func (a *applier) cacheState(name string, s streamState) {
 		c.s, c.group = s, a.group
 		return
 	}
-	a.states[name] = &cachedState{s: s, group: a.group}
+	// The cache outlives the command: keep a copy of the name, not the
+	// caller's string (a bulk import carves names out of shared blocks).
+	a.states[strings.Clone(name)] = &cachedState{s: s, group: a.group}
 }
 
 // state returns a stream's state; found is false for a stream never written.
@@ -333,7 +336,7 @@ func (a *applier) apply(cmd *Command) (Result, error) {
 		return a.applyDelete(cmd.Delete, at)
 	}
 	if cmd.Independent {
-		return a.applyEach(cmd.Appends, cmd.partErrs, cmd.frameBytes, at)
+		return a.applyEach(cmd.Appends, cmd.partErrs, cmd.frameBytes, at, cmd.ResultBuf)
 	}
 	return a.applyAppend(cmd.Appends, at)
 }

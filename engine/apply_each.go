@@ -20,14 +20,21 @@ type eachState struct {
 // staged together as one command (one commit flag, on the last record).
 // Errors returned are failures of the store (index reads, log I/O).
 //
-// bound is the size of the frames of all parts (Command.frameBytes).
-func (a *applier) applyEach(parts []StreamAppend, partErrs []error, bound int, at int64) (Result, error) {
+// bound is the size of the frames of all parts (Command.frameBytes);
+// results is Command.ResultBuf.
+func (a *applier) applyEach(parts []StreamAppend, partErrs []error, bound int, at int64, results []StreamResult) (Result, error) {
 	// A roll must come before anything changes (the filter remembers the
 	// ids the loop below accepts): reserve the most the parts can take.
 	if _, err := a.log.reserve(bound); err != nil {
 		return Result{}, err
 	}
-	res := Result{Streams: make([]StreamResult, len(parts))}
+	res := Result{}
+	if cap(results) >= len(parts) {
+		res.Streams = results[:len(parts)]
+		clear(res.Streams)
+	} else {
+		res.Streams = make([]StreamResult, len(parts))
+	}
 	// The streams' working states, reused from command to command.
 	if a.work == nil || len(a.work) > 1<<16 {
 		a.work = make(map[string]int32, min(len(parts), 1<<16))

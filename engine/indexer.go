@@ -37,8 +37,10 @@ type indexer struct {
 	// whose visible window moved, with their new state, for the store's
 	// in-memory view used by $all/type/category reads.
 	restrictedChanged map[string]streamState
-	// ids go to the idIndex, not the batch (see idindex.go).
-	ids []pendingID
+	// ids go to the idIndex, not the batch (see idindex.go); their
+	// slices come from spare (nil: allocated).
+	ids   []pendingID
+	spare *idSlices
 
 	// created lists streams the applier created in the groups being
 	// indexed; seen is set during a full rebuild. Both spare an index
@@ -130,7 +132,11 @@ func (ix *indexer) resetBatch() {
 	ix.touchedNames = ix.touchedNames[:0]
 	ix.restrictedChanged = make(map[string]streamState)
 	// The finished batch keeps the old slice; size the next like it.
-	ix.ids = make([]pendingID, 0, cap(ix.ids))
+	if ix.spare != nil {
+		ix.ids = ix.spare.get(cap(ix.ids))
+	} else {
+		ix.ids = make([]pendingID, 0, cap(ix.ids))
+	}
 	ix.events = 0
 }
 

@@ -218,3 +218,39 @@ func TestImportAnnouncesEvents(t *testing.T) {
 		}
 	}
 }
+
+// TestImportManyStreamNames: stream names are carved out of shared
+// blocks; across many blocks, with names of every length up to the
+// limit, each stream gets exactly its own events.
+func TestImportManyStreamNames(t *testing.T) {
+	ctx := context.Background()
+	name := func(i int) string {
+		return fmt.Sprintf("s%d-%s", i, strings.Repeat("x", i%249)) // up to the 255-byte limit
+	}
+	var b strings.Builder
+	const lines = 6000
+	for i := range lines {
+		b.WriteString(ev(name(i%1500), i) + "\n")
+	}
+	st := openStore(t)
+	sum, err := Import(ctx, strings.NewReader(b.String()), st, Options{BatchEvents: 700})
+	if err != nil || sum.Written != lines {
+		t.Fatalf("%+v, %v", sum, err)
+	}
+	for s := range 1500 {
+		it, err := st.ReadStream(ctx, name(s), 0, engine.ReadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for it.Next() {
+			if e := it.Event(); e.Stream != name(s) || string(e.Data) != fmt.Sprintf(`{"n":%d}`, s+1500*n) {
+				t.Fatalf("stream %d event %d: %s %s", s, n, e.Stream, e.Data)
+			}
+			n++
+		}
+		if err := it.Close(); err != nil || n != 4 {
+			t.Fatalf("stream %d: %d events, %v", s, n, err)
+		}
+	}
+}
