@@ -3,6 +3,7 @@ package engine
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"strings"
 	"unsafe"
 
@@ -354,6 +355,17 @@ func (ix *indexer) pending() bool {
 // the indexer starts a new batch. The caches keep the batch's state, so
 // the next batch can be built before this one is committed.
 func (ix *indexer) finishBatch() *finishedBatch {
+	// Keys in order (states 'S', then posting blocks 's', each by name):
+	// Pebble inserts a batch into its memtable with one skiplist
+	// inserter, which starts each search from the last key's place, so
+	// ordered keys cost ~40% less to insert than the streams' order of
+	// appearance (4000 keys: 1.9 against 3.1 ms).
+	slices.SortFunc(ix.touched, func(a, b *indexedStream) int { return strings.Compare(a.name, b.name) })
+	for _, is := range ix.touched {
+		ix.val = is.st.encode(ix.val[:0])
+		ix.key = append(append(ix.key[:0], prefixStreamState), is.name...) // Set copies it
+		ix.batch.Set(ix.key, ix.val, nil)
+	}
 	for _, is := range ix.touched {
 		if is.run != nil {
 			ix.flushRun(prefixStreamPost, is.name, is.run)
@@ -362,8 +374,6 @@ func (ix *indexer) finishBatch() *finishedBatch {
 			ix.freeRuns = append(ix.freeRuns, is.run)
 			is.run = nil
 		}
-		ix.val = is.st.encode(ix.val[:0])
-		ix.batch.Set(nameKey(prefixStreamState, is.name), ix.val, nil)
 	}
 	for _, n := range ix.touchedNames {
 		ix.flushRun(n.postPrefix, n.name, &n.run)
