@@ -3,6 +3,7 @@ package engine
 import (
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"slices"
 	"strings"
 	"unsafe"
@@ -21,6 +22,10 @@ type indexer struct {
 	cp checkpoint
 
 	states map[string]*indexedStream // cache of stream states
+	// recent is a direct-mapped cache in front of states: a lookup in a
+	// map of up to 200k streams misses the CPU caches, and an import's
+	// streams come back within a few thousand events.
+	recent *[recentStreams]*indexedStream
 	types  map[string]*nameState     // cache of event type summaries
 	cats   map[string]*nameState     // cache of category summaries
 
@@ -116,6 +121,7 @@ func newIndexer(db *pebble.DB, cp checkpoint) *indexer {
 		db:      db,
 		cp:      cp,
 		states:  make(map[string]*indexedStream),
+		recent:  new([recentStreams]*indexedStream),
 		types:   make(map[string]*nameState),
 		cats:    make(map[string]*nameState),
 		created: make(map[string]struct{}),
@@ -150,7 +156,12 @@ func (ix *indexer) touch(is *indexedStream) {
 }
 
 func (ix *indexer) state(stream []byte) (*indexedStream, error) {
+	slot := &ix.recent[recentSlot(stream)]
+	if s := *slot; s != nil && s.name == string(stream) {
+		return s, nil
+	}
 	if s, ok := ix.states[string(stream)]; ok {
+		*slot = s
 		return s, nil
 	}
 	is := &indexedStream{name: string(stream)}
@@ -175,6 +186,7 @@ func (ix *indexer) state(stream []byte) (*indexedStream, error) {
 		ix.cp.Streams++
 	}
 	ix.states[is.name] = is
+	*slot = is
 	return is, nil
 }
 
@@ -403,6 +415,7 @@ func (ix *indexer) cachesFull() bool {
 // finished batch is committed: afterwards the index is the only copy of
 // their state.
 func (ix *indexer) trimCaches() {
+	clear(ix.recent[:])
 	clear(ix.states)
 	clear(ix.cats)
 	clear(ix.types)
@@ -411,3 +424,23 @@ func (ix *indexer) trimCaches() {
 // unsafeString views b as a string without copying, for map lookups. The
 // result must not be kept: b aliases the mapped log.
 func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+// recentStreams is the size of indexer.recent.
+const recentStreams = 1 << 12
+
+// recentSlot picks a stream's slot in indexer.recent from its length and
+// its first and last eight bytes (stream names of one family differ at
+// the end), mixed by a multiplication.
+func recentSlot(name []byte) int {
+	var lo, hi uint64
+	if len(name) >= 8 {
+		lo = binary.LittleEndian.Uint64(name)
+		hi = binary.LittleEndian.Uint64(name[len(name)-8:])
+	} else {
+		for i, c := range name {
+			lo |= uint64(c) << (8 * i)
+		}
+	}
+	a, b := bits.Mul64(lo^0x9E3779B97F4A7C15, hi^uint64(len(name))^0xBF58476D1CE4E5B9)
+	return int((a ^ b) >> (64 - 12))
+}
