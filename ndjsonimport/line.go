@@ -79,12 +79,12 @@ func scanEventObject(b []byte, i int) (eventFields, int, error) {
 		if i >= len(b) || b[i] != '"' {
 			return f, i, syntaxError(obj)
 		}
-		ke, ok := scanString(b, i)
+		ke, esc, ok := scanStringEsc(b, i)
 		if !ok {
 			return f, i, syntaxError(obj)
 		}
 		key := b[i+1 : ke-1]
-		if bytes.IndexByte(key, '\\') >= 0 {
+		if esc {
 			var k string
 			if err := gojson.Unmarshal(b[i:ke], &k); err != nil {
 				return f, i, fmt.Errorf("field name %s: %w", b[i:ke], err)
@@ -95,11 +95,17 @@ func scanEventObject(b []byte, i int) (eventFields, int, error) {
 			return f, i, syntaxError(obj)
 		}
 		vs := skipSpace(b, i+1)
-		ve, ok := scanValue(b, vs, 1)
+		var ve int
+		if vs < len(b) && b[vs] == '"' {
+			ve, esc, ok = scanStringEsc(b, vs)
+		} else {
+			ve, ok = scanValue(b, vs, 1)
+			esc = false
+		}
 		if !ok {
 			return f, i, syntaxError(obj)
 		}
-		v := span{vs, ve}
+		v := span{vs, ve, esc}
 		switch string(key) {
 		case "stream":
 			f.stream = v
@@ -160,8 +166,12 @@ type FieldError struct {
 func (e *FieldError) Error() string { return e.Err.Error() }
 func (e *FieldError) Unwrap() error { return e.Err }
 
-// span is a value's byte range in the line; end == 0 means absent.
-type span struct{ start, end int }
+// span is a value's byte range in the line; end == 0 means absent. esc
+// is set for a string with escapes.
+type span struct {
+	start, end int
+	esc        bool
+}
 
 func (s span) set() bool { return s.end > 0 }
 
@@ -176,7 +186,7 @@ func stringField(line []byte, s span, name string, scratch []byte) ([]byte, []by
 		return nil, scratch, &FieldError{Field: name, Err: fmt.Errorf("%q must be a string, not a JSON %s", name, kind(v[0]))}
 	}
 	raw := v[1 : len(v)-1]
-	if bytes.IndexByte(raw, '\\') >= 0 {
+	if s.esc {
 		var str string
 		if err := gojson.Unmarshal(v, &str); err != nil {
 			return nil, scratch, &FieldError{Field: name, Err: fmt.Errorf("%q: %w", name, err)}

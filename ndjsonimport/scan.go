@@ -130,42 +130,56 @@ func swarSpecial(x uint64) uint64 {
 
 // scanString checks the string starting at b[i] == '"'.
 func scanString(b []byte, i int) (int, bool) {
+	end, _, ok := scanStringEsc(b, i)
+	return end, ok
+}
+
+// scanStringEsc is scanString that also reports whether the string has
+// escapes (then it needs decoding).
+func scanStringEsc(b []byte, i int) (end int, esc, ok bool) {
 	j := i + 1
 	for {
-		// Eight bytes at a time while they are plain, then byte by byte.
+		// Eight bytes at a time while they are plain, then byte by byte
+		// (the word that stops the first loop holds the byte to look at:
+		// no second loop then).
+		found := false
 		for j+8 <= len(b) {
 			if m := swarSpecial(binary.LittleEndian.Uint64(b[j:])); m != 0 {
 				j += bits.TrailingZeros64(m) / 8
+				found = true
 				break
 			}
 			j += 8
 		}
-		for j < len(b) && plainInString[b[j]] {
-			j++
-		}
-		if j >= len(b) {
-			return j, false
+		if !found {
+			for j < len(b) && plainInString[b[j]] {
+				j++
+			}
+			if j >= len(b) {
+				return j, esc, false
+			}
 		}
 		switch b[j] {
 		case '"':
-			return j + 1, true
+			return j + 1, esc, true
 		case '\\':
+			esc = true
 			if j+1 >= len(b) {
-				return j, false
+				return j, esc, false
 			}
 			switch b[j+1] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				j += 2
 			case 'u':
 				if j+6 > len(b) || !isHex(b[j+2]) || !isHex(b[j+3]) || !isHex(b[j+4]) || !isHex(b[j+5]) {
-					return j, false
+					return j, esc, false
 				}
 				j += 6
 			default:
-				return j, false
+				return j, esc, false
 			}
 		default: // a control character
-			return j, false
+			return j, esc, false
 		}
 	}
 }
