@@ -173,7 +173,7 @@ func TestBulkIDsAreFound(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	o := testOptions()
-	o.idFlushEntries = 3000 // freeze after every second command
+	o.idFlushEntries = 750 // freeze after every second command (sorted runs count for a quarter)
 	s := openTestStore(t, dir, o)
 	var all []uuid.UUID
 	for c := range 5 {
@@ -363,7 +363,7 @@ func TestBulkIDRunsRecycled(t *testing.T) {
 	dir := t.TempDir()
 	o := testOptions()
 	o.SegmentSize = 16 << 20
-	o.idFlushEntries = 12_000 // ingest every few batches
+	o.idFlushEntries = 3000 // ingest every third batch (sorted runs count for a quarter)
 	s := openTestStore(t, dir, o)
 	var all []uuid.UUID
 	for c := range 12 {

@@ -117,6 +117,14 @@ type pendingID struct {
 
 const defaultIDFlushEntries = 1 << 18
 
+// runIDsWeight: an id in a sorted run counts for 1/runIDsWeight of one in
+// the map towards the flush. A run takes 32 bytes an id against ~80 in
+// the map, and each ingested table spans the whole id range, so Pebble
+// rewrites the ids below it when L0 compacts: fewer, larger tables from
+// bulk imports cut that work (3 GB import: compactions 6.3 -> 2.0 s of
+// CPU, 2.99 -> 2.47 us per event).
+const runIDsWeight = 4
+
 var idsCheckpointKey = []byte{prefixCheckpoint, 'i', 'd', 's'}
 
 func newIDIndex(db *pebble.DB, popts *pebble.Options, dir string, flushAt int, logger *slog.Logger, onFail func(error)) *idIndex {
@@ -180,7 +188,7 @@ func (x *idIndex) add(ids []pendingID, end uint64) {
 		}
 	}
 	x.activeEnd = end
-	full := len(x.active)+x.runIDs >= x.flushAt
+	full := len(x.active)+x.runIDs/runIDsWeight >= x.flushAt
 	if full {
 		x.freezeLocked()
 	}
@@ -316,20 +324,19 @@ func (x *idIndex) run() {
 // ingest writes f as a sorted table, ingests it and moves the ids
 // checkpoint.
 func (x *idIndex) ingest(f frozenIDs) error {
-	sorted := f.sorted
-	if sorted == nil {
-		n := len(f.ids)
-		for _, run := range f.runs {
-			n += len(run)
-		}
-		unsorted := make([]pendingID, 0, n)
+	// The ids come sorted: the runs are, the map's few are sorted here,
+	// and a merge of them all feeds the table (no copy of them all, no
+	// sort again).
+	runs := f.runs
+	if f.sorted != nil {
+		runs = [][]pendingID{f.sorted}
+	}
+	if len(f.ids) > 0 {
+		fromMap := make([]pendingID, 0, len(f.ids))
 		for id, e := range f.ids {
-			unsorted = append(unsorted, pendingID{id: id, e: e})
+			fromMap = append(fromMap, pendingID{id: id, e: e})
 		}
-		for _, run := range f.runs {
-			unsorted = append(unsorted, run...)
-		}
-		sorted = sortIDs(unsorted)
+		runs = append(slices.Clip(runs), sortIDs(fromMap))
 	}
 	x.seq++
 	path := filepath.Join(x.dir, fmt.Sprintf("ids-%d-%d.sst.tmp", os.Getpid(), x.seq))
@@ -339,19 +346,22 @@ func (x *idIndex) ingest(f frozenIDs) error {
 	}
 	w := sstable.NewWriter(objstorageprovider.NewFileWritable(file), idTableOptions(x.popts, x.db))
 	var k, v []byte
-	for i, p := range sorted {
-		if i > 0 && p.id == sorted[i-1].id {
-			continue // the same id loaded twice after a crash
+	var prev uuid.UUID
+	first := true
+	err = mergeIDRuns(runs, func(p pendingID) error {
+		if !first && p.id == prev {
+			return nil // the same id loaded twice after a crash
 		}
-		e := p.e
+		first, prev = false, p.id
 		k = eventIDKey(k[:0], p.id)
-		v = binary.BigEndian.AppendUint64(v[:0], e.pos)
-		v = binary.BigEndian.AppendUint64(v, e.off)
-		if err := w.Set(k, v); err != nil {
-			w.Close()
-			os.Remove(path)
-			return err
-		}
+		v = binary.BigEndian.AppendUint64(v[:0], p.e.pos)
+		v = binary.BigEndian.AppendUint64(v, p.e.off)
+		return w.Set(k, v)
+	})
+	if err != nil {
+		w.Close()
+		os.Remove(path)
+		return err
 	}
 	if err := w.Close(); err != nil {
 		os.Remove(path)
@@ -362,6 +372,48 @@ func (x *idIndex) ingest(f frozenIDs) error {
 		return err
 	}
 	return x.db.Set(idsCheckpointKey, binary.LittleEndian.AppendUint64(nil, f.end), pebble.NoSync)
+}
+
+// mergeIDRuns calls fn with the ids of runs, each sorted, in order (a
+// k-way merge over a heap of the runs' heads).
+func mergeIDRuns(runs [][]pendingID, fn func(pendingID) error) error {
+	h := make([][]pendingID, 0, len(runs)) // the rest of each run, a min-heap by head
+	for _, r := range runs {
+		if len(r) > 0 {
+			h = append(h, r)
+		}
+	}
+	less := func(i, j int) bool { return compareIDs(h[i][0], h[j][0]) < 0 }
+	down := func(i int) {
+		for {
+			c := 2*i + 1
+			if c >= len(h) {
+				return
+			}
+			if c+1 < len(h) && less(c+1, c) {
+				c++
+			}
+			if !less(c, i) {
+				return
+			}
+			h[i], h[c] = h[c], h[i]
+			i = c
+		}
+	}
+	for i := len(h)/2 - 1; i >= 0; i-- {
+		down(i)
+	}
+	for len(h) > 0 {
+		if err := fn(h[0][0]); err != nil {
+			return err
+		}
+		if h[0] = h[0][1:]; len(h[0]) == 0 {
+			h[0] = h[len(h)-1]
+			h = h[:len(h)-1]
+		}
+		down(0)
+	}
+	return nil
 }
 
 // compareIDs orders ids as their bytes (as the index keys do), eight

@@ -26,8 +26,8 @@ type indexer struct {
 	// map of up to 200k streams misses the CPU caches, and an import's
 	// streams come back within a few thousand events.
 	recent *[recentStreams]*indexedStream
-	types  map[string]*nameState     // cache of event type summaries
-	cats   map[string]*nameState     // cache of category summaries
+	types  map[string]*nameState // cache of event type summaries
+	cats   map[string]*nameState // cache of category summaries
 
 	// Per batch. The streams, types and categories the batch touched
 	// carry their posting runs and are listed here (seq tells whether

@@ -25,7 +25,7 @@ func TestBulkFilterPathsAgree(t *testing.T) {
 	for i, m := range mode {
 		o := testOptions()
 		o.SegmentSize = 8 << 20
-		o.idFlushEntries = 1500 // some ids in Pebble, some in memory
+		o.idFlushEntries = 400 // some ids in Pebble, some in memory
 		s := openTestStore(t, t.TempDir(), o)
 		waitFilterReady(t, s)
 		switch m {
