@@ -375,15 +375,25 @@ func (x *idIndex) ingest(f frozenIDs) error {
 }
 
 // mergeIDRuns calls fn with the ids of runs, each sorted, in order (a
-// k-way merge over a heap of the runs' heads).
+// k-way merge over a heap of the runs' heads, keyed by the heads' first
+// eight bytes so most comparisons need no other load).
 func mergeIDRuns(runs [][]pendingID, fn func(pendingID) error) error {
-	h := make([][]pendingID, 0, len(runs)) // the rest of each run, a min-heap by head
+	type cursor struct {
+		head uint64      // first eight bytes of rest[0].id, big-endian
+		rest []pendingID // what is left of the run
+	}
+	h := make([]cursor, 0, len(runs)) // a min-heap by head
 	for _, r := range runs {
 		if len(r) > 0 {
-			h = append(h, r)
+			h = append(h, cursor{binary.BigEndian.Uint64(r[0].id[:8]), r})
 		}
 	}
-	less := func(i, j int) bool { return compareIDs(h[i][0], h[j][0]) < 0 }
+	less := func(i, j int) bool {
+		if h[i].head != h[j].head {
+			return h[i].head < h[j].head
+		}
+		return compareIDs(h[i].rest[0], h[j].rest[0]) < 0
+	}
 	down := func(i int) {
 		for {
 			c := 2*i + 1
@@ -404,10 +414,13 @@ func mergeIDRuns(runs [][]pendingID, fn func(pendingID) error) error {
 		down(i)
 	}
 	for len(h) > 0 {
-		if err := fn(h[0][0]); err != nil {
+		top := &h[0]
+		if err := fn(top.rest[0]); err != nil {
 			return err
 		}
-		if h[0] = h[0][1:]; len(h[0]) == 0 {
+		if top.rest = top.rest[1:]; len(top.rest) > 0 {
+			top.head = binary.BigEndian.Uint64(top.rest[0].id[:8])
+		} else {
 			h[0] = h[len(h)-1]
 			h = h[:len(h)-1]
 		}
