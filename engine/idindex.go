@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"log/slog"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"slices"
@@ -457,21 +458,28 @@ const sortIDsBuckets = 4096
 // sortIDsInto is sortIDs into out (len(ids) long), for len(ids) >=
 // sortIDsBuckets.
 func sortIDsInto(out, ids []pendingID) []pendingID {
-	var counts [1 << 16]int32
+	// About four ids a bucket: the buckets' counts cost as much as the
+	// ids once there are more buckets than ids (a batch of 20k ids used
+	// to fill and scan 64k buckets, twice).
+	width := min(max(bits.Len(uint(len(ids)/4)), 4), 16)
+	shift := 16 - width
+	buckets := 1 << width
+	bucket := func(p *pendingID) int { return int(uint16(p.id[0])<<8|uint16(p.id[1])) >> shift }
+	starts := make([]int32, 2*buckets+1) // starts, then the next free slot of each bucket
 	for i := range ids {
-		counts[uint16(ids[i].id[0])<<8|uint16(ids[i].id[1])]++
+		starts[bucket(&ids[i])+1]++
 	}
-	var starts [1<<16 + 1]int32
-	for b, c := range counts {
-		starts[b+1] = starts[b] + c
+	for b := range buckets {
+		starts[b+1] += starts[b]
 	}
-	next := starts
+	next := starts[buckets+1:]
+	copy(next, starts[:buckets])
 	for i := range ids {
-		b := uint16(ids[i].id[0])<<8 | uint16(ids[i].id[1])
+		b := bucket(&ids[i])
 		out[next[b]] = ids[i]
 		next[b]++
 	}
-	for b := range counts {
+	for b := range buckets {
 		bucket := out[starts[b]:starts[b+1]]
 		if len(bucket) > 1 {
 			if len(bucket) <= 12 {

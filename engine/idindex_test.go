@@ -28,7 +28,7 @@ func TestSortIDs(t *testing.T) {
 		},
 	}
 	for name, g := range gen {
-		for _, n := range []int{0, 1, 100, 5000, 70000} {
+		for _, n := range []int{0, 1, 100, 4096, 5000, 20000, 70000, 300000} {
 			ids := make([]pendingID, n)
 			for i := range ids {
 				ids[i] = g(i)
