@@ -9,9 +9,11 @@ import (
 
 // eachState is a stream's working state during an Independent command.
 type eachState struct {
+	name    string
 	s       streamState
-	found   bool // the stream existed before the command
-	written bool // a part of the command wrote to it
+	cached  *cachedState // the committer's cache entry, when there is one
+	found   bool         // the stream existed before the command
+	written bool         // a part of the command wrote to it
 }
 
 // applyEach decides an Independent command: each part on its own, in
@@ -66,11 +68,16 @@ func (a *applier) applyEach(parts []StreamAppend, partErrs []error, bound int, a
 		}
 		wi, ok := a.work[p.Stream]
 		if !ok {
-			st, found, err := a.state(p.Stream)
-			if err != nil {
-				return Result{}, err
+			w := eachState{name: p.Stream}
+			if w.cached = a.states[p.Stream]; w.cached != nil {
+				w.s, w.found = w.cached.s, true
+			} else {
+				var err error
+				if w.s, w.found, err = a.state(p.Stream); err != nil {
+					return Result{}, err
+				}
 			}
-			a.eachBuf = append(a.eachBuf, eachState{s: st, found: found})
+			a.eachBuf = append(a.eachBuf, w)
 			wi = int32(len(a.eachBuf) - 1)
 			a.work[p.Stream] = wi
 		}
@@ -160,15 +167,18 @@ func (a *applier) applyEach(parts []StreamAppend, partErrs []error, bound int, a
 	// next command takes a recycled slice.
 	g.runs = append(g.runs, a.cmdIDs)
 	a.cmdIDs = a.takeRun()
-	for name, wi := range a.work {
-		w := &a.eachBuf[wi]
-		if !w.written {
-			continue
+	for i := range a.eachBuf {
+		w := &a.eachBuf[i]
+		switch {
+		case !w.written:
+		case w.cached != nil: // no second lookup
+			w.cached.s, w.cached.group = w.s, a.group
+		default:
+			if !w.found {
+				a.rememberStream(w.name, false)
+			}
+			a.cacheState(w.name, w.s)
 		}
-		if !w.found {
-			a.rememberStream(name, false)
-		}
-		a.cacheState(name, w.s)
 	}
 	a.nextPosition = next
 	a.lastTime = at
