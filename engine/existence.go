@@ -116,10 +116,6 @@ func (f *existenceFilter) hash(key []byte) uint64 {
 	return maphash.Bytes(f.seed, key)
 }
 
-func (f *existenceFilter) locate(key []byte) (block uint64, h uint64) {
-	return f.locateHash(f.hash(key))
-}
-
 func (f *existenceFilter) locateHash(h uint64) (block uint64, remix uint64) {
 	block, _ = bits.Mul64(h, f.blocks)
 	// Derive the in-block bit positions from a remix of the hash.
