@@ -255,9 +255,12 @@ func (a *applier) maintainFilter() {
 		// Room for the events announced, each with an id and perhaps a
 		// new stream: growing now, before they come, scans the index as
 		// it is instead of the larger index halfway through them.
+		// At least four times the keys, as when it fills up: a hint must
+		// not make a large store rebuild twice.
 		if n := a.expected.Swap(0); n > 0 {
-			if need := a.filter.count.Load() + 2*n; need > a.filter.capacity {
-				want = max(want, need)
+			count := a.filter.count.Load()
+			if need := count + 2*n; need > a.filter.capacity {
+				want = max(want, need, 4*count)
 			}
 		}
 	}

@@ -25,8 +25,8 @@ type eachState struct {
 // bound is the size of the frames of all parts (Command.frameBytes);
 // results is Command.ResultBuf.
 func (a *applier) applyEach(parts []StreamAppend, partErrs []error, bound int, at int64, results []StreamResult) (Result, error) {
-	// A roll must come before anything changes (the filter remembers the
-	// ids the loop below accepts): reserve the most the parts can take.
+	// A roll must come before anything changes (probeIDs adds the ids to
+	// the filter): reserve the most the parts can take.
 	if _, err := a.log.reserve(bound); err != nil {
 		return Result{}, err
 	}
