@@ -107,3 +107,15 @@ func (p *Pending) Wait() (Result, error) {
 	}
 	return res, nil
 }
+
+// ExpectEvents is a hint from a bulk writer (an import) that about n more
+// events will follow. The store sizes its in-memory structures for them
+// now, while the index is as small as it will be: the existence filter
+// of event ids and stream names is otherwise rebuilt, from the whole
+// index, each time it fills up. A wrong hint costs memory (two bytes per
+// event announced) or a later rebuild, never a wrong answer.
+func (s *Store) ExpectEvents(n int) {
+	if n > 0 {
+		s.applier.expected.Store(uint64(n))
+	}
+}

@@ -1,6 +1,10 @@
 package engine
 
 import (
+	"hash/maphash"
+	"strings"
+	"sync/atomic"
+
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/google/uuid"
 )
@@ -26,11 +30,16 @@ type applier struct {
 	recentIDs map[uuid.UUID]recentID
 	recent    []recentGroup // ids per unindexed group, oldest first
 	// cmdIDs are the ids the Independent command being applied has
-	// accepted so far; cmdMap indexes them once a lookup needs it.
-	cmdIDs []recentEntry
-	cmdMap map[uuid.UUID]recentID
-	// freeRuns are id runs of forgotten groups, for reuse as cmdIDs.
+	// accepted so far; cmdIdx indexes them once a lookup needs it
+	// (cmdIndexed).
+	cmdIDs     []recentEntry
+	cmdIdx     *runIndex
+	cmdIndexed bool
+	// freeRuns are id runs of forgotten groups, for reuse as cmdIDs;
+	// freeIdx their indexes.
 	freeRuns [][]recentEntry
+	freeIdx  []*runIndex
+	idSeed   maphash.Seed
 	// work and eachBuf hold the streams' working states of the
 	// Independent command being applied (reused).
 	work    map[string]int32
@@ -38,11 +47,18 @@ type applier struct {
 
 	// filter answers "certainly absent" for ids and stream names without
 	// an index lookup; next is its larger successor while it is built.
-	filter    *existenceFilter
-	next      *existenceFilter
-	sink      uint64 // keeps prefetchIDs' loads from being optimised away
+	filter *existenceFilter
+	next   *existenceFilter
+	sink   uint64 // keeps probeIDs' loads from being optimised away
+	// idHash and idMaybe are probeIDs' hashes and answers, per event of
+	// the Independent command being applied.
+	idHash    []uint64
+	idMaybe   []bool
 	startFill func(f *existenceFilter, afterGroup uint64)
-	key       []byte
+	// expected is the number of events a bulk writer announced
+	// (Store.ExpectEvents), taken by maintainFilter.
+	expected atomic.Uint64
+	key      []byte
 
 	buf    []byte      // the command's frames
 	rec    []byte      // one record's payload
@@ -69,31 +85,36 @@ type recentGroup struct {
 	// runs hold the ids of the group's Independent (bulk) commands, one
 	// run per command: no map insert and delete per id, and forgetting
 	// the group drops them at once. Lookups rarely get this far (the
-	// existence filter answers first), so runMap indexes the first mapped
-	// runs only when one does. See applyEach.
-	runs   [][]recentEntry
-	runMap map[uuid.UUID]recentID
-	mapped int
+	// existence filter answers first), so a run is indexed (idx, same
+	// order) only when one does. See applyEach.
+	runs [][]recentEntry
+	idx  []*runIndex
 }
 
 // lookupRuns finds id among g's runs.
-func (g *recentGroup) lookupRuns(id uuid.UUID) (recentID, bool) {
-	if len(g.runs) == 0 {
-		return recentID{}, false
-	}
-	if g.mapped < len(g.runs) {
-		if g.runMap == nil {
-			g.runMap = make(map[uuid.UUID]recentID)
+func (a *applier) lookupRuns(g *recentGroup, id uuid.UUID) (recentID, bool) {
+	for i, run := range g.runs {
+		for len(g.idx) <= i {
+			g.idx = append(g.idx, nil)
 		}
-		for _, run := range g.runs[g.mapped:] {
-			for _, e := range run {
-				g.runMap[e.id] = e.r
-			}
+		if g.idx[i] == nil {
+			g.idx[i] = a.takeIndex().sync(run)
 		}
-		g.mapped = len(g.runs)
+		if r, ok := g.idx[i].lookup(run, id); ok {
+			return r, true
+		}
 	}
-	r, ok := g.runMap[id]
-	return r, ok
+	return recentID{}, false
+}
+
+// takeIndex returns an empty run index.
+func (a *applier) takeIndex() *runIndex {
+	if n := len(a.freeIdx); n > 0 {
+		x := a.freeIdx[n-1]
+		a.freeIdx = a.freeIdx[:n-1]
+		return x
+	}
+	return newRunIndex(a.idSeed)
 }
 
 // recentEntry is an id applied by an Independent command.
@@ -106,20 +127,22 @@ type recentEntry struct {
 // ids of the Independent command being applied.
 func (a *applier) recentInRuns(id uuid.UUID) (recentID, bool) {
 	if len(a.cmdIDs) > 0 {
-		if a.cmdMap == nil {
-			// The first lookup that gets this far during a command
-			// (rare: the filter answered "maybe") indexes its ids.
-			a.cmdMap = make(map[uuid.UUID]recentID, len(a.cmdIDs))
-			for _, e := range a.cmdIDs {
-				a.cmdMap[e.id] = e.r
-			}
+		// The first lookup that gets this far during a command (rare:
+		// the filter answered "maybe") indexes its ids, later ones the
+		// ids accepted since.
+		if a.cmdIdx == nil {
+			a.cmdIdx = newRunIndex(a.idSeed)
 		}
-		if r, ok := a.cmdMap[id]; ok {
+		if !a.cmdIndexed {
+			a.cmdIdx.reset()
+			a.cmdIndexed = true
+		}
+		if r, ok := a.cmdIdx.sync(a.cmdIDs).lookup(a.cmdIDs, id); ok {
 			return r, true
 		}
 	}
 	for i := len(a.recent) - 1; i >= 0; i-- {
-		if r, ok := a.recent[i].lookupRuns(id); ok {
+		if r, ok := a.lookupRuns(&a.recent[i], id); ok {
 			return r, true
 		}
 	}
@@ -139,6 +162,7 @@ func newApplier(db *pebble.DB, log *eventLog, ids *idIndex, cp checkpoint, filte
 		lastTime:     cp.LastTime,
 		states:       make(map[string]*cachedState),
 		recentIDs:    make(map[uuid.UUID]recentID),
+		idSeed:       maphash.MakeSeed(),
 	}
 }
 
@@ -151,6 +175,12 @@ func (a *applier) forget(indexed uint64) {
 		for _, run := range a.recent[0].runs {
 			if len(a.freeRuns) < maxFreeRuns {
 				a.freeRuns = append(a.freeRuns, run[:0])
+			}
+		}
+		for _, x := range a.recent[0].idx {
+			if x != nil && len(a.freeIdx) < maxFreeRuns {
+				x.reset()
+				a.freeIdx = append(a.freeIdx, x)
 			}
 		}
 		a.recent[0] = recentGroup{}
@@ -171,7 +201,9 @@ func (a *applier) cacheState(name string, s streamState) {
 		c.s, c.group = s, a.group
 		return
 	}
-	a.states[name] = &cachedState{s: s, group: a.group}
+	// The cache outlives the command: keep a copy of the name, not the
+	// caller's string (a bulk import carves names out of shared blocks).
+	a.states[strings.Clone(name)] = &cachedState{s: s, group: a.group}
 }
 
 // state returns a stream's state; found is false for a stream never written.
@@ -209,11 +241,31 @@ func (a *applier) maintainFilter() {
 	if a.next != nil && a.next.ready.Load() {
 		a.filter, a.next = a.next, nil
 	}
-	if a.next == nil && a.filter.full() && a.startFill != nil {
+	if a.next != nil || a.startFill == nil {
+		return
+	}
+	want := uint64(0)
+	if a.filter.full() {
 		// Four times the keys: each rebuild scans the whole index (about
 		// 0.6 us per key), and doubling made a growing store rebuild
 		// often (1 GB import: 1.8 s of 18 s CPU in rebuilds).
-		a.next = newExistenceFilterMin(4*a.filter.count.Load(), a.filter.capacity)
+		want = 4 * a.filter.count.Load()
+	}
+	if a.filter.ready.Load() {
+		// Room for the events announced, each with an id and perhaps a
+		// new stream: growing now, before they come, scans the index as
+		// it is instead of the larger index halfway through them.
+		// At least four times the keys, as when it fills up: a hint must
+		// not make a large store rebuild twice.
+		if n := a.expected.Swap(0); n > 0 {
+			count := a.filter.count.Load()
+			if need := count + 2*n; need > a.filter.capacity {
+				want = max(want, need, 4*count)
+			}
+		}
+	}
+	if want > 0 {
+		a.next = a.filter.larger(want)
 		a.startFill(a.next, a.group)
 	}
 }
@@ -227,6 +279,11 @@ func (a *applier) lookupID(id uuid.UUID) (recentID, bool, error) {
 	if !a.mayExist(a.key) {
 		return recentID{}, false, nil
 	}
+	return a.findID(id)
+}
+
+// findID is lookupID for an id the filter may hold.
+func (a *applier) findID(id uuid.UUID) (recentID, bool, error) {
 	if r, ok := a.recentIDs[id]; ok {
 		return r, true, nil
 	}
@@ -282,7 +339,7 @@ func (a *applier) apply(cmd *Command) (Result, error) {
 		return a.applyDelete(cmd.Delete, at)
 	}
 	if cmd.Independent {
-		return a.applyEach(cmd.Appends, cmd.partErrs, cmd.frameBytes, at)
+		return a.applyEach(cmd.Appends, cmd.partErrs, cmd.frameBytes, at, cmd.ResultBuf)
 	}
 	return a.applyAppend(cmd.Appends, at)
 }
@@ -319,7 +376,7 @@ func (a *applier) applyAppend(parts []StreamAppend, at int64) (Result, error) {
 		if s.Deleted == hardDeleted {
 			return Result{}, &StreamError{Stream: p.Stream, Err: ErrStreamDeleted}
 		}
-		r, isReplay, err := a.checkReplay(p)
+		r, isReplay, err := a.checkReplay(p, nil)
 		if err != nil {
 			return Result{}, err
 		}
@@ -420,11 +477,22 @@ type idLoc struct {
 // ids exist, in p's stream, at consecutive versions, in order, where p's
 // expected version put them. Some but not all ids existing, or existing
 // elsewhere, is a DuplicateEventIDError.
-func (a *applier) checkReplay(p *StreamAppend) (StreamResult, bool, error) {
+//
+// maybe, when not nil, holds the existence filter's answer for each id
+// (probeIDs): ids it has not seen are not looked up.
+func (a *applier) checkReplay(p *StreamAppend, maybe []bool) (StreamResult, bool, error) {
 	var first recentID
 	found := 0
 	for j := range p.Events {
-		r, ok, err := a.lookupID(p.Events[j].ID)
+		var r recentID
+		var ok bool
+		var err error
+		switch {
+		case maybe == nil:
+			r, ok, err = a.lookupID(p.Events[j].ID)
+		case maybe[j]:
+			r, ok, err = a.findID(p.Events[j].ID)
+		}
 		if err != nil {
 			return StreamResult{}, false, err
 		}

@@ -173,7 +173,7 @@ func TestBulkIDsAreFound(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	o := testOptions()
-	o.idFlushEntries = 3000 // freeze after every second command
+	o.idFlushEntries = 750 // freeze after every second command (sorted runs count for a quarter)
 	s := openTestStore(t, dir, o)
 	var all []uuid.UUID
 	for c := range 5 {
@@ -313,4 +313,86 @@ func TestIndependentCommandThatRolls(t *testing.T) {
 	if h := s.Head(); h != 5 {
 		t.Fatalf("head = %d, want 5", h)
 	}
+}
+
+// TestIndependentResultBuf: a command given storage for its results
+// fills it (stale results from an earlier use are overwritten) and the
+// results are the same as without.
+func TestIndependentResultBuf(t *testing.T) {
+	ctx := context.Background()
+	mk := func(c int) Command {
+		parts := make([]StreamAppend, 50)
+		for i := range parts {
+			parts[i] = StreamAppend{Stream: fmt.Sprintf("r-%d", i%7), Expected: ExpectAny, Events: []EventData{idEvent(uid(byte(i)), "E", `{}`)}}
+		}
+		parts[3].Expected = 99 // rejected
+		if c == 1 {
+			parts[3].Expected = ExpectAny
+		}
+		return Command{Appends: parts, Independent: true}
+	}
+	plain := openTestStore(t, t.TempDir(), testOptions())
+	buffered := openTestStore(t, t.TempDir(), testOptions())
+	buf := make([]StreamResult, 0, 64)
+	for c := range 3 {
+		want, err := plain.Apply(ctx, mk(c))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := mk(c)
+		cmd.ResultBuf = buf
+		got, err := buffered.Apply(ctx, cmd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if &got.Streams[0] != &buf[:1][0] {
+			t.Fatalf("command %d: the results are not in the buffer given", c)
+		}
+		if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) {
+			t.Fatalf("command %d: with a buffer\n%+v\nwithout\n%+v", c, got, want)
+		}
+		buf = got.Streams[:0]
+	}
+}
+
+// TestBulkIDRunsRecycled: large index batches sort their ids into
+// recycled slices, and ingested runs are recycled; across many batches
+// and ingestions every id is still found, before and after a reopen.
+func TestBulkIDRunsRecycled(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	o := testOptions()
+	o.SegmentSize = 16 << 20
+	o.idFlushEntries = 3000 // ingest every third batch (sorted runs count for a quarter)
+	s := openTestStore(t, dir, o)
+	var all []uuid.UUID
+	for c := range 12 {
+		parts := make([]StreamAppend, 5000) // over sortIDsBuckets
+		for i := range parts {
+			id := uuid.New()
+			all = append(all, id)
+			parts[i] = StreamAppend{Stream: fmt.Sprintf("k-%d", i%101), Expected: ExpectAny, Events: []EventData{idEvent(id, "E", `{}`)}}
+		}
+		if _, err := s.Apply(ctx, Command{Appends: parts, Independent: true}); err != nil {
+			t.Fatalf("command %d: %v", c, err)
+		}
+	}
+	s.ids.spare.mu.Lock()
+	spare := len(s.ids.spare.free)
+	s.ids.spare.mu.Unlock()
+	check := func(s *Store) {
+		t.Helper()
+		for i, id := range all {
+			e, err := s.GetEvent(ctx, id)
+			if err != nil || e.Position != uint64(i+1) {
+				t.Fatalf("event %d: %v, %v", i, e, err)
+			}
+		}
+	}
+	check(s)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	check(openTestStore(t, dir, o))
+	t.Logf("%d spare id slices after 12 batches", spare)
 }

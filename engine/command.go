@@ -34,6 +34,11 @@ type Command struct {
 	// produced them), so the store does not check again. Set it only when
 	// that holds: invalid JSON stored as JSON breaks readers.
 	JSONValidated bool
+	// ResultBuf, when it has room for len(Appends) entries, holds
+	// Result.Streams of an Independent command instead of a new slice (a
+	// bulk writer passes the one of a batch it is done with: 10k results
+	// are 640 KB). It is storage, not part of what the command means.
+	ResultBuf []StreamResult
 
 	// partErrs holds, for an Independent command, the parts prepare
 	// rejected (nil when none was).

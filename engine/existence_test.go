@@ -2,8 +2,10 @@ package engine
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 
@@ -90,4 +92,103 @@ func TestExistenceFilterGrowsWithoutLosingIDs(t *testing.T) {
 		}
 	}
 	check(s)
+}
+
+// TestExpectEventsGrowsTheFilterAhead: announced events make the filter
+// grow once, before they come, and it does not grow again while they are
+// written; every id stays a duplicate afterwards.
+func TestExpectEventsGrowsTheFilterAhead(t *testing.T) {
+	ctx := context.Background()
+	opts := testOptions()
+	opts.filterMinKeys = 64
+	s := openTestStore(t, t.TempDir(), opts)
+	waitFilterReady(t, s)
+	s.ExpectEvents(5000)
+	// The next group takes the hint; wait for the larger filter.
+	for s.applier.filter.capacity < 10_000 || !s.applier.filter.ready.Load() {
+		if _, err := s.Append(ctx, "tick-1", ExpectAny, jsonEvent("E", `{}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	capacity := s.applier.filter.capacity
+	var ids []uuid.UUID
+	for c := range 5 {
+		parts := make([]StreamAppend, 1000)
+		for i := range parts {
+			id := uuid.New()
+			ids = append(ids, id)
+			parts[i] = StreamAppend{Stream: fmt.Sprintf("s-%d-%d", c, i%100), Expected: ExpectAny, Events: []EventData{idEvent(id, "E", `{}`)}}
+		}
+		if _, err := s.Apply(ctx, Command{Appends: parts, Independent: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s.applier.filter.capacity != capacity || s.applier.next != nil {
+		t.Fatalf("the filter grew again while the announced events came: capacity %d -> %d", capacity, s.applier.filter.capacity)
+	}
+	for _, id := range ids {
+		if _, err := s.Append(ctx, "other-1", ExpectAny, idEvent(id, "E", `{}`)); !errors.Is(err, ErrDuplicateEventID) {
+			t.Fatalf("id %s accepted twice: %v", id, err)
+		}
+	}
+}
+
+// TestExistenceFilterStructuredIDs: event ids are hashed by a multiply-mix
+// of their halves; ids that differ only in a few bytes (counters, time-
+// ordered UUIDv7s) must spread as well as random ones.
+func TestExistenceFilterStructuredIDs(t *testing.T) {
+	const n = 200_000
+	patterns := map[string]func(i uint64) uuid.UUID{
+		"random": func(uint64) uuid.UUID { return uuid.New() },
+		"counter in the last bytes": func(i uint64) uuid.UUID {
+			var id uuid.UUID
+			binary.BigEndian.PutUint64(id[8:], i)
+			return id
+		},
+		"counter in the first bytes": func(i uint64) uuid.UUID {
+			var id uuid.UUID
+			binary.BigEndian.PutUint64(id[:8], i)
+			return id
+		},
+		"UUIDv7": func(uint64) uuid.UUID { return uuid.Must(uuid.NewV7()) },
+	}
+	for name, mk := range patterns {
+		f := newExistenceFilterMin(n, 16)
+		for i := range uint64(n) {
+			f.add(eventIDKey(nil, mk(i)))
+		}
+		fp := 0
+		for i := range uint64(n) {
+			if f.mayContain(eventIDKey(nil, mk(n+i))) {
+				fp++
+			}
+		}
+		if rate := float64(fp) / n; rate > 0.005 {
+			t.Errorf("%s: %.3f%% false positives at capacity, want about 0.1%%", name, 100*rate)
+		}
+	}
+}
+
+// TestExistenceFilterMapped: a filter large enough to get its own
+// mapping (huge pages advised) works like a small one, and dropping
+// filters releases their mappings (run under -race and with many
+// filters made and dropped).
+func TestExistenceFilterMapped(t *testing.T) {
+	for round := range 8 {
+		f := newExistenceFilterMin(4<<20, 16)
+		if len(f.words)*8 < hugeFilterBytes {
+			t.Fatalf("a %d-byte filter is not mapped", len(f.words)*8)
+		}
+		keys := make([][]byte, 1000)
+		for i := range keys {
+			keys[i] = eventIDKey(nil, uuid.New())
+			f.add(keys[i])
+		}
+		for _, k := range keys {
+			if !f.mayContain(k) || !f.testAndAddOwned(f.hash(k)) {
+				t.Fatalf("round %d: a key added is missing", round)
+			}
+		}
+		runtime.GC()
+	}
 }

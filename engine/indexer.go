@@ -3,6 +3,8 @@ package engine
 import (
 	"encoding/binary"
 	"fmt"
+	"math/bits"
+	"slices"
 	"strings"
 	"unsafe"
 
@@ -19,27 +21,32 @@ type indexer struct {
 	db *pebble.DB
 	cp checkpoint
 
-	states   map[string]*indexedStream // cache of stream states
-	typeInfo map[string]*nameInfo
-	catInfo  map[string]*nameInfo
+	states map[string]*indexedStream // cache of stream states
+	// recent is a direct-mapped cache in front of states: a lookup in a
+	// map of up to 200k streams misses the CPU caches, and an import's
+	// streams come back within a few thousand events.
+	recent *[recentStreams]*indexedStream
+	types  map[string]*nameState // cache of event type summaries
+	cats   map[string]*nameState // cache of category summaries
 
-	// Per batch.
+	// Per batch. The streams, types and categories the batch touched
+	// carry their posting runs and are listed here (seq tells whether
+	// one was touched in this batch already): no per-batch maps.
 	batch        *pebble.Batch
-	touched      map[*indexedStream]struct{}
-	touchedTypes map[string]*nameInfo
-	touchedCats  map[string]*nameInfo
-	streamRuns   map[string]*postingRun
+	seq          uint64 // batch number
+	touched      []*indexedStream
+	touchedNames []*nameState
 	freeRuns     []*postingRun // emptied stream runs, for reuse
-	typeRuns     map[string]*postingRun
-	catRuns      map[string]*postingRun
-	lastPosEntry uint64 // position of the last 'p' entry written
-	events       int    // events added to this batch
+	lastPosEntry uint64        // position of the last 'p' entry written
+	events       int           // events added to this batch
 	// restrictedChanged lists streams whose restriction state changed or
 	// whose visible window moved, with their new state, for the store's
 	// in-memory view used by $all/type/category reads.
 	restrictedChanged map[string]streamState
-	// ids go to the idIndex, not the batch (see idindex.go).
-	ids []pendingID
+	// ids go to the idIndex, not the batch (see idindex.go); their
+	// slices come from spare (nil: allocated).
+	ids   []pendingID
+	spare *idSlices
 
 	// created lists streams the applier created in the groups being
 	// indexed; seen is set during a full rebuild. Both spare an index
@@ -56,6 +63,23 @@ type indexer struct {
 type indexedStream struct {
 	name string
 	st   streamState
+	// seq is the batch that last touched the stream; run is its posting
+	// run in that batch (nil when none).
+	seq uint64
+	run *postingRun
+	// cat is the stream's category (filled on first use).
+	cat *nameState
+}
+
+// nameState is a cached event type or category: its summary and, in the
+// batch that last touched it (seq), its posting run.
+type nameState struct {
+	name       string
+	info       nameInfo
+	seq        uint64
+	run        postingRun
+	postPrefix byte
+	infoPrefix byte
 }
 
 // nameInfo summarises an event type or a category (keys 'E' and 'C').
@@ -94,12 +118,13 @@ const maxCachedStates = 200_000
 
 func newIndexer(db *pebble.DB, cp checkpoint) *indexer {
 	ix := &indexer{
-		db:       db,
-		cp:       cp,
-		states:   make(map[string]*indexedStream),
-		typeInfo: make(map[string]*nameInfo),
-		catInfo:  make(map[string]*nameInfo),
-		created:  make(map[string]struct{}),
+		db:      db,
+		cp:      cp,
+		states:  make(map[string]*indexedStream),
+		recent:  new([recentStreams]*indexedStream),
+		types:   make(map[string]*nameState),
+		cats:    make(map[string]*nameState),
+		created: make(map[string]struct{}),
 	}
 	ix.resetBatch()
 	return ix
@@ -107,29 +132,36 @@ func newIndexer(db *pebble.DB, cp checkpoint) *indexer {
 
 func (ix *indexer) resetBatch() {
 	ix.batch = ix.db.NewBatch()
-	ix.touched = make(map[*indexedStream]struct{})
-	ix.touchedTypes = make(map[string]*nameInfo)
-	ix.touchedCats = make(map[string]*nameInfo)
-	// Stream runs are many and short-lived (one per stream a batch
-	// touches): keep the emptied ones for the next batch.
-	for _, run := range ix.streamRuns {
-		ix.freeRuns = append(ix.freeRuns, run)
-	}
-	if ix.streamRuns == nil {
-		ix.streamRuns = make(map[string]*postingRun)
-	} else {
-		clear(ix.streamRuns)
-	}
-	ix.typeRuns = make(map[string]*postingRun)
-	ix.catRuns = make(map[string]*postingRun)
+	ix.seq++
+	clear(ix.touched)
+	ix.touched = ix.touched[:0]
+	clear(ix.touchedNames)
+	ix.touchedNames = ix.touchedNames[:0]
 	ix.restrictedChanged = make(map[string]streamState)
 	// The finished batch keeps the old slice; size the next like it.
-	ix.ids = make([]pendingID, 0, cap(ix.ids))
+	if ix.spare != nil {
+		ix.ids = ix.spare.get(cap(ix.ids))
+	} else {
+		ix.ids = make([]pendingID, 0, cap(ix.ids))
+	}
 	ix.events = 0
 }
 
+// touch marks is as changed in this batch.
+func (ix *indexer) touch(is *indexedStream) {
+	if is.seq != ix.seq {
+		is.seq, is.run = ix.seq, nil
+		ix.touched = append(ix.touched, is)
+	}
+}
+
 func (ix *indexer) state(stream []byte) (*indexedStream, error) {
+	slot := &ix.recent[recentSlot(stream)]
+	if s := *slot; s != nil && s.name == string(stream) {
+		return s, nil
+	}
 	if s, ok := ix.states[string(stream)]; ok {
+		*slot = s
 		return s, nil
 	}
 	is := &indexedStream{name: string(stream)}
@@ -154,24 +186,28 @@ func (ix *indexer) state(stream []byte) (*indexedStream, error) {
 		ix.cp.Streams++
 	}
 	ix.states[is.name] = is
+	*slot = is
 	return is, nil
 }
 
-func (ix *indexer) info(cache map[string]*nameInfo, prefix byte, name []byte) (*nameInfo, error) {
-	if n, ok := cache[string(name)]; ok {
+// nameState returns the cached summary of a type or category, loaded
+// from the index on first use. name may alias the log: it is cloned
+// before being kept.
+func (ix *indexer) nameState(cache map[string]*nameState, postPrefix, infoPrefix byte, name string) (*nameState, error) {
+	if n, ok := cache[name]; ok {
 		return n, nil
 	}
-	n := &nameInfo{}
-	v, ok, err := getValue(ix.db, nameKey(prefix, string(name)), nil)
+	n := &nameState{name: strings.Clone(name), postPrefix: postPrefix, infoPrefix: infoPrefix}
+	v, ok, err := getValue(ix.db, nameKey(infoPrefix, name), nil)
 	if err != nil {
 		return nil, err
 	}
 	if ok {
-		if *n, err = decodeNameInfo(v); err != nil {
+		if n.info, err = decodeNameInfo(v); err != nil {
 			return nil, err
 		}
 	}
-	cache[string(name)] = n
+	cache[n.name] = n
 	return n, nil
 }
 
@@ -195,7 +231,7 @@ func (ix *indexer) add(r *record, off, end uint64) error {
 		} else {
 			s.applyDelete(r.hard(), r.CreatedAt)
 		}
-		ix.touched[is] = struct{}{}
+		ix.touch(is)
 		ix.noteRestriction(is.name, s, was)
 	default:
 		return fmt.Errorf("engine: cannot index record kind %d", r.Kind)
@@ -218,14 +254,14 @@ func (ix *indexer) addEvent(r *record, off uint64) error {
 	was := s.restricted()
 	s.applyEvent(r.Position, r.Version, r.CreatedAt)
 	stream := is.name
-	ix.touched[is] = struct{}{}
+	ix.touch(is)
 	if was || s.restricted() {
 		ix.noteRestriction(stream, s, was)
 	}
 	p := posting{Pos: r.Position, Off: off}
 
 	// Stream block: consecutive versions.
-	run := ix.streamRuns[stream]
+	run := is.run
 	if run != nil && (run.First+uint64(len(run.Ps)) != uint64(r.Version) || len(run.Ps) == maxPostingsPerBlock) {
 		ix.flushRun(prefixStreamPost, stream, run)
 		run.First = uint64(r.Version)
@@ -238,17 +274,21 @@ func (ix *indexer) addEvent(r *record, off uint64) error {
 		} else {
 			run = &postingRun{First: uint64(r.Version)}
 		}
-		ix.streamRuns[stream] = run
+		is.run = run
 	}
 	run.Ps = append(run.Ps, p)
 
-	if err := ix.addToName(ix.typeRuns, ix.typeInfo, ix.touchedTypes, prefixTypePost, prefixTypeInfo, unsafeString(r.Type), p); err != nil {
+	typ, err := ix.nameState(ix.types, prefixTypePost, prefixTypeInfo, unsafeString(r.Type))
+	if err != nil {
 		return err
 	}
-	if err := ix.addToName(ix.catRuns, ix.catInfo, ix.touchedCats, prefixCategoryPost, prefixCategoryInfo,
-		Category(stream), p); err != nil {
-		return err
+	ix.addToName(typ, p)
+	if is.cat == nil {
+		if is.cat, err = ix.nameState(ix.cats, prefixCategoryPost, prefixCategoryInfo, Category(stream)); err != nil {
+			return err
+		}
 	}
+	ix.addToName(is.cat, p)
 
 	ix.ids = append(ix.ids, pendingID{id: r.ID, e: idEntry{pos: r.Position, off: off}})
 	if ix.events == 0 || r.Position-ix.lastPosEntry >= positionIndexEvery {
@@ -272,36 +312,23 @@ func (ix *indexer) addEvent(r *record, off uint64) error {
 }
 
 // addToName adds p to the posting run and summary of a type or category.
-// name may alias the log (see unsafeString): it is only stored after
-// being cloned.
-func (ix *indexer) addToName(runs map[string]*postingRun, infos, touched map[string]*nameInfo,
-	postPrefix, infoPrefix byte, name string, p posting) error {
-	run, ok := runs[name]
-	if !ok {
-		name = strings.Clone(name)
-		run = &postingRun{First: p.Pos}
-		runs[name] = run
-	} else if len(run.Ps) == maxPostingsPerBlock {
-		ix.flushRun(postPrefix, name, run)
-		run.First = p.Pos
-	} else if len(run.Ps) == 0 {
+func (ix *indexer) addToName(n *nameState, p posting) {
+	run := &n.run
+	switch {
+	case n.seq != ix.seq:
+		n.seq = ix.seq
+		run.First, run.Ps = p.Pos, run.Ps[:0]
+		ix.touchedNames = append(ix.touchedNames, n)
+	case len(run.Ps) == maxPostingsPerBlock:
+		ix.flushRun(n.postPrefix, n.name, run)
 		run.First = p.Pos
 	}
 	run.Ps = append(run.Ps, p)
-	info, ok := touched[name]
-	if !ok {
-		var err error
-		if info, err = ix.info(infos, infoPrefix, []byte(name)); err != nil {
-			return err
-		}
-		touched[strings.Clone(name)] = info
+	if n.info.Count == 0 {
+		n.info.FirstPosition = p.Pos
 	}
-	if info.Count == 0 {
-		info.FirstPosition = p.Pos
-	}
-	info.Count++
-	info.LastPosition = p.Pos
-	return nil
+	n.info.Count++
+	n.info.LastPosition = p.Pos
 }
 
 func (ix *indexer) noteRestriction(stream string, s *streamState, was bool) {
@@ -340,24 +367,29 @@ func (ix *indexer) pending() bool {
 // the indexer starts a new batch. The caches keep the batch's state, so
 // the next batch can be built before this one is committed.
 func (ix *indexer) finishBatch() *finishedBatch {
-	for name, run := range ix.streamRuns {
-		ix.flushRun(prefixStreamPost, name, run)
-	}
-	for name, run := range ix.typeRuns {
-		ix.flushRun(prefixTypePost, name, run)
-	}
-	for name, run := range ix.catRuns {
-		ix.flushRun(prefixCategoryPost, name, run)
-	}
-	for is := range ix.touched {
+	// Keys in order (states 'S', then posting blocks 's', each by name):
+	// Pebble inserts a batch into its memtable with one skiplist
+	// inserter, which starts each search from the last key's place, so
+	// ordered keys cost ~40% less to insert than the streams' order of
+	// appearance (4000 keys: 1.9 against 3.1 ms).
+	slices.SortFunc(ix.touched, func(a, b *indexedStream) int { return strings.Compare(a.name, b.name) })
+	for _, is := range ix.touched {
 		ix.val = is.st.encode(ix.val[:0])
-		ix.batch.Set(nameKey(prefixStreamState, is.name), ix.val, nil)
+		ix.key = append(append(ix.key[:0], prefixStreamState), is.name...) // Set copies it
+		ix.batch.Set(ix.key, ix.val, nil)
 	}
-	for name, n := range ix.touchedTypes {
-		ix.batch.Set(nameKey(prefixTypeInfo, name), n.encode(ix.val[:0]), nil)
+	for _, is := range ix.touched {
+		if is.run != nil {
+			ix.flushRun(prefixStreamPost, is.name, is.run)
+			// Stream runs are many and short-lived (one per stream a
+			// batch touches): keep the emptied ones for the next batch.
+			ix.freeRuns = append(ix.freeRuns, is.run)
+			is.run = nil
+		}
 	}
-	for name, n := range ix.touchedCats {
-		ix.batch.Set(nameKey(prefixCategoryInfo, name), n.encode(ix.val[:0]), nil)
+	for _, n := range ix.touchedNames {
+		ix.flushRun(n.postPrefix, n.name, &n.run)
+		ix.batch.Set(nameKey(n.infoPrefix, n.name), n.info.encode(ix.val[:0]), nil)
 	}
 	ix.batch.Set(checkpointKey, ix.cp.encode(), nil)
 	fb := &finishedBatch{batch: ix.batch, restricted: ix.restrictedChanged, ids: ix.ids, end: ix.cp.LogEnd}
@@ -375,17 +407,40 @@ type finishedBatch struct {
 
 // cachesFull reports whether the caches should be trimmed.
 func (ix *indexer) cachesFull() bool {
-	return len(ix.states) > maxCachedStates || len(ix.catInfo) > maxCachedStates || len(ix.typeInfo) > maxCachedStates
+	return len(ix.states) > maxCachedStates || len(ix.cats) > maxCachedStates || len(ix.types) > maxCachedStates
 }
 
-// trimCaches empties the caches. Only call it when every finished batch
-// is committed: afterwards the index is the only copy of their state.
+// trimCaches empties the caches (all at once: cached streams point to
+// their cached category). Only call it between batches, when every
+// finished batch is committed: afterwards the index is the only copy of
+// their state.
 func (ix *indexer) trimCaches() {
+	clear(ix.recent[:])
 	clear(ix.states)
-	clear(ix.catInfo)
-	clear(ix.typeInfo)
+	clear(ix.cats)
+	clear(ix.types)
 }
 
 // unsafeString views b as a string without copying, for map lookups. The
 // result must not be kept: b aliases the mapped log.
 func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+// recentStreams is the size of indexer.recent.
+const recentStreams = 1 << 12
+
+// recentSlot picks a stream's slot in indexer.recent from its length and
+// its first and last eight bytes (stream names of one family differ at
+// the end), mixed by a multiplication.
+func recentSlot(name []byte) int {
+	var lo, hi uint64
+	if len(name) >= 8 {
+		lo = binary.LittleEndian.Uint64(name)
+		hi = binary.LittleEndian.Uint64(name[len(name)-8:])
+	} else {
+		for i, c := range name {
+			lo |= uint64(c) << (8 * i)
+		}
+	}
+	a, b := bits.Mul64(lo^0x9E3779B97F4A7C15, hi^uint64(len(name))^0xBF58476D1CE4E5B9)
+	return int((a ^ b) >> (64 - 12))
+}

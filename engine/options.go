@@ -26,7 +26,11 @@ type Options struct {
 	// resident.go).
 	SkipWarmup bool
 	// IndexMemtableSize is the index's write buffer. On a crash at most this
-	// much index data is lost and re-derived from the log on open.
+	// much index data is lost and re-derived from the log on open. Each
+	// index batch rewrites the state of every stream it touches, so a
+	// larger buffer absorbs more rewrites before they are flushed and
+	// compacted: an import of 1 GB spread over 28k streams took 5.6 us of
+	// CPU per event with 16 MiB, 3.8-4.0 with 64 MiB (3.8 with 128).
 	IndexMemtableSize uint64
 	// GroupCommitWindow is the longest an fsync waits for appends known to
 	// be on their way while others are ready (0 disables the wait). It
@@ -61,7 +65,7 @@ func DefaultOptions() Options {
 		MaxEventSize:      16 << 20,
 		MaxAppendSize:     64 << 20,
 		IndexCacheSize:    128 << 20,
-		IndexMemtableSize: 16 << 20,
+		IndexMemtableSize: 64 << 20,
 		GroupCommitWindow: 500 * time.Microsecond,
 		Clock:             time.Now,
 		Logger:            slog.Default(),

@@ -202,6 +202,7 @@ func (s *Store) open(ctx context.Context) error {
 		}
 	}
 	s.indexer = newIndexer(s.db, cp)
+	s.indexer.spare = s.ids.spare
 	if !found {
 		// Rebuilding from nothing: the indexer has seen every stream there
 		// is, so a stream missing from its filter is new (no index probe).

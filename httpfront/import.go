@@ -50,7 +50,7 @@ func (s *Server) importNDJSON(w http.ResponseWriter, r *http.Request) {
 		writeError(w, s.logger, r, newError(http.StatusNotImplemented, "not_implemented", "this store does not support bulk import"))
 		return
 	}
-	sum, err := ndjsonimport.Import(r.Context(), r.Body, st, ndjsonimport.Options{})
+	sum, err := ndjsonimport.Import(r.Context(), r.Body, st, ndjsonimport.Options{InputSize: max(r.ContentLength, 0)})
 	if err == nil {
 		writeJSON(w, http.StatusOK, sum)
 		return

@@ -30,6 +30,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"unsafe"
 
 	"github.com/eventsql/eventsql/engine"
 )
@@ -65,7 +66,15 @@ type Options struct {
 	MaxErrors int
 	// InFlight is how many batches may be submitted and not yet durable.
 	InFlight int
+	// InputSize is the size of the input in bytes when known (a file's
+	// size, a request's Content-Length), else 0. After the first batch
+	// the import tells a store that takes hints (ExpectEvents) about how
+	// many events will follow, from the lines' average size.
+	InputSize int64
 }
+
+// expecter is a store that prepares for a bulk write (engine.Store).
+type expecter interface{ ExpectEvents(n int) }
 
 func (o Options) withDefaults(st Store) Options {
 	maxEvent, maxAppend := st.Limits()
@@ -161,9 +170,11 @@ type importer struct {
 
 	// Reader side.
 	lines, bytes int64
+	hinted       bool // the store was told how many events to expect
 	scratch      []byte
 	types        map[string]string // interned event types
 	lastStream   string
+	names        []byte // the block stream names are carved out of (never overwritten)
 
 	// Collector side.
 	sum Summary
@@ -183,6 +194,9 @@ type batch struct {
 	lines  []int64 // line of each part
 	arena  []byte
 	errs   []LineError // lines the decoder rejected
+	// results is the storage of the store's results for the batch,
+	// reused from one use of the batch to the next.
+	results []engine.StreamResult
 }
 
 func newBatch(opts Options) *batch {
@@ -305,12 +319,33 @@ func (im *importer) add(b *batch, line []byte, tooLong bool, queued chan<- submi
 
 // stream returns the stream name as a string, reusing the previous
 // line's when it is the same (files grouped by stream are common).
+// Names are carved out of shared blocks rather than allocated one by one
+// (an allocation per line otherwise); a block is freed by the garbage
+// collector once no name in it is used. The store keeps copies of the
+// names it caches for long.
 func (im *importer) stream(name []byte) string {
-	if string(name) != im.lastStream {
-		im.lastStream = string(name)
+	if string(name) == im.lastStream {
+		return im.lastStream
 	}
+	if len(name) == 0 || len(name) > maxBlockName {
+		im.lastStream = string(name)
+		return im.lastStream
+	}
+	if len(im.names)+len(name) > cap(im.names) {
+		im.names = make([]byte, 0, nameBlockSize)
+	}
+	start := len(im.names)
+	im.names = append(im.names, name...)
+	im.lastStream = unsafe.String(&im.names[start], len(name))
 	return im.lastStream
 }
+
+// Stream names up to maxBlockName bytes are carved out of blocks of
+// nameBlockSize bytes.
+const (
+	nameBlockSize = 16 << 10
+	maxBlockName  = 256
+)
 
 func (im *importer) internType(name []byte) string {
 	if s, ok := im.types[string(name)]; ok {
@@ -341,7 +376,7 @@ func (im *importer) submit(b *batch, queued chan<- submitted) error {
 			b.parts[i].Events = b.events[i : i+1 : i+1]
 		}
 		var err error
-		p, err = im.st.Submit(im.ctx, engine.Command{Appends: b.parts, Independent: true, JSONValidated: true})
+		p, err = im.st.Submit(im.ctx, engine.Command{Appends: b.parts, Independent: true, JSONValidated: true, ResultBuf: b.results})
 		if err != nil {
 			im.free <- b
 			if ctxErr := im.ctx.Err(); ctxErr != nil {
@@ -351,7 +386,24 @@ func (im *importer) submit(b *batch, queued chan<- submitted) error {
 		}
 	}
 	queued <- submitted{b: b, p: p}
+	im.hint()
 	return nil
+}
+
+// hint tells the store, once, about how many events the rest of the
+// input holds, estimated from the lines read so far.
+func (im *importer) hint() {
+	if im.hinted || im.opts.InputSize <= 0 || im.lines == 0 {
+		return
+	}
+	im.hinted = true
+	x, ok := im.st.(expecter)
+	if !ok {
+		return
+	}
+	if rest := im.opts.InputSize - im.bytes; rest > 0 {
+		x.ExpectEvents(int(min(rest/max(im.bytes/im.lines, 1), 1<<40)))
+	}
 }
 
 // collect waits for the submitted batches in order and accounts for
@@ -371,6 +423,7 @@ func (im *importer) collect(queued <-chan submitted, cancel func()) error {
 			}
 		} else {
 			im.account(s.b, res)
+			s.b.results = res.Streams[:0]
 		}
 		s.b.reset()
 		im.free <- s.b

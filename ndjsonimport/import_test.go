@@ -186,3 +186,71 @@ func TestImportFollowsStoreLimits(t *testing.T) {
 		t.Fatalf("summary %+v", sum)
 	}
 }
+
+// hintStore records the hints an import gives.
+type hintStore struct {
+	*engine.Store
+	hints []int
+}
+
+func (h *hintStore) ExpectEvents(n int) { h.hints = append(h.hints, n); h.Store.ExpectEvents(n) }
+
+// TestImportAnnouncesEvents: with the input's size known, the import
+// tells the store once, after its first batch, about how many events
+// follow; without it, never.
+func TestImportAnnouncesEvents(t *testing.T) {
+	var b strings.Builder
+	for i := range 1000 {
+		b.WriteString(ev(fmt.Sprintf("s-%d", i%10), i) + "\n")
+	}
+	input := b.String()
+	for _, size := range []int64{0, int64(len(input))} {
+		st := &hintStore{Store: openStore(t)}
+		sum, err := Import(context.Background(), strings.NewReader(input), st, Options{BatchEvents: 100, InputSize: size})
+		if err != nil || sum.Written != 1000 {
+			t.Fatalf("size %d: %+v, %v", size, sum, err)
+		}
+		switch {
+		case size == 0 && len(st.hints) != 0:
+			t.Fatalf("hinted %v without a size", st.hints)
+		case size > 0 && (len(st.hints) != 1 || st.hints[0] < 800 || st.hints[0] > 1000):
+			t.Fatalf("hints %v, want one of about 900", st.hints)
+		}
+	}
+}
+
+// TestImportManyStreamNames: stream names are carved out of shared
+// blocks; across many blocks, with names of every length up to the
+// limit, each stream gets exactly its own events.
+func TestImportManyStreamNames(t *testing.T) {
+	ctx := context.Background()
+	name := func(i int) string {
+		return fmt.Sprintf("s%d-%s", i, strings.Repeat("x", i%249)) // up to the 255-byte limit
+	}
+	var b strings.Builder
+	const lines = 6000
+	for i := range lines {
+		b.WriteString(ev(name(i%1500), i) + "\n")
+	}
+	st := openStore(t)
+	sum, err := Import(ctx, strings.NewReader(b.String()), st, Options{BatchEvents: 700})
+	if err != nil || sum.Written != lines {
+		t.Fatalf("%+v, %v", sum, err)
+	}
+	for s := range 1500 {
+		it, err := st.ReadStream(ctx, name(s), 0, engine.ReadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for it.Next() {
+			if e := it.Event(); e.Stream != name(s) || string(e.Data) != fmt.Sprintf(`{"n":%d}`, s+1500*n) {
+				t.Fatalf("stream %d event %d: %s %s", s, n, e.Stream, e.Data)
+			}
+			n++
+		}
+		if err := it.Close(); err != nil || n != 4 {
+			t.Fatalf("stream %d: %d events, %v", s, n, err)
+		}
+	}
+}

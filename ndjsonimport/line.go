@@ -79,12 +79,12 @@ func scanEventObject(b []byte, i int) (eventFields, int, error) {
 		if i >= len(b) || b[i] != '"' {
 			return f, i, syntaxError(obj)
 		}
-		ke, ok := scanString(b, i)
+		ke, esc, ok := scanStringEsc(b, i)
 		if !ok {
 			return f, i, syntaxError(obj)
 		}
 		key := b[i+1 : ke-1]
-		if bytes.IndexByte(key, '\\') >= 0 {
+		if esc {
 			var k string
 			if err := gojson.Unmarshal(b[i:ke], &k); err != nil {
 				return f, i, fmt.Errorf("field name %s: %w", b[i:ke], err)
@@ -95,11 +95,17 @@ func scanEventObject(b []byte, i int) (eventFields, int, error) {
 			return f, i, syntaxError(obj)
 		}
 		vs := skipSpace(b, i+1)
-		ve, ok := scanValue(b, vs, 1)
+		var ve int
+		if vs < len(b) && b[vs] == '"' {
+			ve, esc, ok = scanStringEsc(b, vs)
+		} else {
+			ve, ok = scanValue(b, vs, 1)
+			esc = false
+		}
 		if !ok {
 			return f, i, syntaxError(obj)
 		}
-		v := span{vs, ve}
+		v := span{vs, ve, esc}
 		switch string(key) {
 		case "stream":
 			f.stream = v
@@ -137,7 +143,7 @@ func (f eventFields) decode(b []byte, l *Line, scratch []byte) ([]byte, error) {
 		if raw, scratch, err = stringField(b, f.id, "eventId", scratch); err != nil {
 			return scratch, err
 		}
-		if l.EventID, err = uuid.ParseBytes(raw); err != nil {
+		if l.EventID, err = parseUUID(raw); err != nil {
 			return scratch, &FieldError{Field: "eventId", Err: fmt.Errorf("eventId %q is not a UUID", raw)}
 		}
 	}
@@ -160,8 +166,12 @@ type FieldError struct {
 func (e *FieldError) Error() string { return e.Err.Error() }
 func (e *FieldError) Unwrap() error { return e.Err }
 
-// span is a value's byte range in the line; end == 0 means absent.
-type span struct{ start, end int }
+// span is a value's byte range in the line; end == 0 means absent. esc
+// is set for a string with escapes.
+type span struct {
+	start, end int
+	esc        bool
+}
 
 func (s span) set() bool { return s.end > 0 }
 
@@ -176,7 +186,7 @@ func stringField(line []byte, s span, name string, scratch []byte) ([]byte, []by
 		return nil, scratch, &FieldError{Field: name, Err: fmt.Errorf("%q must be a string, not a JSON %s", name, kind(v[0]))}
 	}
 	raw := v[1 : len(v)-1]
-	if bytes.IndexByte(raw, '\\') >= 0 {
+	if s.esc {
 		var str string
 		if err := gojson.Unmarshal(v, &str); err != nil {
 			return nil, scratch, &FieldError{Field: name, Err: fmt.Errorf("%q: %w", name, err)}
@@ -225,10 +235,11 @@ func trimSpace(b []byte) []byte {
 	return b[i:j]
 }
 
-// skipSpace returns the index of the first non-white-space byte at or after i.
-
+// skipSpace returns the index of the first non-white-space byte at or
+// after i. JSON's white space is all at or below ' ', so one comparison
+// answers for any other byte (most calls find none).
 func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+	for i < len(b) && b[i] <= ' ' && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
 		i++
 	}
 	return i

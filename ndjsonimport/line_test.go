@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -94,6 +95,22 @@ func FuzzParseLine(f *testing.F) {
 		}
 		if l.Metadata != nil && !json.Valid(l.Metadata) {
 			t.Fatalf("accepted %q with invalid metadata %q", line, l.Metadata)
+		}
+		// The names decode as encoding/json decodes them (escapes too;
+		// encoding/json replaces invalid UTF-8, which the store refuses
+		// in names anyway).
+		var fields map[string]json.RawMessage
+		if err := json.Unmarshal(line, &fields); err != nil {
+			t.Fatalf("accepted %q, which encoding/json rejects: %v", line, err)
+		}
+		for name, got := range map[string][]byte{"stream": l.Stream, "eventType": l.EventType} {
+			var want string
+			if !utf8.Valid(got) {
+				continue
+			}
+			if err := json.Unmarshal(fields[name], &want); err != nil || want != string(got) {
+				t.Fatalf("%q: %s = %q, encoding/json says %q (%v)", line, name, got, want, err)
+			}
 		}
 	})
 }

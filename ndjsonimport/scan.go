@@ -7,6 +7,11 @@ package ndjsonimport
 // checks — including its nesting limit and, like it, does not check that
 // strings are valid UTF-8 (the store checks names; data is stored as is).
 
+import (
+	"encoding/binary"
+	"math/bits"
+)
+
 // maxDepth is encoding/json's nesting limit.
 const maxDepth = 10000
 
@@ -106,36 +111,75 @@ func scanArray(b []byte, i, depth int) (int, bool) {
 	}
 }
 
+// Bytes of a word, for swarSpecial.
+const (
+	swarOnes = 0x0101010101010101
+	swarHigh = 0x8080808080808080
+)
+
+// swarSpecial flags, in the high bit of each byte of x (8 bytes of a
+// string, little-endian), the bytes that need attention in a string: a
+// quote, a backslash or a control character (< 0x20). Only the lowest
+// flag is exact (a borrow may flag bytes above a flagged one), which is
+// all scanString uses.
+func swarSpecial(x uint64) uint64 {
+	q := x ^ (swarOnes * '"')
+	bs := x ^ (swarOnes * '\\')
+	return ((x-swarOnes*0x20)&^x | (q-swarOnes)&^q | (bs-swarOnes)&^bs) & swarHigh
+}
+
 // scanString checks the string starting at b[i] == '"'.
 func scanString(b []byte, i int) (int, bool) {
+	end, _, ok := scanStringEsc(b, i)
+	return end, ok
+}
+
+// scanStringEsc is scanString that also reports whether the string has
+// escapes (then it needs decoding).
+func scanStringEsc(b []byte, i int) (end int, esc, ok bool) {
 	j := i + 1
 	for {
-		for j < len(b) && plainInString[b[j]] {
-			j++
+		// Eight bytes at a time while they are plain, then byte by byte
+		// (the word that stops the first loop holds the byte to look at:
+		// no second loop then).
+		found := false
+		for j+8 <= len(b) {
+			if m := swarSpecial(binary.LittleEndian.Uint64(b[j:])); m != 0 {
+				j += bits.TrailingZeros64(m) / 8
+				found = true
+				break
+			}
+			j += 8
 		}
-		if j >= len(b) {
-			return j, false
+		if !found {
+			for j < len(b) && plainInString[b[j]] {
+				j++
+			}
+			if j >= len(b) {
+				return j, esc, false
+			}
 		}
 		switch b[j] {
 		case '"':
-			return j + 1, true
+			return j + 1, esc, true
 		case '\\':
+			esc = true
 			if j+1 >= len(b) {
-				return j, false
+				return j, esc, false
 			}
 			switch b[j+1] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				j += 2
 			case 'u':
 				if j+6 > len(b) || !isHex(b[j+2]) || !isHex(b[j+3]) || !isHex(b[j+4]) || !isHex(b[j+5]) {
-					return j, false
+					return j, esc, false
 				}
 				j += 6
 			default:
-				return j, false
+				return j, esc, false
 			}
 		default: // a control character
-			return j, false
+			return j, esc, false
 		}
 	}
 }

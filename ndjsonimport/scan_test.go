@@ -39,3 +39,22 @@ func FuzzScanMatchesStd(f *testing.F) {
 		}
 	})
 }
+
+// TestScanStringEveryOffset puts each kind of special byte at every
+// offset of strings longer than a word, where scanString switches from
+// eight bytes at a time to one: the answers must be encoding/json's.
+func TestScanStringEveryOffset(t *testing.T) {
+	specials := []string{`"`, `\"`, `\\`, `\n`, `\u00e9`, `\u12`, `\x`, "\x00", "\x1f", "\x20", "\x7f", "\x80", "\xff", "\xe9\x80", `\`}
+	for n := 0; n < 26; n++ {
+		for k := 0; k <= n; k++ {
+			for _, sp := range specials {
+				s := `"` + strings.Repeat("a", k) + sp + strings.Repeat("b", n-k) + `"`
+				for _, in := range []string{s, `{"k":` + s + `}`, s + ` `} {
+					if got, want := validJSON([]byte(in)), json.Valid([]byte(in)); got != want {
+						t.Fatalf("validJSON(%q) = %v, encoding/json says %v", in, got, want)
+					}
+				}
+			}
+		}
+	}
+}

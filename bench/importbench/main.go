@@ -29,6 +29,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -58,6 +59,7 @@ type config struct {
 	dir        string
 	modes      []string
 	cpuProfile string
+	memProfile string
 	jsonPath   string
 	imp        ndjsonimport.Options
 }
@@ -71,6 +73,7 @@ func parseArgs(args []string) (config, error) {
 	fs.StringVar(&cfg.dir, "dir", "./bench-data", "directory for the stores and the generated file")
 	modes := fs.String("modes", "http,data", "comma-separated: http, data")
 	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the imports to this file")
+	fs.StringVar(&cfg.memProfile, "memprofile", "", "write an allocation profile of the imports to this file")
 	fs.StringVar(&cfg.jsonPath, "json", "", "also write the results as JSON to this file")
 	fs.IntVar(&cfg.imp.InFlight, "inflight", 0, "batches in flight (0: ndjsonimport's default)")
 	fs.IntVar(&cfg.imp.BatchEvents, "batch-events", 0, "events per batch (0: default)")
@@ -129,6 +132,12 @@ type Result struct {
 	// CPUMicrosPerEvent is the process's user+system CPU time per event:
 	// steadier than the rates on a shared machine.
 	CPUMicrosPerEvent float64 `json:"cpuMicrosPerEvent"`
+	// AllocsPerEvent and AllocBytesPerEvent are the Go heap allocations
+	// per event (the whole process: store, importer, HTTP); GCs counts
+	// the collections during the import.
+	AllocsPerEvent     float64 `json:"allocsPerEvent"`
+	AllocBytesPerEvent float64 `json:"allocBytesPerEvent"`
+	GCs                uint32  `json:"gcs"`
 }
 
 func run(args []string) error {
@@ -162,6 +171,9 @@ func run(args []string) error {
 		return err
 	}
 	defer stopCPU()
+	if cfg.memProfile != "" {
+		runtime.MemProfileRate = 64 << 10
+	}
 	ctx := context.Background()
 	var results []Result
 	for _, mode := range cfg.modes {
@@ -172,12 +184,18 @@ func run(args []string) error {
 		}
 		results = append(results, r)
 	}
+	if cfg.memProfile != "" {
+		if err := writeMemProfile(cfg.memProfile); err != nil {
+			return err
+		}
+	}
 	fmt.Printf("bulk import of %s (GOMAXPROCS %d)\n", file, runtime.GOMAXPROCS(0))
-	fmt.Printf("%-5s %10s %9s %8s %10s %8s %9s %9s %7s %9s %9s\n", "mode", "events", "MB", "seconds", "events/s", "MB/s", "peak RSS", "peak anon", "fsyncs", "fsync ms", "CPU µs/ev")
+	fmt.Printf("%-5s %10s %9s %8s %10s %8s %9s %9s %7s %9s %9s %9s %6s\n", "mode", "events", "MB", "seconds", "events/s", "MB/s", "peak RSS", "peak anon", "fsyncs", "fsync ms", "CPU µs/ev", "allocs/ev", "GCs")
 	for _, r := range results {
-		fmt.Printf("%-5s %10d %9s %8s %10s %8s %9s %9s %7d %9s %9s\n", r.Mode, r.Events, benchfmt.Num(float64(r.InputBytes)/1e6),
+		fmt.Printf("%-5s %10d %9s %8s %10s %8s %9s %9s %7d %9s %9s %9s %6d\n", r.Mode, r.Events, benchfmt.Num(float64(r.InputBytes)/1e6),
 			benchfmt.Num(r.Seconds), benchfmt.Count(r.EventsPerSec), benchfmt.Num(r.MBPerSec),
-			benchfmt.Count(float64(r.PeakRSSBytes))+"B", benchfmt.Count(float64(r.PeakAnonRSSByte))+"B", r.Fsyncs, benchfmt.Num(r.FsyncAvgMs), benchfmt.Num(r.CPUMicrosPerEvent))
+			benchfmt.Count(float64(r.PeakRSSBytes))+"B", benchfmt.Count(float64(r.PeakAnonRSSByte))+"B", r.Fsyncs, benchfmt.Num(r.FsyncAvgMs), benchfmt.Num(r.CPUMicrosPerEvent),
+			benchfmt.Num(r.AllocsPerEvent), r.GCs)
 	}
 	if cfg.jsonPath != "" {
 		b, err := json.MarshalIndent(results, "", "  ")
@@ -187,6 +205,19 @@ func run(args []string) error {
 		return os.WriteFile(cfg.jsonPath, append(b, '\n'), 0o644)
 	}
 	return nil
+}
+
+// writeMemProfile writes the allocations sampled since the start.
+func writeMemProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("memory profile: %w", err)
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return fmt.Errorf("memory profile: %w", err)
+	}
+	return f.Close()
 }
 
 func generate(path string, size int64) (gen.Stats, error) {
@@ -232,17 +263,21 @@ func importOnce(ctx context.Context, dir, file, mode string, imp ndjsonimport.Op
 	runtime.GC()
 	benchproc.ResetPeakRSS(os.Getpid())
 	sampler := benchproc.SampleRSS(os.Getpid(), 50*time.Millisecond)
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
 	cpu0 := benchproc.SelfCPU()
 	start := time.Now()
 	var sum ndjsonimport.Summary
 	switch mode {
 	case "data":
+		imp.InputSize = fi.Size() // as eventsql import --data does
 		sum, err = ndjsonimport.Import(ctx, bufio.NewReaderSize(f, 1<<20), st, imp)
 	case "http":
 		sum, err = importHTTP(ctx, st, f, fi.Size())
 	}
 	elapsed := time.Since(start)
 	cpu := benchproc.SelfCPU() - cpu0
+	runtime.ReadMemStats(&ms1)
 	_, peakAnon := sampler.Stop()
 	if err != nil {
 		return res, err
@@ -253,6 +288,9 @@ func importOnce(ctx context.Context, dir, file, mode string, imp ndjsonimport.Op
 	res.EventsPerSec = float64(res.Events) / res.Seconds
 	res.MBPerSec = float64(res.InputBytes) / 1e6 / res.Seconds
 	res.CPUMicrosPerEvent = cpu.Seconds() * 1e6 / float64(max(res.Events, 1))
+	res.AllocsPerEvent = float64(ms1.Mallocs-ms0.Mallocs) / float64(max(res.Events, 1))
+	res.AllocBytesPerEvent = float64(ms1.TotalAlloc-ms0.TotalAlloc) / float64(max(res.Events, 1))
+	res.GCs = ms1.NumGC - ms0.NumGC
 	if sum.Rejected > 0 {
 		return res, fmt.Errorf("%d lines rejected, first: %+v", sum.Rejected, sum.Errors[0])
 	}

@@ -76,7 +76,7 @@ import failed.`)
 	if *server != "" {
 		sum, err = importToServer(ctx, *server, *user, *password, cr, size)
 	} else {
-		sum, err = importToDir(ctx, *dataDir, *logLevel, cr, stderr)
+		sum, err = importToDir(ctx, *dataDir, *logLevel, cr, max(size, 0), stderr)
 	}
 	elapsed := time.Since(start)
 	stopProgress()
@@ -117,7 +117,7 @@ func importToServer(ctx context.Context, server, user, password string, r io.Rea
 }
 
 // importToDir opens the store in dir and imports r into it.
-func importToDir(ctx context.Context, dir, level string, r io.Reader, stderr io.Writer) (ndjsonimport.Summary, error) {
+func importToDir(ctx context.Context, dir, level string, r io.Reader, size int64, stderr io.Writer) (ndjsonimport.Summary, error) {
 	logger, err := newLogger(stderr, level, "text")
 	if err != nil {
 		return ndjsonimport.Summary{}, err
@@ -131,7 +131,7 @@ func importToDir(ctx context.Context, dir, level string, r io.Reader, stderr io.
 	if err != nil {
 		return ndjsonimport.Summary{}, fmt.Errorf("open %s: %w", dir, err)
 	}
-	sum, err := ndjsonimport.Import(ctx, r, store, ndjsonimport.Options{})
+	sum, err := ndjsonimport.Import(ctx, r, store, ndjsonimport.Options{InputSize: size})
 	if cerr := store.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("close store: %w", cerr)
 	}
