@@ -64,6 +64,9 @@ type Store struct {
 	indexStopped    atomic.Bool
 
 	background sync.WaitGroup
+	// indexNow asks an indexer gathering bulk groups to index what it
+	// has (a read waits for it; commit.go).
+	indexNow chan struct{}
 	// warming is true from Open until the existence filter is filled and
 	// the warm-up passes are done (warmup.go).
 	warming atomic.Bool
@@ -129,6 +132,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		synced:     make(chan []*group, 2),
 		syncerDone: make(chan struct{}),
 		closing:    make(chan struct{}),
+		indexNow:   make(chan struct{}, 1),
 		restricted: newRestrictedView(),
 		opened:     time.Now(),
 	}
@@ -355,6 +359,10 @@ func (s *Store) catchUp() *head {
 		ch := *s.notify.Load()
 		if h := s.head.Load(); h.LogEnd >= want || s.indexStopped.Load() {
 			return h
+		}
+		select { // the indexer may be gathering bulk groups: index now
+		case s.indexNow <- struct{}{}:
+		default:
 		}
 		select {
 		case <-ch:
