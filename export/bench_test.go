@@ -65,6 +65,9 @@ func BenchmarkEventsWriter(b *testing.B) {
 			if err := w.cur.w.Close(); err != nil { // the footer too (nothing to rename)
 				b.Fatal(err)
 			}
+			if err := w.cur.af.finish(); err != nil {
+				b.Fatal(err)
+			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batchRows), "ns/event")
 		})
 	}
@@ -98,6 +101,9 @@ func BenchmarkTypedWriter(b *testing.B) {
 			for _, t := range w.types { // the footers too (nothing to rename)
 				if t.cur != nil {
 					if err := t.cur.w.Close(); err != nil {
+						b.Fatal(err)
+					}
+					if err := t.cur.af.finish(); err != nil {
 						b.Fatal(err)
 					}
 				}

@@ -348,15 +348,17 @@ func exportRange(ctx context.Context, src Source, dir string, o *Options, m *Man
 	}
 	err = g.Wait()
 	close(done)
-	files := ew.files
-	for _, tw := range tws {
-		files = append(files, tw.files...)
-	}
 	if err != nil {
 		ew.abort()
 		for _, tw := range tws {
 			tw.abort()
 		}
+	}
+	files := ew.files
+	for _, tw := range tws {
+		files = append(files, tw.files...)
+	}
+	if err != nil {
 		for _, f := range files { // renamed into place but never listed
 			os.Remove(filepath.Join(dir, filepath.FromSlash(f.Path)))
 		}

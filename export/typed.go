@@ -25,7 +25,9 @@ type typedWriter struct {
 	open  int
 	clock uint64
 	rb    rowBuilder
-	files []File
+	// pending are the files finished so far, completing in the background.
+	pending []*pendingFile
+	files   []File // set by close and abort
 	// Per batch: the fields of each row (refs[rowStart[i]:rowStart[i+1]])
 	// and the types with rows in it, in order of first appearance.
 	refs     []fieldRef
@@ -410,29 +412,38 @@ func (w *typedWriter) openFor(t *typeOut, r *evRow, day int64) error {
 }
 
 func (w *typedWriter) finish(t *typeOut) error {
-	f, err := t.cur.finish()
+	pf := t.cur.finishAsync()
 	t.cur = nil
 	w.open--
-	if err != nil {
-		return err
+	w.pending = append(w.pending, pf)
+	select {
+	case <-pf.done: // failed at once
+		return pf.err
+	default:
+		return nil
 	}
-	w.files = append(w.files, f)
-	return nil
 }
 
-// close finishes every open file and saves the inference state.
+// close finishes every open file, waits for every file to be complete
+// and saves the inference state.
 func (w *typedWriter) close() error {
+	var err error
 	for _, t := range w.types {
-		if t.cur != nil {
-			if err := w.finish(t); err != nil {
-				return err
-			}
+		if t.cur != nil && err == nil {
+			err = w.finish(t)
 		}
 		t.ds.Inference = t.inf.Saved()
 	}
-	return nil
+	files, werr := waitAll(w.pending)
+	w.pending, w.files = nil, append(w.files, files...)
+	if err == nil {
+		err = werr
+	}
+	return err
 }
 
+// abort drops the open files and waits for the files finished before
+// (the caller removes them).
 func (w *typedWriter) abort() {
 	for _, t := range w.types {
 		if t.cur != nil {
@@ -440,4 +451,6 @@ func (w *typedWriter) abort() {
 			t.cur = nil
 		}
 	}
+	files, _ := waitAll(w.pending)
+	w.pending, w.files = nil, append(w.files, files...)
 }

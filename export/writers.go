@@ -24,7 +24,9 @@ type eventsWriter struct {
 	cur    *partFile
 	day    int64
 	rb     rowBuilder
-	files  []File
+	// pending are the files finished so far, completing in the background.
+	pending []*pendingFile
+	files   []File // set by close and abort
 }
 
 func newEventsWriter(pc *partConfig, schemaIdx int) *eventsWriter {
@@ -64,26 +66,39 @@ func (w *eventsWriter) write(b *batch) error {
 }
 
 func (w *eventsWriter) finishCurrent() error {
-	f, err := w.cur.finish()
+	pf := w.cur.finishAsync()
 	w.cur = nil
-	if err != nil {
-		return err
-	}
-	w.files = append(w.files, f)
+	w.pending = append(w.pending, pf)
 	w.rb.reset() // rows of the finished file are written
-	return nil
-}
-
-func (w *eventsWriter) close() error {
-	if w.cur == nil {
+	select {
+	case <-pf.done: // failed at once
+		return pf.err
+	default:
 		return nil
 	}
-	return w.finishCurrent()
 }
 
+// close finishes the open file and waits for every file to be complete.
+func (w *eventsWriter) close() error {
+	var err error
+	if w.cur != nil {
+		err = w.finishCurrent()
+	}
+	files, werr := waitAll(w.pending)
+	w.pending, w.files = nil, append(w.files, files...)
+	if err == nil {
+		err = werr
+	}
+	return err
+}
+
+// abort drops the open file and waits for the files finished before
+// (the caller removes them).
 func (w *eventsWriter) abort() {
 	if w.cur != nil {
 		w.cur.abort()
 		w.cur = nil
 	}
+	files, _ := waitAll(w.pending)
+	w.pending, w.files = nil, append(w.files, files...)
 }
