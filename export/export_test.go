@@ -680,3 +680,84 @@ func TestEvery(t *testing.T) {
 		t.Fatalf("manifest: to %d, runs %d (ticks with nothing new must not run)", m.ToPosition, m.Runs)
 	}
 }
+
+// TestDatasets writes one dataset only (Options.Datasets, --datasets):
+// the other is neither written nor declared, the choice is recorded like
+// a filter, and an incremental run with another choice is refused.
+func TestDatasets(t *testing.T) {
+	s, _ := openStore(t, t.TempDir())
+	appendJSON(t, s, "order-1", "A", `{"n":1}`, `{"n":2}`)
+	appendJSON(t, s, "order-2", "B", `{"x":"y"}`)
+	for _, c := range []struct {
+		datasets []string
+		want     []string // datasets in the manifest
+	}{
+		{[]string{DatasetEvents}, []string{"events"}},
+		{[]string{DatasetByType}, []string{"by_type/A", "by_type/B"}},
+		{[]string{"by_type,events"}, []string{"by_type/A", "by_type/B", "events"}},
+	} {
+		t.Run(strings.Join(c.datasets, "+"), func(t *testing.T) {
+			out := t.TempDir()
+			o, err := Request{Out: out, Datasets: c.datasets}.Options()
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := s.Head() // events so far (each case appends one)
+			sum := run(t, s, o)
+			if sum.Events != n || sum.SnapshotEvents != int64(n) {
+				t.Fatalf("summary %+v, want %d events", sum, n)
+			}
+			m, files := snapshot(t, out)
+			var got []string
+			for name := range m.Datasets {
+				got = append(got, name)
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, c.want) {
+				t.Fatalf("datasets %v, want %v", got, c.want)
+			}
+			rows := 0
+			for _, f := range m.Files {
+				if !slices.Contains(c.want, f.Dataset) {
+					t.Fatalf("file of dataset %s", f.Dataset)
+				}
+				rows += len(files[f.Path].records)
+			}
+			want := int(n)
+			if len(c.datasets) == 1 && strings.Contains(c.datasets[0], ",") {
+				want *= 2 // both: every event in events and in by_type
+			}
+			if rows != want {
+				t.Fatalf("%d rows, want %d", rows, want)
+			}
+			for _, d := range []string{"events", "by_type"} {
+				_, err := os.Stat(filepath.Join(out, d))
+				if exists := err == nil; exists != slices.ContainsFunc(c.want, func(w string) bool { return strings.HasPrefix(w, d) }) {
+					t.Fatalf("directory %s exists: %v", d, exists)
+				}
+			}
+			hive, _ := os.ReadFile(filepath.Join(out, "hive.sql"))
+			if strings.Contains(string(hive), "TABLE IF NOT EXISTS `events`") != slices.Contains(c.want, "events") {
+				t.Fatalf("hive.sql:\n%s", hive)
+			}
+			// Another choice on an incremental run is refused.
+			other := o
+			other.Datasets = nil
+			if len(c.want) == 3 {
+				other.Datasets = []string{DatasetEvents}
+			}
+			_, err = Run(context.Background(), s, other)
+			var fm *FilterMismatchError
+			if !errors.As(err, &fm) || !strings.Contains(err.Error(), "datasets=") {
+				t.Fatalf("err %v", err)
+			}
+			appendJSON(t, s, "order-3", "A", `{"n":3}`)
+			if sum := run(t, s, o); sum.Events != 1 {
+				t.Fatalf("incremental: %+v", sum)
+			}
+		})
+	}
+	if _, err := (Request{Out: t.TempDir(), Datasets: []string{"events,typed"}}).Options(); !errors.Is(err, ErrInvalidOptions) || !strings.Contains(err.Error(), `"typed"`) {
+		t.Fatalf("unknown dataset: %v", err)
+	}
+}
