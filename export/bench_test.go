@@ -65,7 +65,7 @@ func BenchmarkEventsWriter(b *testing.B) {
 			if err := w.cur.w.Close(); err != nil { // the footer too (nothing to rename)
 				b.Fatal(err)
 			}
-			if err := w.cur.af.finish(); err != nil {
+			if err := w.cur.buf.Flush(); err != nil {
 				b.Fatal(err)
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batchRows), "ns/event")
@@ -103,7 +103,7 @@ func BenchmarkTypedWriter(b *testing.B) {
 					if err := t.cur.w.Close(); err != nil {
 						b.Fatal(err)
 					}
-					if err := t.cur.af.finish(); err != nil {
+					if err := t.cur.buf.Flush(); err != nil {
 						b.Fatal(err)
 					}
 				}
