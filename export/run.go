@@ -298,7 +298,8 @@ func exportRange(ctx context.Context, src Source, dir string, o *Options, m *Man
 		}()
 		return readLog(gctx, src, o, startPos, to, newShardPicker(max(shards, 1)), free, func(b *batch) error {
 			b.refs.Store(int32(len(chs)))
-			if n := len(b.rows); n > 0 {
+			n := len(b.rows) // the batch is the writers' once sent
+			if n > 0 {
 				readPos.Store(b.rows[n-1].pos)
 			}
 			for _, ch := range chs {
@@ -308,7 +309,7 @@ func exportRange(ctx context.Context, src Source, dir string, o *Options, m *Man
 					return gctx.Err()
 				}
 			}
-			events.Add(uint64(len(b.rows)))
+			events.Add(uint64(n))
 			return nil
 		})
 	})
