@@ -34,6 +34,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/eventsql/eventsql/bench/benchproc"
@@ -132,8 +133,12 @@ func run(args []string) error {
 			datasets = append(datasets, []string{export.DatasetEvents})
 		}
 		for _, ds := range datasets {
-			os.RemoveAll(out)
-			res, err := exportOnce(ctx, storeDir, out, c.compression, ds)
+			dir := out
+			if ds != nil {
+				dir = out + "-" + strings.Join(ds, "-") // out keeps the whole export's manifest for DuckDB
+			}
+			os.RemoveAll(dir)
+			res, err := exportOnce(ctx, storeDir, dir, c.compression, ds)
 			if err != nil {
 				return err
 			}
@@ -149,9 +154,8 @@ func run(args []string) error {
 		if err != nil {
 			return err
 		}
-		// DuckDB writes the typed files with eventsql's typed schemas:
-		// export once more if the last round wrote the events alone.
-		if _, err := os.Stat(filepath.Join(out, "by_type")); err != nil {
+		// DuckDB writes the typed files with eventsql's typed schemas.
+		if c.rounds == 0 {
 			os.RemoveAll(out)
 			if _, err := exportOnce(ctx, storeDir, out, c.compression, nil); err != nil {
 				return err
