@@ -72,6 +72,9 @@ type Options struct {
 	// afterParts, for tests, runs after the part files are renamed into
 	// place and before the manifest is replaced.
 	afterParts func()
+	// eventsAsRecords, for tests, writes the events dataset through the
+	// typed writer (eventRecord) even with several cores.
+	eventsAsRecords bool
 }
 
 // Dataset names for Options.Datasets.

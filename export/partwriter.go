@@ -66,10 +66,14 @@ type partFile struct {
 	// sz is w.Size() after the last write: it changes only when rows are
 	// written, and computing it walks every column (it was 3% of the
 	// export's CPU when asked per event).
-	sz      int64
-	rgRows  int64 // rows of the current row group written by writeColumns
-	opts    *Options
-	lastUse uint64
+	sz     int64
+	rgRows int64 // rows of the current row group written by writeColumns
+	// helper, when set, writes column helperCol in writeColumns while
+	// the caller writes the others.
+	helper    *colHelper
+	helperCol int
+	opts      *Options
+	lastUse   uint64
 }
 
 // parquetWriter is parquet-go's GenericWriter of any row type.
@@ -239,13 +243,25 @@ func (p *partFile) writeColumns(cols [][]parquet.Value, from, to uint64) error {
 	for done := int64(0); done < n; {
 		k := min(n-done, p.opts.RowGroupRows-p.rgRows)
 		cw := p.w.ColumnWriters()
+		if p.helper != nil {
+			p.helper.jobs <- colJob{cw: cw[p.helperCol], vals: cols[p.helperCol][done : done+k]}
+		}
+		var err error
 		for c, col := range cols {
-			for i := done; i < done+k; i += columnChunkRows {
-				j := min(i+columnChunkRows, done+k)
-				if _, err := cw[c].WriteRowValues(col[i:j]); err != nil {
-					return fmt.Errorf("write %s: %w", p.tmp, err)
-				}
+			if p.helper != nil && c == p.helperCol {
+				continue
 			}
+			if err = writeColumnChunks(cw[c], col[done:done+k]); err != nil {
+				break
+			}
+		}
+		if p.helper != nil {
+			if herr := <-p.helper.done; err == nil {
+				err = herr
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("write %s: %w", p.tmp, err)
 		}
 		done += k
 		p.rows += k

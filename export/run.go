@@ -246,7 +246,9 @@ func exportRange(ctx context.Context, src Source, dir string, o *Options, m *Man
 		if n := len(evDS.Schemas); n == 0 || !sameColumns(evDS.Schemas[n-1], eventsColumns) {
 			evDS.Schemas = append(evDS.Schemas, eventsColumns)
 		}
-		ew = newEventsWriter(pc, len(evDS.Schemas)-1)
+		// Alone, the events writer spreads its columns over two cores
+		// (eventcols.go).
+		ew = newEventsWriter(pc, len(evDS.Schemas)-1, !o.writes(DatasetByType) && runtime.GOMAXPROCS(0) > 1 && !o.eventsAsRecords)
 	}
 	shards := 0
 	if o.writes(DatasetByType) {

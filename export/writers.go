@@ -27,13 +27,23 @@ type eventsWriter struct {
 	// pending are the files finished so far, completing in the background.
 	pending []*pendingFile
 	files   []File // set by close and abort
+	// byColumn: rows go column by column, the data column written by
+	// helper (eventcols.go); otherwise as eventRecord structs.
+	byColumn bool
+	helper   *colHelper
+	ec       eventsCols
 }
 
-func newEventsWriter(pc *partConfig, schemaIdx int) *eventsWriter {
-	return &eventsWriter{pc: pc, schema: schemaIdx, rb: rowBuilder{ts: pc.opts.Timestamps}}
+// newEventsWriter returns the events dataset's writer; byColumn writes
+// it column by column on two goroutines (when it is the only dataset).
+func newEventsWriter(pc *partConfig, schemaIdx int, byColumn bool) *eventsWriter {
+	return &eventsWriter{pc: pc, schema: schemaIdx, rb: rowBuilder{ts: pc.opts.Timestamps}, byColumn: byColumn}
 }
 
 func (w *eventsWriter) write(b *batch) error {
+	if w.byColumn {
+		return w.writeByColumn(b)
+	}
 	for i := range b.rows {
 		r := &b.rows[i]
 		day := dayOf(r.created)
@@ -65,6 +75,41 @@ func (w *eventsWriter) write(b *batch) error {
 	return nil
 }
 
+// writeByColumn writes b in runs of rows of one day, column by column.
+func (w *eventsWriter) writeByColumn(b *batch) error {
+	for i := 0; i < len(b.rows); {
+		r := &b.rows[i]
+		day := dayOf(r.created)
+		j := i + 1
+		for j < len(b.rows) && dayOf(b.rows[j].created) == day {
+			j++
+		}
+		if w.cur != nil && (day != w.day || w.cur.size() >= w.pc.opts.FileBytes) {
+			if err := w.finishCurrent(); err != nil {
+				return err
+			}
+		}
+		if w.cur == nil {
+			p, err := w.pc.open("events", dateOf(r.created), eventsColumns, w.schema, r.pos)
+			if err != nil {
+				return err
+			}
+			if w.helper == nil {
+				w.helper = newColHelper() // stopped by close and abort
+			}
+			p.helper, p.helperCol = w.helper, evData
+			w.cur, w.day = p, day
+		}
+		w.ec.build(b, i, j, &w.rb)
+		if err := w.cur.writeColumns(w.ec.cols, r.pos, b.rows[j-1].pos); err != nil {
+			return err
+		}
+		i = j
+	}
+	w.rb.reset()
+	return nil
+}
+
 func (w *eventsWriter) finishCurrent() error {
 	pf := w.cur.finishAsync()
 	w.cur = nil
@@ -86,10 +131,18 @@ func (w *eventsWriter) close() error {
 	}
 	files, werr := waitAll(w.pending)
 	w.pending, w.files = nil, append(w.files, files...)
+	w.stopHelper()
 	if err == nil {
 		err = werr
 	}
 	return err
+}
+
+func (w *eventsWriter) stopHelper() {
+	if w.helper != nil {
+		w.helper.stop()
+		w.helper = nil
+	}
 }
 
 // abort drops the open file and waits for the files finished before
@@ -101,4 +154,5 @@ func (w *eventsWriter) abort() {
 	}
 	files, _ := waitAll(w.pending)
 	w.pending, w.files = nil, append(w.files, files...)
+	w.stopHelper()
 }
