@@ -71,9 +71,11 @@ bench-import:
 bench-sql:
 	$(GO) run ./bench/sqlbench $(SQLBENCHFLAGS)
 
-## bench-export: Parquet export of 10M generated events, side by side with
-## DuckDB's COPY TO parquet (installs node/npm and @duckdb/node-api when
-## missing), e.g. make bench-export EXPORTFLAGS="-events 1000000".
+## bench-export: Parquet export of 10M generated events (whole export and
+## --datasets events), side by side with DuckDB's COPY TO parquet of the
+## events columns and of the same work with typed files per event type
+## (installs node/npm and @duckdb/node-api when missing), e.g.
+## make bench-export EXPORTFLAGS="-events 1000000".
 bench-export:
 	$(GO) run ./bench/exportbench $(EXPORTFLAGS)
 

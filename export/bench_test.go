@@ -42,10 +42,17 @@ func benchBatch(first uint64) *batch {
 
 // BenchmarkEventsWriter measures the events dataset's writer alone (rows
 // built and encoded, pages compressed; no log reading, no disk): per
-// event, and allocations per batch of 4096 events.
+// event, and allocations per batch of 4096 events. "bycolumn" is the
+// column-by-column writer used when the events dataset is written alone
+// (its data column on a second goroutine).
 func BenchmarkEventsWriter(b *testing.B) {
-	for _, ts := range []Timestamps{TimestampsInt64, TimestampsInt96} {
-		b.Run(string(ts), func(b *testing.B) {
+	for _, v := range []struct {
+		name     string
+		ts       Timestamps
+		byColumn bool
+	}{{"int64", TimestampsInt64, false}, {"int96", TimestampsInt96, false}, {"bycolumn", TimestampsInt64, true}} {
+		ts := v.ts
+		b.Run(v.name, func(b *testing.B) {
 			o := (&Options{Dir: b.TempDir(), Timestamps: ts}).withDefaults()
 			o.create = func(string) (outFile, error) { return discardFile{io.Discard}, nil }
 			pc, err := newPartConfig(o.Dir, "bench", &o)
@@ -53,7 +60,8 @@ func BenchmarkEventsWriter(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.Cleanup(pc.close)
-			w := newEventsWriter(pc, 0)
+			w := newEventsWriter(pc, 0, v.byColumn)
+			defer w.stopHelper()
 			batches := []*batch{benchBatch(1), benchBatch(1 + batchRows)}
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -63,6 +71,9 @@ func BenchmarkEventsWriter(b *testing.B) {
 				}
 			}
 			if err := w.cur.w.Close(); err != nil { // the footer too (nothing to rename)
+				b.Fatal(err)
+			}
+			if err := w.cur.buf.Flush(); err != nil {
 				b.Fatal(err)
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batchRows), "ns/event")
@@ -98,6 +109,9 @@ func BenchmarkTypedWriter(b *testing.B) {
 			for _, t := range w.types { // the footers too (nothing to rename)
 				if t.cur != nil {
 					if err := t.cur.w.Close(); err != nil {
+						b.Fatal(err)
+					}
+					if err := t.cur.buf.Flush(); err != nil {
 						b.Fatal(err)
 					}
 				}

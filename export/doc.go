@@ -25,7 +25,9 @@
 // Speed: one goroutine reads and copies the log into batches; writers
 // consume each batch in parallel, one for the events dataset and one or
 // more (a core each, up to 4) for the by_type datasets, each encoding,
-// compressing and finally syncing its own files. by_type rows go to
+// compressing and writing its own files; the kernel's write-back is
+// started as files grow and finished files are synced in the background
+// (writeback.go), so the disk never holds the pipeline up. by_type rows go to
 // parquet-go column by column (typed.go); compressed pages wait for
 // their row group in a run-wide pool of huge-page memory (pagepool.go).
 // Memory is bounded by the batches in flight (8 of at most 4 MiB) and by

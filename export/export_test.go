@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -678,5 +681,152 @@ func TestEvery(t *testing.T) {
 	m, _ := snapshot(t, out)
 	if m.ToPosition != 3 || m.Runs != 2 {
 		t.Fatalf("manifest: to %d, runs %d (ticks with nothing new must not run)", m.ToPosition, m.Runs)
+	}
+}
+
+// TestDatasets writes one dataset only (Options.Datasets, --datasets):
+// the other is neither written nor declared, the choice is recorded like
+// a filter, and an incremental run with another choice is refused.
+func TestDatasets(t *testing.T) {
+	s, _ := openStore(t, t.TempDir())
+	appendJSON(t, s, "order-1", "A", `{"n":1}`, `{"n":2}`)
+	appendJSON(t, s, "order-2", "B", `{"x":"y"}`)
+	for _, c := range []struct {
+		datasets []string
+		want     []string // datasets in the manifest
+	}{
+		{[]string{DatasetEvents}, []string{"events"}},
+		{[]string{DatasetByType}, []string{"by_type/A", "by_type/B"}},
+		{[]string{"by_type,events"}, []string{"by_type/A", "by_type/B", "events"}},
+	} {
+		t.Run(strings.Join(c.datasets, "+"), func(t *testing.T) {
+			out := t.TempDir()
+			o, err := Request{Out: out, Datasets: c.datasets}.Options()
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := s.Head() // events so far (each case appends one)
+			sum := run(t, s, o)
+			if sum.Events != n || sum.SnapshotEvents != int64(n) {
+				t.Fatalf("summary %+v, want %d events", sum, n)
+			}
+			m, files := snapshot(t, out)
+			var got []string
+			for name := range m.Datasets {
+				got = append(got, name)
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, c.want) {
+				t.Fatalf("datasets %v, want %v", got, c.want)
+			}
+			rows := 0
+			for _, f := range m.Files {
+				if !slices.Contains(c.want, f.Dataset) {
+					t.Fatalf("file of dataset %s", f.Dataset)
+				}
+				rows += len(files[f.Path].records)
+			}
+			want := int(n)
+			if len(c.datasets) == 1 && strings.Contains(c.datasets[0], ",") {
+				want *= 2 // both: every event in events and in by_type
+			}
+			if rows != want {
+				t.Fatalf("%d rows, want %d", rows, want)
+			}
+			for _, d := range []string{"events", "by_type"} {
+				_, err := os.Stat(filepath.Join(out, d))
+				if exists := err == nil; exists != slices.ContainsFunc(c.want, func(w string) bool { return strings.HasPrefix(w, d) }) {
+					t.Fatalf("directory %s exists: %v", d, exists)
+				}
+			}
+			hive, _ := os.ReadFile(filepath.Join(out, "hive.sql"))
+			if strings.Contains(string(hive), "TABLE IF NOT EXISTS `events`") != slices.Contains(c.want, "events") {
+				t.Fatalf("hive.sql:\n%s", hive)
+			}
+			// Another choice on an incremental run is refused.
+			other := o
+			other.Datasets = nil
+			if len(c.want) == 3 {
+				other.Datasets = []string{DatasetEvents}
+			}
+			_, err = Run(context.Background(), s, other)
+			var fm *FilterMismatchError
+			if !errors.As(err, &fm) || !strings.Contains(err.Error(), "datasets=") {
+				t.Fatalf("err %v", err)
+			}
+			appendJSON(t, s, "order-3", "A", `{"n":3}`)
+			if sum := run(t, s, o); sum.Events != 1 {
+				t.Fatalf("incremental: %+v", sum)
+			}
+		})
+	}
+	if _, err := (Request{Out: t.TempDir(), Datasets: []string{"events,typed"}}).Options(); !errors.Is(err, ErrInvalidOptions) || !strings.Contains(err.Error(), `"typed"`) {
+		t.Fatalf("unknown dataset: %v", err)
+	}
+}
+
+// TestEventsByColumn: written alone on several cores, the events dataset
+// goes column by column on two goroutines (eventcols.go); its files must
+// read back exactly like those of the typed writer (eventRecord) used
+// otherwise (schema, types, every value), for both timestamp encodings,
+// over several row groups and two days.
+func TestEventsByColumn(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2)) // the column path is taken with two cores or more
+	s, clk := openStore(t, t.TempDir())
+	for i := range 3000 {
+		if i == 2000 {
+			clk.set(day1.Add(26 * time.Hour))
+		}
+		ev := engine.EventData{Type: fmt.Sprintf("T%d", i%3), Data: fmt.Appendf(nil, `{"i":%d,"s":"x\"%d"}`, i, i), DataIsJSON: true}
+		switch i % 7 {
+		case 1:
+			ev.Metadata, ev.MetadataIsJSON = fmt.Appendf(nil, `{"m":%d}`, i), true
+		case 2:
+			ev.Data, ev.DataIsJSON = []byte{0xff, byte(i), 0x01}, false
+		case 3:
+			ev.Data, ev.DataIsJSON = nil, false
+			ev.Metadata = []byte{0x00, byte(i)}
+		}
+		if _, err := s.Append(context.Background(), fmt.Sprintf("k-%d", i%11), engine.ExpectAny, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, ts := range []Timestamps{TimestampsInt64, TimestampsInt96} {
+		t.Run(string(ts), func(t *testing.T) {
+			both, alone := t.TempDir(), t.TempDir()
+			run(t, s, Options{Dir: both, Timestamps: ts, RowGroupRows: 700, eventsAsRecords: true})
+			run(t, s, Options{Dir: alone, Timestamps: ts, RowGroupRows: 700, Datasets: []string{DatasetEvents}})
+			m1, f1 := snapshot(t, both)
+			m2, f2 := snapshot(t, alone)
+			r1, r2 := datasetRows(m1, f1, "events"), datasetRows(m2, f2, "events")
+			if len(r1) != 3000 || len(r2) != 3000 {
+				t.Fatalf("%d and %d rows", len(r1), len(r2))
+			}
+			for i := range r1 {
+				if !reflect.DeepEqual(r1[i], r2[i]) {
+					t.Fatalf("row %d:\n%v\n%v", i, r1[i], r2[i])
+				}
+			}
+			var files1, files2 []*pqFile
+			for _, f := range m1.Files {
+				if f.Dataset == "events" {
+					files1 = append(files1, f1[f.Path])
+				}
+			}
+			for _, f := range m2.Files {
+				files2 = append(files2, f2[f.Path])
+			}
+			if len(files1) != 2 || len(files2) != 2 {
+				t.Fatalf("%d and %d events files (one per day)", len(files1), len(files2))
+			}
+			for i := range files1 {
+				a, b := files1[i], files2[i]
+				if !slices.Equal(a.order, b.order) || !maps.Equal(a.physical, b.physical) || !maps.Equal(a.logical, b.logical) ||
+					a.rowGroups != b.rowGroups || a.rowGroups < 2 {
+					t.Fatalf("file %d: columns %v / %v, types %v / %v, %v / %v, row groups %d / %d",
+						i, a.order, b.order, a.physical, b.physical, a.logical, b.logical, a.rowGroups, b.rowGroups)
+				}
+			}
+		})
 	}
 }

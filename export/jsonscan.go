@@ -1,6 +1,8 @@
 package export
 
 import (
+	"encoding/binary"
+	"math/bits"
 	"strings"
 
 	"github.com/tidwall/gjson"
@@ -119,6 +121,9 @@ func (sc *objectScanner) next(m *jsonMember) bool {
 }
 
 func skipSpace(s string, i int) int {
+	if i < len(s) && s[i] > ' ' {
+		return i // the usual case: no space at all
+	}
 	for i < len(s) && (s[i] == ' ' || s[i] == '\n' || s[i] == '\t' || s[i] == '\r') {
 		i++
 	}
@@ -141,13 +146,14 @@ func literal(s string, i int, lit string) int {
 // starting at s[i] == '"' and whether it has escapes; -1 if unterminated.
 func scanString(s string, i int) (int, bool) {
 	j := i + 1
-	// Most keys and values are short: look at them byte by byte, and
+	// Most keys and values are short: look at them 8 bytes at a time, and
 	// only search longer ones with IndexByte.
-	for end := min(len(s), j+32); j < end; j++ {
-		switch s[j] {
-		case '"':
-			return j + 1, false
-		case '\\':
+	for end := min(len(s)-8, j+32); j <= end; j += 8 {
+		if m := quoteOrBackslash(binary.LittleEndian.Uint64([]byte(s[j : j+8]))); m != 0 {
+			j += bits.TrailingZeros64(m) / 8
+			if s[j] == '"' {
+				return j + 1, false
+			}
 			return scanEscaped(s, j)
 		}
 	}
@@ -159,6 +165,17 @@ func scanString(s string, i int) (int, bool) {
 		return j + q + 1, false
 	}
 	return scanEscaped(s, j)
+}
+
+// quoteOrBackslash returns a word whose high bit is set in (at least) the
+// lowest byte of w that is '"' or '\\', and is 0 when there is none.
+// (Bytes above the first match may be flagged wrongly: only the lowest
+// flag counts.)
+func quoteOrBackslash(w uint64) uint64 {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	q := w ^ (ones * '"')
+	b := w ^ (ones * '\\')
+	return ((q-ones)&^q | (b-ones)&^b) & highs
 }
 
 // scanEscaped is scanString from s[j], inside a string with escapes.

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -42,12 +43,16 @@ func TestKillChild(t *testing.T) {
 	case "parts": // every part file renamed into place, manifest not replaced
 		o.afterParts = ready
 	case "writing": // part files half written under temp names
-		n := 0
-		o.Progress = func(p Progress) {
-			if p.Events > 0 && n == 0 {
-				n++
+		// The writer creating the second part file stops there, so the
+		// run cannot end before it is killed (a Progress callback runs
+		// beside the export, which could finish meanwhile).
+		var n atomic.Int32
+		o.create = func(name string) (outFile, error) {
+			f, err := createOS(name)
+			if err == nil && n.Add(1) == 2 {
 				ready()
 			}
+			return f, err
 		}
 	}
 	Run(context.Background(), r, o)

@@ -39,6 +39,9 @@ type Options struct {
 	Category string
 	Since    time.Time
 	Until    time.Time
+	// Datasets are the datasets written: DatasetEvents, DatasetByType or
+	// both (nil, the default). Recorded in the manifest like the filters.
+	Datasets []string
 	// Compression: "snappy" (default), "zstd" or "none".
 	Compression string
 	// Timestamps: int64 (default) or int96.
@@ -69,7 +72,16 @@ type Options struct {
 	// afterParts, for tests, runs after the part files are renamed into
 	// place and before the manifest is replaced.
 	afterParts func()
+	// eventsAsRecords, for tests, writes the events dataset through the
+	// typed writer (eventRecord) even with several cores.
+	eventsAsRecords bool
 }
+
+// Dataset names for Options.Datasets.
+const (
+	DatasetEvents = "events"  // DIR/events
+	DatasetByType = "by_type" // DIR/by_type/<EventType>
+)
 
 // Progress reports a running export.
 type Progress struct {
@@ -127,6 +139,12 @@ func (o *Options) withDefaults() Options {
 	c.Types = slices.Clone(c.Types)
 	slices.Sort(c.Types)
 	c.Types = slices.Compact(c.Types)
+	c.Datasets = slices.Clone(c.Datasets)
+	slices.Sort(c.Datasets)
+	c.Datasets = slices.Compact(c.Datasets)
+	if slices.Equal(c.Datasets, []string{DatasetByType, DatasetEvents}) {
+		c.Datasets = nil // both: the default, as manifests without the field say
+	}
 	return c
 }
 
@@ -142,6 +160,11 @@ func (o *Options) validate() error {
 	}
 	if !o.Since.IsZero() && !o.Until.IsZero() && !o.Until.After(o.Since) {
 		return fmt.Errorf("%w: until (%s) must be after since (%s)", ErrInvalidOptions, o.Until.Format(time.RFC3339), o.Since.Format(time.RFC3339))
+	}
+	for _, d := range o.Datasets {
+		if d != DatasetEvents && d != DatasetByType {
+			return fmt.Errorf("%w: dataset %q: want %s or %s", ErrInvalidOptions, d, DatasetEvents, DatasetByType)
+		}
 	}
 	for _, t := range o.Types {
 		if t == "" {
@@ -170,10 +193,12 @@ type Filters struct {
 	Since      string   `json:"since,omitempty"`
 	Until      string   `json:"until,omitempty"`
 	Timestamps string   `json:"timestamps"`
+	// Datasets written (none listed: events and by_type).
+	Datasets []string `json:"datasets,omitempty"`
 }
 
 func (o *Options) filters() Filters {
-	f := Filters{Types: o.Types, Category: o.Category, Timestamps: string(o.Timestamps)}
+	f := Filters{Types: o.Types, Category: o.Category, Timestamps: string(o.Timestamps), Datasets: o.Datasets}
 	if !o.Since.IsZero() {
 		f.Since = o.Since.UTC().Format(time.RFC3339Nano)
 	}
@@ -185,7 +210,12 @@ func (o *Options) filters() Filters {
 
 func (f Filters) equal(g Filters) bool {
 	return slices.Equal(f.Types, g.Types) && f.Category == g.Category && f.Since == g.Since &&
-		f.Until == g.Until && f.Timestamps == g.Timestamps
+		f.Until == g.Until && f.Timestamps == g.Timestamps && slices.Equal(f.Datasets, g.Datasets)
+}
+
+// writes reports whether the options write dataset (DatasetEvents or DatasetByType).
+func (o *Options) writes(dataset string) bool {
+	return len(o.Datasets) == 0 || slices.Contains(o.Datasets, dataset)
 }
 
 func (f Filters) String() string {
@@ -203,5 +233,8 @@ func (f Filters) String() string {
 		parts = append(parts, "until="+f.Until)
 	}
 	parts = append(parts, "timestamps="+f.Timestamps)
+	if len(f.Datasets) > 0 {
+		parts = append(parts, "datasets="+strings.Join(f.Datasets, ","))
+	}
 	return strings.Join(parts, " ")
 }

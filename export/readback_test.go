@@ -12,6 +12,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/metadata"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/apache/arrow-go/v18/parquet/schema"
 )
@@ -31,6 +32,9 @@ type pqFile struct {
 	// records: every row as column name -> Go value (nil for NULL).
 	records   []map[string]any
 	rowGroups int
+	// positionBounds are the min and max of position per row group, from
+	// the column chunk statistics.
+	positionBounds [][2]int64
 }
 
 // readParquet reads a file with arrow-go and checks the writer settings
@@ -67,14 +71,34 @@ func readParquet(t *testing.T, path string) *pqFile {
 					t.Fatalf("%s column %s: encoding %s (only PLAIN, RLE and dictionary allowed)", path, sc.Column(c).Name(), e)
 				}
 			}
+			// Bounds are in the footer (column chunk statistics) and in
+			// the column index, not in the data page headers.
+			// (INT96 has no defined sort order: no statistics.)
+			if ok, err := cc.StatsSet(); (err != nil || !ok) && sc.Column(c).PhysicalType() != parquet.Types.Int96 {
+				t.Fatalf("%s column %s: no column chunk statistics (%v)", path, sc.Column(c).Name(), err)
+			}
+			if cc.GetColumnIndexLocation() == nil || cc.GetOffsetIndexLocation() == nil {
+				t.Fatalf("%s column %s: no column index or offset index", path, sc.Column(c).Name())
+			}
+			if sc.Column(c).Name() == "position" {
+				st, err := cc.Statistics()
+				if err != nil {
+					t.Fatal(err)
+				}
+				out.positionBounds = append(out.positionBounds, [2]int64{st.(*metadata.Int64Statistics).Min(), st.(*metadata.Int64Statistics).Max()})
+			}
 			pr, err := rg.GetColumnPageReader(c)
 			if err != nil {
 				t.Fatal(err)
 			}
 			for pr.Next() {
-				switch pr.Page().(type) {
+				switch pg := pr.Page().(type) {
 				case *file.DataPageV2:
 					t.Fatalf("%s column %s: a data page v2", path, sc.Column(c).Name())
+				case *file.DataPageV1:
+					if st := pg.Statistics(); st.HasMin || st.HasMax {
+						t.Fatalf("%s column %s: statistics in a data page header", path, sc.Column(c).Name())
+					}
 				}
 			}
 			if err := pr.Err(); err != nil {
@@ -135,6 +159,21 @@ func readParquet(t *testing.T, path string) *pqFile {
 	}
 	if int64(len(out.records)) != out.rows {
 		t.Fatalf("%s: read %d rows, metadata says %d", path, len(out.records), out.rows)
+	}
+	// Row groups are in position order: the statistics must bound them.
+	var first int64
+	for g, b := range out.positionBounds {
+		var rows int64
+		if g < rdr.NumRowGroups() {
+			rows = rdr.MetaData().RowGroup(g).NumRows()
+		}
+		if rows > 0 {
+			lo, hi := out.records[first]["position"], out.records[first+rows-1]["position"]
+			if lo != b[0] || hi != b[1] {
+				t.Fatalf("%s row group %d: position statistics %v, rows from %v to %v", path, g, b, lo, hi)
+			}
+		}
+		first += rows
 	}
 	return out
 }

@@ -13,6 +13,7 @@ type Request struct {
 	Full         bool     `json:"full,omitempty"`
 	Compact      bool     `json:"compact,omitempty"`
 	Types        []string `json:"types,omitempty"`
+	Datasets     []string `json:"datasets,omitempty"` // "events", "by_type" (default both)
 	Category     string   `json:"category,omitempty"`
 	Since        string   `json:"since,omitempty"` // RFC 3339
 	Until        string   `json:"until,omitempty"`
@@ -31,13 +32,8 @@ func (r Request) Options() (Options, error) {
 	if r.RowGroupSize < 0 || (r.RowGroupSize > 0 && r.RowGroupSize < 1<<20) {
 		return o, fmt.Errorf("%w: row group size %d: want at least 1 MiB", ErrInvalidOptions, r.RowGroupSize)
 	}
-	for _, t := range r.Types {
-		for _, t := range strings.Split(t, ",") {
-			if t = strings.TrimSpace(t); t != "" {
-				o.Types = append(o.Types, t)
-			}
-		}
-	}
+	o.Types = splitList(r.Types)
+	o.Datasets = splitList(r.Datasets)
 	var err error
 	if o.Since, err = parseTime("since", r.Since); err != nil {
 		return o, err
@@ -58,4 +54,17 @@ func parseTime(name, s string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("%w: %s %q is not an RFC 3339 time (e.g. 2026-03-01T00:00:00Z)", ErrInvalidOptions, name, s)
 	}
 	return t, nil
+}
+
+// splitList splits comma-separated items and drops empty ones.
+func splitList(items []string) []string {
+	var out []string
+	for _, it := range items {
+		for _, v := range strings.Split(it, ",") {
+			if v = strings.TrimSpace(v); v != "" {
+				out = append(out, v)
+			}
+		}
+	}
+	return out
 }

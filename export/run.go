@@ -172,10 +172,16 @@ func Run(ctx context.Context, src Source, opts Options) (*Summary, error) {
 	}
 	sum.ToPosition = m.ToPosition
 	sum.SnapshotFiles = len(m.Files)
+	var typedRows int64
 	for _, f := range m.Files {
 		if f.Dataset == "events" {
 			sum.SnapshotEvents += f.Rows
+		} else {
+			typedRows += f.Rows
 		}
+	}
+	if m.Datasets["events"] == nil { // by_type only: every event is in one of them
+		sum.SnapshotEvents = typedRows
 	}
 	sum.Seconds = o.now().Sub(start).Seconds()
 	if sum.Seconds > 0 {
@@ -230,16 +236,24 @@ func exportRange(ctx context.Context, src Source, dir string, o *Options, m *Man
 		return nil, 0, 0, err
 	}
 	defer pc.close() // after every writer is done (below)
-	evDS := m.Datasets["events"]
-	if evDS == nil {
-		evDS = &Dataset{}
-		m.Datasets["events"] = evDS
+	var ew *eventsWriter
+	if o.writes(DatasetEvents) {
+		evDS := m.Datasets["events"]
+		if evDS == nil {
+			evDS = &Dataset{}
+			m.Datasets["events"] = evDS
+		}
+		if n := len(evDS.Schemas); n == 0 || !sameColumns(evDS.Schemas[n-1], eventsColumns) {
+			evDS.Schemas = append(evDS.Schemas, eventsColumns)
+		}
+		// Alone, the events writer spreads its columns over two cores
+		// (eventcols.go).
+		ew = newEventsWriter(pc, len(evDS.Schemas)-1, !o.writes(DatasetByType) && runtime.GOMAXPROCS(0) > 1 && !o.eventsAsRecords)
 	}
-	if n := len(evDS.Schemas); n == 0 || !sameColumns(evDS.Schemas[n-1], eventsColumns) {
-		evDS.Schemas = append(evDS.Schemas, eventsColumns)
+	shards := 0
+	if o.writes(DatasetByType) {
+		shards = typedShards()
 	}
-	ew := newEventsWriter(pc, len(evDS.Schemas)-1)
-	shards := typedShards()
 	var dsMu sync.Mutex
 	tws := make([]*typedWriter, shards)
 	for i := range tws {
@@ -264,10 +278,13 @@ func exportRange(ctx context.Context, src Source, dir string, o *Options, m *Man
 	for range numBatches {
 		free <- &batch{}
 	}
-	evCh := make(chan *batch, numBatches)
-	tyChs := make([]chan *batch, shards)
-	for i := range tyChs {
-		tyChs[i] = make(chan *batch, numBatches)
+	// A channel per writer: the events writer's first (when it writes).
+	var chs []chan *batch
+	if ew != nil {
+		chs = append(chs, make(chan *batch, numBatches))
+	}
+	for range tws {
+		chs = append(chs, make(chan *batch, numBatches))
 	}
 	release := func(b *batch) {
 		if b.refs.Add(-1) == 0 {
@@ -277,23 +294,24 @@ func exportRange(ctx context.Context, src Source, dir string, o *Options, m *Man
 	}
 	g.Go(func() error {
 		defer func() {
-			close(evCh)
-			for _, ch := range tyChs {
+			for _, ch := range chs {
 				close(ch)
 			}
 		}()
-		return readLog(gctx, src, o, startPos, to, newShardPicker(shards), free, func(b *batch) error {
-			b.refs.Store(int32(1 + shards))
-			if n := len(b.rows); n > 0 {
+		return readLog(gctx, src, o, startPos, to, newShardPicker(max(shards, 1)), free, func(b *batch) error {
+			b.refs.Store(int32(len(chs)))
+			n := len(b.rows) // the batch is the writers' once sent
+			if n > 0 {
 				readPos.Store(b.rows[n-1].pos)
 			}
-			for _, ch := range append([]chan *batch{evCh}, tyChs...) {
+			for _, ch := range chs {
 				select {
 				case ch <- b:
 				case <-gctx.Done():
 					return gctx.Err()
 				}
 			}
+			events.Add(uint64(n))
 			return nil
 		})
 	})
@@ -318,15 +336,18 @@ func exportRange(ctx context.Context, src Source, dir string, o *Options, m *Man
 			return finish()
 		}
 	}
-	g.Go(consume(evCh, func(b *batch) error {
-		if err := ew.write(b); err != nil {
-			return err
-		}
-		events.Add(uint64(len(b.rows)))
-		return gctx.Err()
-	}, ew.close))
+	next := chs
+	if ew != nil {
+		g.Go(consume(next[0], func(b *batch) error {
+			if err := ew.write(b); err != nil {
+				return err
+			}
+			return gctx.Err()
+		}, ew.close))
+		next = next[1:]
+	}
 	for i, tw := range tws {
-		g.Go(consume(tyChs[i], func(b *batch) error { return tw.write(gctx, b) }, tw.close))
+		g.Go(consume(next[i], func(b *batch) error { return tw.write(gctx, b) }, tw.close))
 	}
 
 	done := make(chan struct{})
@@ -348,15 +369,22 @@ func exportRange(ctx context.Context, src Source, dir string, o *Options, m *Man
 	}
 	err = g.Wait()
 	close(done)
-	files := ew.files
+	var files []File
+	if ew != nil {
+		if err != nil {
+			ew.abort()
+		}
+		files = ew.files
+	}
+	for _, tw := range tws {
+		if err != nil {
+			tw.abort()
+		}
+	}
 	for _, tw := range tws {
 		files = append(files, tw.files...)
 	}
 	if err != nil {
-		ew.abort()
-		for _, tw := range tws {
-			tw.abort()
-		}
 		for _, f := range files { // renamed into place but never listed
 			os.Remove(filepath.Join(dir, filepath.FromSlash(f.Path)))
 		}

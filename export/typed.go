@@ -25,7 +25,9 @@ type typedWriter struct {
 	open  int
 	clock uint64
 	rb    rowBuilder
-	files []File
+	// pending are the files finished so far, completing in the background.
+	pending []*pendingFile
+	files   []File // set by close and abort
 	// Per batch: the fields of each row (refs[rowStart[i]:rowStart[i+1]])
 	// and the types with rows in it, in order of first appearance.
 	refs     []fieldRef
@@ -315,10 +317,11 @@ func (w *typedWriter) writeType(b *batch, t *typeOut) error {
 
 // buildRun fills w.cols with rows (of type t) column by column, as
 // values of t's current schema. Values point into the batch and w.rb
-// until the batch is written. Values of required columns carry no
-// levels: theirs are 0, and parquet-go's column writers know their
-// column (Value.Level, which checks its arguments, is not inlined and
-// cost 7% of building the rows).
+// until the batch is written. Values carry only their definition level
+// (0 for required columns and NULLs, 1 for other values of optional
+// ones): parquet-go's column writers know their column (Value.Level,
+// which checks its three arguments, is not inlined and cost 7% of
+// building the rows; SetDefinitionLevel is).
 func (w *typedWriter) buildRun(b *batch, t *typeOut, rows []int32) {
 	n := len(rows)
 	for len(w.cols) < len(t.cols) {
@@ -348,7 +351,8 @@ func (w *typedWriter) buildRun(b *batch, t *typeOut, rows []int32) {
 		if r.meta.n == 0 {
 			meta[k] = t.nulls[tyMetadata]
 		} else {
-			meta[k] = parquet.ByteArrayValue(w.rb.text(b.bytes(r.meta), r.metaJSON)).Level(0, 1, tyMetadata)
+			meta[k] = parquet.ByteArrayValue(w.rb.text(b.bytes(r.meta), r.metaJSON))
+			meta[k].SetDefinitionLevel(1)
 		}
 	}
 	// Typed columns one at a time: a column's field is usually at the same
@@ -368,7 +372,8 @@ func (w *typedWriter) buildRun(b *batch, t *typeOut, rows []int32) {
 			}
 			ref := &refs[guess]
 			if v, ok := w.rb.typedValue(kind, ref.kind, bytesString(b.bytes(ref.raw)), ref.escaped); ok {
-				col[k] = v.Level(0, 1, c)
+				col[k] = v
+				col[k].SetDefinitionLevel(1)
 			} else {
 				col[k] = null
 			}
@@ -410,29 +415,38 @@ func (w *typedWriter) openFor(t *typeOut, r *evRow, day int64) error {
 }
 
 func (w *typedWriter) finish(t *typeOut) error {
-	f, err := t.cur.finish()
+	pf := t.cur.finishAsync()
 	t.cur = nil
 	w.open--
-	if err != nil {
-		return err
+	w.pending = append(w.pending, pf)
+	select {
+	case <-pf.done: // failed at once
+		return pf.err
+	default:
+		return nil
 	}
-	w.files = append(w.files, f)
-	return nil
 }
 
-// close finishes every open file and saves the inference state.
+// close finishes every open file, waits for every file to be complete
+// and saves the inference state.
 func (w *typedWriter) close() error {
+	var err error
 	for _, t := range w.types {
-		if t.cur != nil {
-			if err := w.finish(t); err != nil {
-				return err
-			}
+		if t.cur != nil && err == nil {
+			err = w.finish(t)
 		}
 		t.ds.Inference = t.inf.Saved()
 	}
-	return nil
+	files, werr := waitAll(w.pending)
+	w.pending, w.files = nil, append(w.files, files...)
+	if err == nil {
+		err = werr
+	}
+	return err
 }
 
+// abort drops the open files and waits for the files finished before
+// (the caller removes them).
 func (w *typedWriter) abort() {
 	for _, t := range w.types {
 		if t.cur != nil {
@@ -440,4 +454,6 @@ func (w *typedWriter) abort() {
 			t.cur = nil
 		}
 	}
+	files, _ := waitAll(w.pending)
+	w.pending, w.files = nil, append(w.files, files...)
 }

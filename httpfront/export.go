@@ -101,6 +101,9 @@ func exportRequest(w http.ResponseWriter, r *http.Request) (export.Request, erro
 	if v, ok := q["types"]; ok {
 		req.Types = v
 	}
+	if v, ok := q["datasets"]; ok {
+		req.Datasets = v
+	}
 	if err := boolean("full", &req.Full); err != nil {
 		return req, err
 	}

@@ -65,6 +65,7 @@ func TestExportErrors(t *testing.T) {
 		{"bad bool", "admin", "admin-pw", "?out=" + out + "&full=maybe", "", 400, "invalid_options"},
 		{"bad json", "admin", "admin-pw", "", `{"out":`, 400, "invalid_options"},
 		{"unknown field", "admin", "admin-pw", "", `{"out":"x","fast":true}`, 400, "invalid_options"},
+		{"bad dataset", "admin", "admin-pw", "?out=" + out + "&datasets=typed", "", 400, "invalid_options"},
 		{"other store", "admin", "admin-pw", "?out=" + other, "", 409, "store_mismatch"},
 		{"unwritable", "admin", "admin-pw", "?out=" + notDir + "/sub", "", 500, "export_failed"},
 	}
@@ -83,6 +84,15 @@ func TestExportErrors(t *testing.T) {
 	r := do(t, "POST", base+"/export?out="+out+"&types=X", "admin", "admin-pw", nil, "")
 	if r.status != 409 || r.body["error"] != "filter_mismatch" || !strings.Contains(r.body["message"].(string), "--full") {
 		t.Fatalf("%d %s", r.status, r.raw)
+	}
+	r = do(t, "POST", base+"/export?out="+out+"&datasets=events", "admin", "admin-pw", nil, "")
+	if r.status != 409 || r.body["error"] != "filter_mismatch" || !strings.Contains(r.body["message"].(string), "datasets=events") {
+		t.Fatalf("%d %s", r.status, r.raw)
+	}
+	// One dataset only, in the JSON body.
+	events := t.TempDir()
+	if r := do(t, "POST", base+"/export", "admin", "admin-pw", jsonCT, `{"out":"`+events+`","datasets":["events"]}`); r.status != 200 || r.body["files"] != 1.0 {
+		t.Fatalf("datasets=events: %d %s", r.status, r.raw)
 	}
 }
 

@@ -1,11 +1,21 @@
 //go:build linux
 
 // Command exportbench measures the Parquet export (package export) of a
-// generated store: events/s, MB/s, peak RSS and files, side by side in
-// the same run with DuckDB writing the same events to Parquet
-// (COPY ... TO ... (FORMAT parquet, COMPRESSION snappy)).
+// generated store: events/s, MB/s, peak RSS, CPU and files, side by side
+// in the same run with DuckDB writing the same events to Parquet
+// (COPY ... TO ... (FORMAT parquet, COMPRESSION snappy)):
 //
-//	go run ./bench/exportbench -events 10000000
+//   - eventsql's whole export (events + by_type datasets) against DuckDB
+//     doing the same work from a loaded table (the events file and one
+//     file per event type with the JSON fields extracted into the same
+//     typed columns);
+//
+//   - eventsql's events dataset alone (--datasets events) against
+//     DuckDB's COPY of the events columns;
+//
+//   - both against DuckDB's read_ndjson + COPY end to end.
+//
+//     go run ./bench/exportbench -events 10000000
 //
 // The events are the bulk-import generator's (bench/importbench/gen,
 // ~330-byte NDJSON lines, 4 event types), imported into a fresh store
@@ -24,6 +34,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/eventsql/eventsql/bench/benchproc"
@@ -47,6 +58,8 @@ type config struct {
 	jsonOut     string
 	cpuprofile  string
 	trace       string
+	eventsOnly  bool
+	typedMode   string
 }
 
 // Result is one measured export.
@@ -87,6 +100,8 @@ func run(args []string) error {
 	fs.StringVar(&c.jsonOut, "json", "", "also write the results as JSON to this file")
 	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile of the eventsql exports")
 	fs.StringVar(&c.trace, "trace", "", "write an execution trace of the eventsql exports")
+	fs.BoolVar(&c.eventsOnly, "events-only", true, "also export the events dataset alone (--datasets events) each round")
+	fs.StringVar(&c.typedMode, "duckdb-typed", "transform", "how DuckDB extracts the typed columns: transform (json_transform, one parse per event) or extract (json_extract_string per field)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -109,16 +124,28 @@ func run(args []string) error {
 		stopCPU()
 		return err
 	}
+	// Rounds alternate the whole export (events + by_type) and, with
+	// -events-only, the events dataset alone.
+	out := filepath.Join(c.dir, "out-eventsql")
 	for r := range c.rounds {
-		out := filepath.Join(c.dir, "out-eventsql")
-		os.RemoveAll(out)
-		res, err := exportOnce(ctx, storeDir, out, c.compression)
-		if err != nil {
-			return err
+		datasets := [][]string{nil}
+		if c.eventsOnly {
+			datasets = append(datasets, []string{export.DatasetEvents})
 		}
-		res.Note = fmt.Sprintf("round %d", r+1)
-		results = append(results, res)
-		printResult(res)
+		for _, ds := range datasets {
+			dir := out
+			if ds != nil {
+				dir = out + "-" + strings.Join(ds, "-") // out keeps the whole export's manifest for DuckDB
+			}
+			os.RemoveAll(dir)
+			res, err := exportOnce(ctx, storeDir, dir, c.compression, ds)
+			if err != nil {
+				return err
+			}
+			res.Note = fmt.Sprintf("round %d", r+1)
+			results = append(results, res)
+			printResult(res)
+		}
 	}
 	stopTrace()
 	stopCPU()
@@ -127,8 +154,19 @@ func run(args []string) error {
 		if err != nil {
 			return err
 		}
+		// DuckDB writes the typed files with eventsql's typed schemas.
+		if c.rounds == 0 {
+			os.RemoveAll(out)
+			if _, err := exportOnce(ctx, storeDir, out, c.compression, nil); err != nil {
+				return err
+			}
+		}
+		specs, err := typedSpecs(out)
+		if err != nil {
+			return err
+		}
 		for r := range c.rounds {
-			rs, err := runDuckDB(ctx, mod, c.dir, ndjson, c.compression)
+			rs, err := runDuckDB(ctx, mod, c.dir, ndjson, c.compression, specs, c.typedMode)
 			if err != nil {
 				return err
 			}
@@ -156,9 +194,18 @@ func run(args []string) error {
 			}
 			return w
 		}
-		fmt.Printf("ratio eventsql export / DuckDB COPY (loaded table): %.2f–%.2fx; / DuckDB read_ndjson+COPY: %.2f–%.2fx\n",
-			worst("eventsql")/best("duckdb-copy"), best("eventsql")/worst("duckdb-copy"),
-			worst("eventsql")/best("duckdb-ndjson-copy"), best("eventsql")/worst("duckdb-ndjson-copy"))
+		ratio := func(what, ours, theirs string) {
+			if best(ours) == 0 || best(theirs) == 0 {
+				return
+			}
+			fmt.Printf("ratio %-62s %.2f–%.2fx\n", what+":", worst(ours)/best(theirs), best(ours)/worst(theirs))
+		}
+		fmt.Println("ratios (events/s, worst–best pairing of rounds):")
+		ratio("eventsql events+by_type / DuckDB same work (events + typed)", "eventsql", "duckdb-copy-all")
+		ratio("eventsql events only / DuckDB COPY events (same work)", "eventsql-events", "duckdb-copy")
+		ratio("eventsql events+by_type / DuckDB COPY events only", "eventsql", "duckdb-copy")
+		ratio("eventsql events+by_type / DuckDB read_ndjson+COPY events", "eventsql", "duckdb-ndjson-copy")
+		ratio("eventsql events only / DuckDB read_ndjson+COPY events", "eventsql-events", "duckdb-ndjson-copy")
 	}
 	if c.jsonOut != "" {
 		b, _ := json.MarshalIndent(map[string]any{"events": c.events, "cpus": runtime.NumCPU(), "results": results}, "", "  ")
@@ -255,7 +302,7 @@ func (l *lineLimiter) Write(p []byte) (int, error) {
 
 // exportOnce exports the store (read-only, as `eventsql export --data`
 // does) into out and measures it.
-func exportOnce(ctx context.Context, storeDir, out, compression string) (Result, error) {
+func exportOnce(ctx context.Context, storeDir, out, compression string, datasets []string) (Result, error) {
 	runtime.GC()
 	benchproc.ResetPeakRSS(os.Getpid())
 	sampler := benchproc.SampleRSS(os.Getpid(), 50*time.Millisecond)
@@ -266,7 +313,7 @@ func exportOnce(ctx context.Context, storeDir, out, compression string) (Result,
 		sampler.Stop()
 		return Result{}, err
 	}
-	sum, err := export.Run(ctx, r, export.Options{Dir: out, Compression: compression, Version: "bench", Build: "bench"})
+	sum, err := export.Run(ctx, r, export.Options{Dir: out, Compression: compression, Datasets: datasets, Version: "bench", Build: "bench"})
 	r.Close()
 	elapsed := time.Since(start)
 	_, peakAnon := sampler.Stop()
@@ -274,7 +321,11 @@ func exportOnce(ctx context.Context, storeDir, out, compression string) (Result,
 		return Result{}, err
 	}
 	logBytes := dirSize(filepath.Join(storeDir, "log"))
-	res := Result{Tool: "eventsql", Events: sum.Events, Seconds: elapsed.Seconds(), OutputBytes: sum.Bytes, Files: sum.Files,
+	tool := "eventsql"
+	if len(datasets) == 1 && datasets[0] == export.DatasetEvents {
+		tool = "eventsql-events"
+	}
+	res := Result{Tool: tool, Events: sum.Events, Seconds: elapsed.Seconds(), OutputBytes: sum.Bytes, Files: sum.Files,
 		PeakRSSBytes: peakAnon, CPUSecondsPer: (benchproc.SelfCPU() - cpu0).Seconds()}
 	res.EventsPerSec = float64(res.Events) / res.Seconds
 	res.OutputMBPerS = float64(res.OutputBytes) / 1e6 / res.Seconds

@@ -22,6 +22,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	var (
 		req          export.Request
 		types        string
+		datasets     string
 		rowGroupSize byteSize
 		server       = fs.String("server", "", "export through a running server's POST /export, e.g. http://127.0.0.1:2113 (--out is then a directory on the server)")
 		user         = fs.String("user", "admin", "user for --server (an admin)")
@@ -33,6 +34,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.BoolVar(&req.Full, "full", false, "rewrite the whole snapshot instead of adding what is new")
 	fs.BoolVar(&req.Compact, "compact", false, "merge small part files of each partition afterwards")
 	fs.StringVar(&types, "types", "", "only these event types (comma-separated)")
+	fs.StringVar(&datasets, "datasets", "", "write only these datasets: events, by_type (comma-separated; default both)")
 	fs.StringVar(&req.Category, "category", "", "only streams of this category")
 	fs.StringVar(&req.Since, "since", "", "only events created at or after this RFC 3339 time")
 	fs.StringVar(&req.Until, "until", "", "only events created before this RFC 3339 time")
@@ -64,6 +66,9 @@ as it was.`)
 	}
 	if types != "" {
 		req.Types = []string{types}
+	}
+	if datasets != "" {
+		req.Datasets = []string{datasets}
 	}
 	req.RowGroupSize = int64(rowGroupSize)
 	opts, err := req.Options()

@@ -42,6 +42,17 @@ func TestExportCommand(t *testing.T) {
 		t.Fatalf("second export: %v %q", err, stdout.String())
 	}
 
+	out3 := t.TempDir()
+	stdout.Reset()
+	if err := run(context.Background(), []string{"export", "--data", dataDir, "--out", out3, "--datasets", "events"}, &stdout, io.Discard); err != nil {
+		t.Fatalf("export --datasets events: %v", err)
+	}
+	if !strings.Contains(stdout.String(), "2 events (positions 1 to 2), 1 files") {
+		t.Fatalf("summary %q", stdout.String())
+	}
+	if _, err := os.Stat(filepath.Join(out3, "by_type")); !os.IsNotExist(err) {
+		t.Fatalf("--datasets events wrote by_type: %v", err)
+	}
 	// One more event, exported into its own files, then --compact with
 	// nothing new: it merges them, and says so without an empty range.
 	req, _ = http.NewRequest("POST", base+"/import", strings.NewReader(`{"stream":"cart-3","eventType":"ItemAdded","data":{"n":3}}`+"\n"))
