@@ -44,7 +44,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzScanMatchesStd$$' -fuzztime $(FUZZTIME) ./ndjsonimport
 	$(GO) test -run '^$$' -fuzz '^FuzzParseArrayMatchesStd$$' -fuzztime $(FUZZTIME) ./ndjsonimport
 	$(GO) test -run '^$$' -fuzz '^FuzzParseManifest$$' -fuzztime $(FUZZTIME) ./export
-	$(GO) test -run '^$$' -fuzz '^FuzzObjectScannerMatchesGJSON$$' -fuzztime $(FUZZTIME) ./export
+	$(GO) test -run '^$$' -fuzz '^FuzzObjectMatchesGJSON$$' -fuzztime $(FUZZTIME) ./internal/jsonscan
 	$(GO) test -run '^$$' -fuzz '^FuzzFieldSetMatchesGJSON$$' -fuzztime $(FUZZTIME) ./sqlfront
 
 ## bench: engine benchmarks (figures for docs/performance.md).

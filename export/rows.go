@@ -11,6 +11,7 @@ import (
 	"github.com/parquet-go/parquet-go/deprecated"
 	"github.com/tidwall/gjson"
 
+	"github.com/eventsql/eventsql/internal/jsonscan"
 	"github.com/eventsql/eventsql/typeinfer"
 )
 
@@ -99,13 +100,13 @@ func (rb *rowBuilder) typedValue(kind typeinfer.Kind, jk gjson.Type, raw string,
 		}
 	case typeinfer.KindDatetime:
 		if jk == gjson.String {
-			if tm, err := time.Parse(time.RFC3339Nano, unquote(raw, escaped)); err == nil {
+			if tm, err := time.Parse(time.RFC3339Nano, jsonscan.Unquote(raw, escaped)); err == nil {
 				return rb.timestamp(tm.UnixMicro()), true
 			}
 		}
 	case typeinfer.KindString:
 		if jk == gjson.String {
-			return parquet.ByteArrayValue(strBytes(unquote(raw, escaped))), true
+			return parquet.ByteArrayValue(strBytes(jsonscan.Unquote(raw, escaped))), true
 		}
 	default:
 		return parquet.ByteArrayValue(strBytes(raw)), true

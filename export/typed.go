@@ -7,6 +7,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 	"github.com/tidwall/gjson"
 
+	"github.com/eventsql/eventsql/internal/jsonscan"
 	"github.com/eventsql/eventsql/typeinfer"
 )
 
@@ -33,8 +34,8 @@ type typedWriter struct {
 	refs     []fieldRef
 	rowStart []int32
 	touched  []*typeOut
-	sc       objectScanner
-	member   jsonMember
+	sc       jsonscan.Object
+	member   jsonscan.Member
 	seq      uint32 // numbers the events walked
 	// cols holds a run of rows column by column (reused).
 	cols   [][]parquet.Value
@@ -217,14 +218,14 @@ func (w *typedWriter) write(ctx context.Context, b *batch) error {
 		if !r.dataJSON || r.data.n == 0 {
 			continue
 		}
-		if !w.sc.reset(bytesString(b.bytes(r.data))) {
+		if !w.sc.Reset(bytesString(b.bytes(r.data))) {
 			continue
 		}
 		m := &w.member
 		first := len(w.refs)
 		w.seq++
-		for pos := 0; w.sc.next(m); pos++ {
-			fi, c := t.inf.FieldAt(pos, m.key, &m.val)
+		for pos := 0; w.sc.Next(m); pos++ {
+			fi, c := t.inf.FieldAt(pos, m.Key, &m.Val)
 			t.changed = t.changed || c
 			for fi >= len(t.seenIn) {
 				t.seenIn = append(t.seenIn, 0)
@@ -238,8 +239,8 @@ func (w *typedWriter) write(ctx context.Context, b *batch) error {
 				}
 			}
 			t.seenIn[fi] = w.seq
-			w.refs = append(w.refs, fieldRef{field: int32(fi), kind: m.val.Type, escaped: m.escaped,
-				raw: span{r.data.off + uint32(m.start), uint32(len(m.val.Raw))}})
+			w.refs = append(w.refs, fieldRef{field: int32(fi), kind: m.Val.Type, escaped: m.Escaped,
+				raw: span{r.data.off + uint32(m.Start), uint32(len(m.Val.Raw))}})
 		}
 	}
 	w.rowStart = append(w.rowStart, int32(len(w.refs)))

@@ -1,4 +1,12 @@
-package export
+// Package jsonscan walks the top-level members of a JSON object in one
+// pass, without decoding values: the typed columns of by_type tables (SQL)
+// and datasets (Parquet export) need a few fields of every event's data,
+// and building a document or parsing every number (gjson's ForEach) cost
+// about three times as much. Event data was validated when appended, so
+// the scanner trusts it; on text that is not valid JSON it stops early and
+// never reads out of bounds. FuzzObjectMatchesGJSON checks it against
+// gjson on valid documents.
+package jsonscan
 
 import (
 	"encoding/binary"
@@ -8,44 +16,41 @@ import (
 	"github.com/tidwall/gjson"
 )
 
-// objectScanner walks the top-level members of a JSON object once,
-// without decoding values: for each it gives the key, the value's kind
-// and its text as written. It is what the by_type writers need of an
-// event's data (gjson's ForEach, used before, also parsed every number
-// and built 80-byte results; this walk costs about a third of it).
-//
-// The data of JSON events was validated when appended; on text that is
-// not valid JSON the scanner stops early (never reads out of bounds) and
-// the event simply has fewer fields.
-type objectScanner struct {
+// Object walks the top-level members of a JSON object: for each it gives
+// the key, the value's kind and its text as written. The zero value is
+// ready for Reset.
+type Object struct {
 	s string
 	i int
 }
 
-// jsonMember is one member of an object.
-type jsonMember struct {
-	key string // unescaped
-	// val is the value as a gjson.Result with what typeinfer reads: Type
-	// (Null, False, True, Number, String, or JSON for an object or an
+// Member is one member of an object. Key, Val.Raw and Val.Str alias the
+// document unless they hold escapes.
+type Member struct {
+	Key string // unescaped
+	// Val is the value as a gjson.Result with what type inference reads:
+	// Type (Null, False, True, Number, String, or JSON for an object or an
 	// array), Raw (as written, strings with their quotes) and, for
-	// strings, Str (unescaped). Num is not set.
-	val gjson.Result
-	// start is where Raw is in the document; escaped is set for strings
+	// strings, Str (unescaped). Num is not set: gjson.Parse(Val.Raw)
+	// gives the full result.
+	Val gjson.Result
+	// Start is where Raw is in the document; Escaped is set for strings
 	// with backslash escapes.
-	start   int
-	escaped bool
+	Start   int
+	Escaped bool
 }
 
-// unquote returns the text of a JSON string literal (quotes included).
-func unquote(raw string, escaped bool) string {
+// Unquote returns the text of a JSON string literal (quotes included);
+// escaped says it holds backslash escapes (then it allocates).
+func Unquote(raw string, escaped bool) string {
 	if escaped {
 		return gjson.Parse(raw).Str // rare: allocates
 	}
 	return raw[1 : len(raw)-1]
 }
 
-// reset starts walking doc and reports whether it is an object.
-func (sc *objectScanner) reset(doc string) bool {
+// Reset starts walking doc and reports whether it is an object.
+func (sc *Object) Reset(doc string) bool {
 	sc.s = doc
 	sc.i = skipSpace(doc, 0)
 	if sc.i < len(doc) && doc[sc.i] == '{' {
@@ -56,8 +61,8 @@ func (sc *objectScanner) reset(doc string) bool {
 	return false
 }
 
-// next reads the next member into m; false at the end of the object.
-func (sc *objectScanner) next(m *jsonMember) bool {
+// Next reads the next member into m; false at the end of the object.
+func (sc *Object) Next(m *Member) bool {
 	s := sc.s
 	i := skipSpace(s, sc.i)
 	if i < len(s) && s[i] == ',' {
@@ -72,7 +77,7 @@ func (sc *objectScanner) next(m *jsonMember) bool {
 		sc.i = len(s)
 		return false
 	}
-	m.key = unquote(s[i:end], esc)
+	m.Key = Unquote(s[i:end], esc)
 	i = skipSpace(s, end)
 	if i >= len(s) || s[i] != ':' {
 		sc.i = len(s)
@@ -83,23 +88,23 @@ func (sc *objectScanner) next(m *jsonMember) bool {
 		sc.i = len(s)
 		return false
 	}
-	m.escaped = false
-	m.val.Str = ""
+	m.Escaped = false
+	m.Val.Str = ""
 	switch c := s[i]; c {
 	case '"':
-		m.val.Type = gjson.String
-		end, m.escaped = scanString(s, i)
+		m.Val.Type = gjson.String
+		end, m.Escaped = scanString(s, i)
 	case '{', '[':
-		m.val.Type = gjson.JSON
+		m.Val.Type = gjson.JSON
 		end = skipNested(s, i)
 	case 't':
-		m.val.Type, end = gjson.True, literal(s, i, "true")
+		m.Val.Type, end = gjson.True, literal(s, i, "true")
 	case 'f':
-		m.val.Type, end = gjson.False, literal(s, i, "false")
+		m.Val.Type, end = gjson.False, literal(s, i, "false")
 	case 'n':
-		m.val.Type, end = gjson.Null, literal(s, i, "null")
+		m.Val.Type, end = gjson.Null, literal(s, i, "null")
 	default:
-		m.val.Type = gjson.Number
+		m.Val.Type = gjson.Number
 		end = i
 		for end < len(s) && isNumberByte(s[end]) {
 			end++
@@ -112,9 +117,9 @@ func (sc *objectScanner) next(m *jsonMember) bool {
 		sc.i = len(s)
 		return false
 	}
-	m.val.Raw, m.start = s[i:end], i
-	if m.val.Type == gjson.String {
-		m.val.Str = unquote(m.val.Raw, m.escaped)
+	m.Val.Raw, m.Start = s[i:end], i
+	if m.Val.Type == gjson.String {
+		m.Val.Str = Unquote(m.Val.Raw, m.Escaped)
 	}
 	sc.i = end
 	return true

@@ -1,4 +1,4 @@
-package export
+package jsonscan
 
 import (
 	"encoding/json"
@@ -11,15 +11,15 @@ import (
 
 // members lists what the scanner finds in doc, one line per member.
 func members(doc string) (string, bool) {
-	var sc objectScanner
-	if !sc.reset(doc) {
+	var sc Object
+	if !sc.Reset(doc) {
 		return "", false
 	}
 	var b strings.Builder
-	var m jsonMember
-	for sc.next(&m) {
-		r := m.val
-		fmt.Fprintf(&b, "%q %v %q %q\n", m.key, r.Type, r.Raw, r.Str)
+	var m Member
+	for sc.Next(&m) {
+		r := m.Val
+		fmt.Fprintf(&b, "%q %v %q %q\n", m.Key, r.Type, r.Raw, r.Str)
 	}
 	return b.String(), true
 }
@@ -38,7 +38,7 @@ func gjsonMembers(doc string) (string, bool) {
 	return b.String(), true
 }
 
-func TestObjectScanner(t *testing.T) {
+func TestObject(t *testing.T) {
 	for _, doc := range []string{
 		`{}`,
 		` { "a" : 1 , "b":-2.5e+3,"c":true,"d":false,"e":null } `,
@@ -57,15 +57,15 @@ func TestObjectScanner(t *testing.T) {
 	}
 }
 
-// TestObjectScannerInvalid: text that is not valid JSON (never exported
+// TestObjectInvalid: text that is not valid JSON (never exported
 // as JSON: the log validates it) must not make the scanner read out of
 // bounds or loop; it just stops.
-func TestObjectScannerInvalid(t *testing.T) {
+func TestObjectInvalid(t *testing.T) {
 	for _, doc := range []string{`{`, `{"a`, `{"a"`, `{"a":`, `{"a":"x`, `{"a":{"b":1`, `{"a":tru`, `{"a":-}`, `{"a":1 "b":2}`, `{"a\`, `{"a":"\`, `{:1}`} {
-		var sc objectScanner
-		sc.reset(doc)
-		var m jsonMember
-		for n := 0; sc.next(&m); n++ {
+		var sc Object
+		sc.Reset(doc)
+		var m Member
+		for n := 0; sc.Next(&m); n++ {
 			if n > len(doc) {
 				t.Fatalf("%s: does not stop", doc)
 			}
@@ -73,9 +73,9 @@ func TestObjectScannerInvalid(t *testing.T) {
 	}
 }
 
-// FuzzObjectScannerMatchesGJSON: on every valid JSON document the
+// FuzzObjectMatchesGJSON: on every valid JSON document the
 // scanner finds the members gjson's ForEach finds, with the same kinds, texts and strings.
-func FuzzObjectScannerMatchesGJSON(f *testing.F) {
+func FuzzObjectMatchesGJSON(f *testing.F) {
 	f.Add(`{"a":1,"b":"x\"y","c":[1,{"d":"]"}],"e":null,"f":true,"g":-1.5E-3}`)
 	f.Add(`{"k\u00e9y":"v\n","":{}}`)
 	f.Add(`[{"a":1}]`)
