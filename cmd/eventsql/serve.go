@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/eventsql/eventsql/engine"
@@ -45,7 +47,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Var(&segmentSize, "segment-size", "log segment file size")
 	fs.Var(&maxEventSize, "max-event-size", "largest event accepted (data + metadata)")
 	fs.Var(&indexCache, "index-cache", "index block cache size")
-	if err := parseFlags(fs, args); err != nil {
+	sources, err := parseFlagSources(fs, args)
+	if err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -56,16 +59,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	quietSQLEngineLogs(*logLevel)
-	users := httpfront.NewUsers(*adminPass)
-	if *usersFile != "" {
-		if err := users.LoadFile(*usersFile); err != nil {
-			return err
-		}
-	}
-	for _, spec := range userSpecs {
-		if err := users.AddSpec(spec); err != nil {
-			return fmt.Errorf("--user: %w", err)
-		}
+	users, err := configureUsers(*adminPass, *usersFile, userSpecs, sources)
+	if err != nil {
+		return err
 	}
 	if err := httpfront.CheckListenAddress(*httpAddr, users); err != nil {
 		return err
@@ -196,4 +192,45 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// configureUsers builds the user set from --admin-password, --users-file
+// and --user. A name may be defined once (the default admin, when no
+// --admin-password is set, may be redefined once), and some user must be
+// an admin; errors name the user and the sources.
+func configureUsers(adminPass, usersFile string, specs []string, sources map[string]string) (*httpfront.Users, error) {
+	users := httpfront.NewUsers(adminPass)
+	if src, ok := sources["admin-password"]; ok {
+		users.AdminPasswordFrom(flagSource("admin-password", src))
+	}
+	if usersFile != "" {
+		if err := users.LoadFile(usersFile); err != nil {
+			return nil, err
+		}
+	}
+	src := flagSource("user", sources["user"])
+	for _, spec := range specs {
+		if err := users.AddSpec(spec, src); err != nil {
+			if errors.As(err, new(*httpfront.DuplicateUserError)) {
+				return nil, err
+			}
+			return nil, fmt.Errorf("%s: %w", src, err)
+		}
+	}
+	if err := users.CheckAdmin(); err != nil {
+		return nil, err
+	}
+	return users, nil
+}
+
+// flagSource names a flag's source for error messages: "--user on the
+// command line", "EVENTSQL_USER", "user in config file F".
+func flagSource(name, source string) string {
+	switch {
+	case source == "the command line":
+		return "--" + name + " on the command line"
+	case strings.HasPrefix(source, "config file "):
+		return name + " in " + source
+	}
+	return source
 }
