@@ -143,6 +143,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			TLS:                     sqlTLS,
 			RequireTLS:              sqlTLS != nil,
 			DisableNativeAggregates: !*nativeAggs,
+			MaxAllowedPacket:        int64(opts.MaxAppendSize), // 64 MiB, or more for a larger --max-event-size
 		}, logger)
 		if err != nil {
 			return err
