@@ -33,6 +33,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		tlsCert      = fs.String("tls-cert", "", "serve HTTPS with this PEM certificate (needs --tls-key)")
 		tlsKey       = fs.String("tls-key", "", "PEM private key of --tls-cert")
 		userSpecs    stringList
+		corsOrigins  stringList
 		_            = fs.String("config", "", "config file: one \"flag value\" per line")
 		logLevel     = fs.String("log-level", "info", "log level: debug, info, warn, error")
 		logFormat    = fs.String("log-format", "text", "log format: text or json")
@@ -44,6 +45,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		indexWarmup  = fs.Bool("index-warmup", true, "after opening the store, read the index into --index-cache in the background at the lowest CPU priority")
 	)
 	fs.Var(&userSpecs, "user", "add a user as name:role:password (repeatable; password may be a hash from eventsql hash-password)")
+	fs.Var(&corsOrigins, "cors-origin", "let web pages from this origin call the HTTP API (CORS), e.g. https://app.example.com, or * for any (repeatable or comma-separated; default: none)")
 	fs.Var(&segmentSize, "segment-size", "log segment file size")
 	fs.Var(&maxEventSize, "max-event-size", "largest event accepted (data + metadata)")
 	fs.Var(&indexCache, "index-cache", "index block cache size")
@@ -70,6 +72,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err := httpfront.CheckListenAddress(*mysqlAddr, users); err != nil {
 			return fmt.Errorf("--mysql: %w", err)
 		}
+	}
+	origins, err := httpfront.ParseCORSOrigins(corsOrigins)
+	if err != nil {
+		return fmt.Errorf("--cors-origin: %w", err)
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return fmt.Errorf("--tls-cert and --tls-key go together")
@@ -112,7 +118,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("listen on --http %s: %w", *httpAddr, err)
 	}
-	srv := httpfront.New(store, users, httpfront.Options{MaxBodySize: opts.MaxAppendSize, Version: version, Build: build},
+	srv := httpfront.New(store, users, httpfront.Options{MaxBodySize: opts.MaxAppendSize, Version: version, Build: build, CORSOrigins: origins},
 		logger, func() bool { return true })
 	errc := make(chan error, 1)
 	scheme := "http"

@@ -193,6 +193,7 @@ func TestServeRefusesBadSecurityConfig(t *testing.T) {
 		{"interval without export dir", []string{"--export-every", "1m"}, "--export-every needs --export-dir"},
 		{"negative interval", []string{"--export-every", "-1m", "--export-dir", dir}, "positive duration"},
 		{"a user with the default password on all interfaces", []string{"--http", "0.0.0.0:0", "--admin-password", "x", "--user", "u:reader:changeit"}, "default password"},
+		{"bad CORS origin", []string{"--cors-origin", "app.example.com"}, "--cors-origin: CORS origin \"app.example.com\": want * or scheme://host[:port]"},
 		{"a user given twice", []string{"--user", "bob:reader:a", "--user", "bob:writer:b"}, `user "bob" is defined twice by --user on the command line`},
 		{"no admin left", []string{"--user", "admin:reader:x"}, `no user has the admin role: user "admin" is redefined as reader by --user on the command line`},
 		{"admin password and admin user", []string{"--admin-password", "p", "--user", "admin:admin:q"}, `user "admin" is defined twice: by --admin-password on the command line and by --user on the command line`},
