@@ -16,7 +16,11 @@ type StreamInfo struct {
 	Version int64
 	// EventCount is the number of events reads return, not counting
 	// $maxAge (which depends on the time of the read).
-	EventCount    int64
+	EventCount int64
+	// FirstPosition is the position of the first event reads return, not
+	// counting $maxAge either (0 when they return none: a deleted stream,
+	// or every event hidden by $tb). LastPosition is that of the last
+	// event written (0 when none).
 	FirstPosition uint64
 	LastPosition  uint64
 	CreatedAt     time.Time
@@ -47,7 +51,53 @@ func streamInfo(name string, s *streamState) StreamInfo {
 	default:
 		info.EventCount = max(s.Version+1-s.firstVisibleVersion(), 0)
 	}
+	if info.EventCount == 0 {
+		info.FirstPosition = 0
+	}
 	return info
+}
+
+// fillFirstPosition sets info.FirstPosition to the position of the first
+// visible version when $maxCount or $tb hide the first ones (the stream
+// state keeps only version 0's): a lookup in the stream's postings.
+func (s *Store) fillFirstPosition(info *StreamInfo, st *streamState) error {
+	v := st.firstVisibleVersion()
+	if info.EventCount == 0 || v == 0 {
+		return nil
+	}
+	pos, err := s.streamVersionPosition(info.Name, uint64(v))
+	if err != nil {
+		return err
+	}
+	info.FirstPosition = pos
+	return nil
+}
+
+// streamVersionPosition returns the position of a stream's version, which
+// must be indexed: the block holding it is the last one starting at or
+// before it.
+func (s *Store) streamVersionPosition(stream string, version uint64) (uint64, error) {
+	p := postingPrefix(prefixStreamPost, stream)
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: prefixUpperBound(p)})
+	if err != nil {
+		return 0, fmt.Errorf("index: %w", err)
+	}
+	defer it.Close()
+	if !it.SeekLT(postingKey(nil, prefixStreamPost, stream, version+1)) {
+		if err := it.Error(); err != nil {
+			return 0, fmt.Errorf("index: %w", err)
+		}
+		return 0, fmt.Errorf("%w: stream %q has no posting for version %d", ErrCorrupt, stream, version)
+	}
+	first := postingSeq(it.Key())
+	block, err := decodePostingBlock(nil, it.Value())
+	if err != nil {
+		return 0, err
+	}
+	if i := version - first; i < uint64(len(block)) {
+		return block[i].Pos, nil
+	}
+	return 0, fmt.Errorf("%w: stream %q has no posting for version %d", ErrCorrupt, stream, version)
 }
 
 // StreamInfo returns a stream's state. A stream with no events and no
@@ -69,7 +119,11 @@ func (s *Store) StreamInfo(ctx context.Context, stream string) (StreamInfo, erro
 		return StreamInfo{}, &StreamError{Stream: stream, Err: ErrStreamNotFound}
 	}
 	s.stats.streamsRead.Add(1)
-	return streamInfo(stream, &st), nil
+	info := streamInfo(stream, &st)
+	if err := s.fillFirstPosition(&info, &st); err != nil {
+		return StreamInfo{}, err
+	}
+	return info, nil
 }
 
 // StreamIterator lists streams in name order.
@@ -135,6 +189,10 @@ func (i *StreamIterator) Next() bool {
 		return false
 	}
 	i.info = streamInfo(string(i.it.Key()[1:]), &st)
+	if err := i.s.fillFirstPosition(&i.info, &st); err != nil {
+		i.err = err
+		return false
+	}
 	i.s.stats.streamsRead.Add(1)
 	i.n++
 	return true

@@ -129,7 +129,44 @@ func decodeAppendBody(h http.Header, body []byte) (events []engine.EventData, va
 	if err != nil {
 		return nil, false, arrayError(err)
 	}
+	if err := checkDistinctIDs(events); err != nil {
+		return nil, false, err
+	}
 	return events, true, nil
+}
+
+// checkDistinctIDs refuses an array that gives one event id to two of
+// its events: a request that contradicts itself (400, nothing written),
+// not a conflict with what is stored (409 duplicate_event_id).
+func checkDistinctIDs(events []engine.EventData) error {
+	dup := func(i, j int) error {
+		return invalidInput("eventId", fmt.Sprintf("event %d: eventId %s is also the id of event %d of this request; every event needs its own id",
+			j, events[j].ID, i))
+	}
+	if len(events) <= 16 { // the usual small append: no map
+		for j := 1; j < len(events); j++ {
+			if events[j].ID == uuid.Nil {
+				continue
+			}
+			for i := range j {
+				if events[i].ID == events[j].ID {
+					return dup(i, j)
+				}
+			}
+		}
+		return nil
+	}
+	seen := make(map[uuid.UUID]int, len(events))
+	for j, e := range events {
+		if e.ID == uuid.Nil {
+			continue
+		}
+		if i, ok := seen[e.ID]; ok {
+			return dup(i, j)
+		}
+		seen[e.ID] = j
+	}
+	return nil
 }
 
 // mediaType returns the media type of a Content-Type header value ("" for

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -57,6 +58,10 @@ type user struct {
 	hasDigest bool
 	hasNative bool
 	role      Role
+	// source names where the user was configured, for errors ("--user on
+	// the command line", "users file u.txt:3"); "" for the default admin,
+	// which a spec may redefine.
+	source string
 }
 
 func nativeHash(password string) [20]byte {
@@ -64,11 +69,22 @@ func nativeHash(password string) [20]byte {
 	return sha1.Sum(s1[:])
 }
 
-// NewUsers returns a user set with an admin whose password is adminPassword.
+// NewUsers returns a user set with an admin whose password is
+// adminPassword. That admin is a default: one spec may redefine it
+// (unless AdminPasswordFrom says the password was configured).
 func NewUsers(adminPassword string) *Users {
 	u := &Users{users: map[string]user{}}
 	u.Add("admin", adminPassword, RoleAdmin)
 	return u
+}
+
+// AdminPasswordFrom records that the admin's password was configured by
+// source (e.g. "--admin-password on the command line"): a spec naming
+// admin is then a second definition, an error, not a replacement.
+func (u *Users) AdminPasswordFrom(source string) {
+	usr := u.users["admin"]
+	usr.source = source
+	u.users["admin"] = usr
 }
 
 // Add adds or replaces a user.
@@ -77,12 +93,15 @@ func (u *Users) Add(name, password string, role Role) {
 		native: nativeHash(password), hasNative: true, role: role}
 }
 
-// AddSpec adds or replaces a user given as "name:role:password". To keep
-// clear text out of config files the password may be written as a hash:
-// "*<40 hex digits>", MySQL's mysql_native_password form (as `eventsql
-// hash-password` prints; the user can log in over HTTP and SQL), or
-// "sha256:<64 hex digits>" (HTTP only).
-func (u *Users) AddSpec(spec string) error {
+// AddSpec adds a user given as "name:role:password" by source (which
+// errors name: "--user on the command line", "users file u.txt:3"). To
+// keep clear text out of config files the password may be written as a
+// hash: "*<40 hex digits>", MySQL's mysql_native_password form (as
+// `eventsql hash-password` prints; the user can log in over HTTP and
+// SQL), or "sha256:<64 hex digits>" (HTTP only). A name already defined
+// is an error naming both sources, except the default admin of NewUsers,
+// which the spec replaces.
+func (u *Users) AddSpec(spec, source string) error {
 	name, rest, ok1 := strings.Cut(spec, ":")
 	roleName, password, ok2 := strings.Cut(rest, ":")
 	if !ok1 || !ok2 || name == "" || password == "" {
@@ -92,12 +111,16 @@ func (u *Users) AddSpec(spec string) error {
 	if err != nil {
 		return fmt.Errorf("user %q: %w", name, err)
 	}
+	if prev, ok := u.users[name]; ok && prev.source != "" {
+		return &DuplicateUserError{Name: name, First: prev.source, Second: source}
+	}
+	usr := user{role: role, source: source}
 	if hexDigest, ok := strings.CutPrefix(password, "sha256:"); ok {
 		d, err := hex.DecodeString(hexDigest)
 		if err != nil || len(d) != sha256.Size {
 			return fmt.Errorf("user %q: sha256: needs 64 hex digits", name)
 		}
-		usr := user{role: role, hasDigest: true}
+		usr.hasDigest = true
 		copy(usr.digest[:], d)
 		u.users[name] = usr
 		return nil
@@ -105,18 +128,34 @@ func (u *Users) AddSpec(spec string) error {
 	if len(password) == 41 && password[0] == '*' {
 		d, err := hex.DecodeString(password[1:])
 		if err == nil && len(d) == sha1.Size {
-			usr := user{role: role, hasNative: true}
+			usr.hasNative = true
 			copy(usr.native[:], d)
 			u.users[name] = usr
 			return nil
 		}
 	}
-	u.Add(name, password, role)
+	usr.digest, usr.hasDigest = sha256.Sum256([]byte(password)), true
+	usr.native, usr.hasNative = nativeHash(password), true
+	u.users[name] = usr
 	return nil
 }
 
+// DuplicateUserError is a user name configured twice.
+type DuplicateUserError struct {
+	Name          string
+	First, Second string // the sources, as given to AddSpec
+}
+
+func (e *DuplicateUserError) Error() string {
+	if e.First == e.Second {
+		return fmt.Sprintf("user %q is defined twice by %s", e.Name, e.First)
+	}
+	return fmt.Sprintf("user %q is defined twice: by %s and by %s", e.Name, e.First, e.Second)
+}
+
 // LoadFile adds the users listed in a file, one "name:role:password" a
-// line; blank lines and lines starting with # are skipped.
+// line; blank lines and lines starting with # are skipped. Errors name
+// the file and line.
 func (u *Users) LoadFile(path string) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -127,11 +166,29 @@ func (u *Users) LoadFile(path string) error {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		if err := u.AddSpec(line); err != nil {
+		if err := u.AddSpec(line, fmt.Sprintf("users file %s:%d", path, i+1)); err != nil {
+			if errors.As(err, new(*DuplicateUserError)) {
+				return err // names the file and lines already
+			}
 			return fmt.Errorf("%s:%d: %w", path, i+1, err)
 		}
 	}
 	return nil
+}
+
+// CheckAdmin returns an error unless some user has the admin role: a
+// server nobody can administer (change metadata, delete streams, export,
+// see every SQL session) is a configuration mistake.
+func (u *Users) CheckAdmin() error {
+	for _, usr := range u.users {
+		if usr.role == RoleAdmin {
+			return nil
+		}
+	}
+	if a, ok := u.users["admin"]; ok && a.source != "" {
+		return fmt.Errorf("no user has the admin role: user \"admin\" is redefined as %s by %s (give some user the admin role)", a.role, a.source)
+	}
+	return fmt.Errorf("no user has the admin role (give some user the admin role)")
 }
 
 // HashPassword returns the "*<HEX>" mysql_native_password form AddSpec

@@ -3,6 +3,7 @@ package httpfront
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,7 +32,7 @@ func TestUserSpecs(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.spec, func(t *testing.T) {
 			u := NewUsers("admin-pw")
-			err := u.AddSpec(tt.spec)
+			err := u.AddSpec(tt.spec, "test")
 			if !tt.ok {
 				if err == nil || !strings.Contains(err.Error(), tt.errSubstr) {
 					t.Fatalf("AddSpec(%q) = %v, want error with %q", tt.spec, err, tt.errSubstr)
@@ -97,8 +98,8 @@ func sha256Hex(pw string) string {
 
 func TestEachGivesSQLHashes(t *testing.T) {
 	u := NewUsers("adm")
-	u.AddSpec("web:reader:sha256:" + sha256Hex("x"))
-	u.AddSpec("bi:reader:" + HashPassword("y"))
+	u.AddSpec("web:reader:sha256:"+sha256Hex("x"), "test")
+	u.AddSpec("bi:reader:"+HashPassword("y"), "test")
 	got := map[string]string{}
 	u.Each(func(name string, role Role, native string) { got[name] = native })
 	// MySQL's PASSWORD('adm') is *B8A6D7A0D1A3F0F3C2F8F4C5B7B5A0E8D3E1F1C4-like: 41 chars.
@@ -108,5 +109,61 @@ func TestEachGivesSQLHashes(t *testing.T) {
 	// A known value: MySQL's PASSWORD('password').
 	if h := HashPassword("password"); h != "*2470C0C06DEE42FD1618BB99005ADCA2EC9D1E19" {
 		t.Fatalf("HashPassword(password) = %s", h)
+	}
+}
+
+func TestUsersDefinedOnce(t *testing.T) {
+	u := NewUsers("adm")
+	if err := u.AddSpec("bob:reader:a", "--user on the command line"); err != nil {
+		t.Fatal(err)
+	}
+	err := u.AddSpec("bob:writer:b", "--user on the command line")
+	var dup *DuplicateUserError
+	if !errors.As(err, &dup) || dup.Name != "bob" || err.Error() != `user "bob" is defined twice by --user on the command line` {
+		t.Fatalf("second bob = %v", err)
+	}
+	if r, ok := u.check("bob", "a"); !ok || r != RoleReader {
+		t.Fatalf("the first bob was replaced: %v %v", r, ok)
+	}
+	// The default admin may be redefined, once.
+	if err := u.AddSpec("admin:admin:"+HashPassword("h"), "users file u:1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := u.check("admin", "h"); !ok {
+		t.Fatal("redefined admin cannot log in")
+	}
+	if err := u.AddSpec("admin:admin:x", "--user on the command line"); err == nil ||
+		err.Error() != `user "admin" is defined twice: by users file u:1 and by --user on the command line` {
+		t.Fatalf("admin twice = %v", err)
+	}
+	// A configured admin password makes the admin a definition too.
+	u = NewUsers("adm")
+	u.AdminPasswordFrom("EVENTSQL_ADMIN_PASSWORD")
+	if err := u.AddSpec("admin:admin:x", "--user on the command line"); err == nil || !strings.Contains(err.Error(), "EVENTSQL_ADMIN_PASSWORD") {
+		t.Fatalf("admin after an admin password = %v", err)
+	}
+	path := filepath.Join(t.TempDir(), "users")
+	os.WriteFile(path, []byte("ann:reader:a\n# comment\nann:admin:b\n"), 0o600)
+	if err := NewUsers("p").LoadFile(path); err == nil || !strings.Contains(err.Error(), path+":1 and by users file "+path+":3") {
+		t.Fatalf("LoadFile with ann twice = %v", err)
+	}
+}
+
+func TestCheckAdmin(t *testing.T) {
+	u := NewUsers("adm")
+	if err := u.CheckAdmin(); err != nil {
+		t.Fatalf("default admin: %v", err)
+	}
+	if err := u.AddSpec("admin:reader:x", "--user on the command line"); err != nil {
+		t.Fatal(err)
+	}
+	if err := u.CheckAdmin(); err == nil || !strings.Contains(err.Error(), `"admin" is redefined as reader by --user on the command line`) {
+		t.Fatalf("no admin left: %v", err)
+	}
+	if err := u.AddSpec("root:admin:y", "users file u:2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := u.CheckAdmin(); err != nil {
+		t.Fatalf("another admin: %v", err)
 	}
 }

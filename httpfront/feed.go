@@ -13,7 +13,8 @@ import (
 type feedStore interface {
 	ReadType(ctx context.Context, eventType string, from uint64, opts engine.ReadOptions) (*engine.EventIterator, error)
 	ReadCategory(ctx context.Context, category string, from uint64, opts engine.ReadOptions) (*engine.EventIterator, error)
-	WaitForEvents(ctx context.Context, after uint64) (uint64, error)
+	CommitMark() uint64
+	WaitForCommit(ctx context.Context, mark uint64) (uint64, error)
 	StreamInfo(ctx context.Context, stream string) (engine.StreamInfo, error)
 }
 

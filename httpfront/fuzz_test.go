@@ -34,7 +34,14 @@ func FuzzDecodeAppendBody(f *testing.F) {
 		if len(events) == 0 {
 			t.Fatal("accepted a body with no events")
 		}
+		ids := map[[16]byte]bool{}
 		for _, e := range events {
+			if e.ID != [16]byte{} {
+				if ids[e.ID] {
+					t.Fatalf("accepted the event id %s twice", e.ID)
+				}
+				ids[e.ID] = true
+			}
 			if e.Type == "" {
 				t.Fatal("accepted an event without a type")
 			}

@@ -101,9 +101,10 @@ func parseLongPoll(v string, maxWait time.Duration) (time.Duration, error) {
 	return time.Duration(n) * time.Second, nil
 }
 
-// waitAfter waits until an event after position head is readable. It
-// reports false when ctx ends first or the store closes.
-func (s *Server) waitAfter(ctx context.Context, head uint64) bool {
-	_, err := s.store.WaitForEvents(ctx, head)
+// waitAfter waits until a command committed after mark (an append, but
+// also a metadata change or a delete, which must end some waits at once)
+// is readable. It reports false when ctx ends first or the store closes.
+func (s *Server) waitAfter(ctx context.Context, mark uint64) bool {
+	_, err := s.store.WaitForCommit(ctx, mark)
 	return err == nil
 }

@@ -10,19 +10,19 @@ import (
 	"github.com/eventsql/eventsql/engine"
 )
 
-// waitSpy is a store that reports each WaitForEvents call on waits, so
+// waitSpy is a store that reports each WaitForCommit call on waits, so
 // tests know a request is waiting before they append.
 type waitSpy struct {
 	*engine.Store
 	waits chan uint64
 }
 
-func (w *waitSpy) WaitForEvents(ctx context.Context, after uint64) (uint64, error) {
+func (w *waitSpy) WaitForCommit(ctx context.Context, mark uint64) (uint64, error) {
 	select {
-	case w.waits <- after:
+	case w.waits <- mark:
 	default:
 	}
-	return w.Store.WaitForEvents(ctx, after)
+	return w.Store.WaitForCommit(ctx, mark)
 }
 
 // spyServer is testServer over a waitSpy.
@@ -34,7 +34,7 @@ func spyServer(t *testing.T, opts Options) (base string, st *engine.Store, spy *
 	return base, st, spy, srv
 }
 
-// awaitWait returns once the server calls WaitForEvents (a generous
+// awaitWait returns once the server calls WaitForCommit (a generous
 // guard, not a timing assertion).
 func awaitWait(t *testing.T, spy *waitSpy) {
 	t.Helper()
@@ -176,6 +176,48 @@ func TestParseLongPollCaps(t *testing.T) {
 	} {
 		if got, err := parseLongPoll(tt.in, time.Minute); err != nil || got != tt.want {
 			t.Errorf("parseLongPoll(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
+		}
+	}
+}
+
+// TestLongPollAnswersAtOnceWhenTheStreamIsDeleted: a long-poll waiting on
+// a stream answers as soon as the stream is deleted — 410 for a hard
+// delete, 404 for a soft one — not when its wait runs out (a delete
+// appends no event, and the wait used to be woken only by events). The
+// wait here is an hour: only the delete can end it.
+func TestLongPollAnswersAtOnceWhenTheStreamIsDeleted(t *testing.T) {
+	base, st, spy, _ := spyServer(t, Options{Live: LiveOptions{MaxLongPoll: time.Hour}})
+	for _, tt := range []struct {
+		hard   bool
+		status int
+		code   string
+	}{{true, 410, "stream_deleted"}, {false, 404, "stream_not_found"}} {
+		stream := "gone-" + strconv.FormatBool(tt.hard)
+		appendEvents(t, st, stream, "ItemAdded")
+		got := make(chan reply, 1)
+		go func() {
+			r, err := fetch("GET", base+"/streams/"+stream+"?from=1", "reader", "r-pw", map[string]string{"ES-LongPoll": "3600"}, "")
+			if err != nil {
+				t.Error(err)
+			}
+			got <- r
+		}()
+		awaitWait(t, spy)
+		// A metadata change wakes the poll too; it finds nothing and waits on.
+		if err := st.SetStreamMetadata(context.Background(), stream, engine.StreamMetadata{MaxCount: 5}); err != nil {
+			t.Fatal(err)
+		}
+		awaitWait(t, spy)
+		if err := st.DeleteStream(context.Background(), stream, engine.ExpectAny, tt.hard); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case r := <-got:
+			if r.status != tt.status || r.body["error"] != tt.code {
+				t.Fatalf("hard=%v: %d %s, want %d %s", tt.hard, r.status, r.raw, tt.status, tt.code)
+			}
+		case <-time.After(30 * time.Second): // a guard, not a timing assertion
+			t.Fatalf("hard=%v: the long-poll still waits after the delete", tt.hard)
 		}
 	}
 }

@@ -109,8 +109,10 @@ func (s *Server) readCategory(w http.ResponseWriter, r *http.Request) {
 //
 // With ES-LongPoll, a forward read that finds nothing (an empty page at
 // the head, a version not written yet, a stream that does not exist yet)
-// waits for the next append and reads again, until the wait ends; the
-// last try answers whatever there is then.
+// waits for the next commit and reads again, until the wait ends; the
+// last try answers whatever there is then. A stream deleted while the
+// read waits answers at once: 410 when hard-deleted, and 404 when
+// soft-deleted (only a stream missing from the start waits to appear).
 func (s *Server) readFeed(w http.ResponseWriter, r *http.Request, f feed) {
 	p, err := parsePage(r.URL.Query())
 	if err != nil {
@@ -135,21 +137,23 @@ func (s *Server) readFeed(w http.ResponseWriter, r *http.Request, f feed) {
 		defer cancelWait()
 		waitCtx = ctx
 	}
+	found := false // the stream was there at an earlier try
 	for {
-		head := s.store.Head() // before the read: no append is missed
+		mark := s.store.CommitMark() // before the read: no commit is missed
 		it, err := f.open(r.Context(), s.store, from, p.backward, p.count)
 		if err != nil {
-			if waiting && errors.Is(err, engine.ErrStreamNotFound) {
-				waiting = s.waitAfter(waitCtx, head)
+			if waiting && !found && errors.Is(err, engine.ErrStreamNotFound) {
+				waiting = s.waitAfter(waitCtx, mark)
 				continue
 			}
 			writeError(w, s.logger, r, err)
 			return
 		}
+		found = true
 		has := it.Next()
 		if !has && it.Err() == nil && waiting {
 			it.Close()
-			waiting = s.waitAfter(waitCtx, head)
+			waiting = s.waitAfter(waitCtx, mark)
 			continue
 		}
 		s.writePage(w, r, f, p, it, has)

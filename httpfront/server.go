@@ -40,6 +40,10 @@ type Options struct {
 	Live LiveOptions
 	// Version and Build name the program in exported Parquet files.
 	Version, Build string
+	// CORSOrigins are the origins whose web pages may call the API
+	// (cors.go): "*" for any, else as ParseCORSOrigins returns them. None
+	// (the default) turns CORS off.
+	CORSOrigins []string
 }
 
 // Server is the HTTP front.
@@ -86,7 +90,7 @@ func New(store Store, users *Users, opts Options, logger *slog.Logger, ready fun
 	mux.Handle("GET /metrics", s.require(RoleReader, s.metrics.handler().ServeHTTP))
 	mux.HandleFunc("GET /streams/{stream}/{version}", s.require(RoleReader, s.getStreamEvent))
 	mux.HandleFunc(unmatchedPattern, s.unmatched(mux))
-	s.http = &http.Server{Handler: s.metrics.instrument(mux), ReadHeaderTimeout: 10 * time.Second,
+	s.http = &http.Server{Handler: s.metrics.instrument(s.cors(mux)), ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	s.http.RegisterOnShutdown(s.tail.stop) // ends long-polls and subscriptions
 	return s

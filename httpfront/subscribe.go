@@ -6,7 +6,7 @@ package httpfront
 //
 // A subscriber pulls from the log itself. It reads a batch after its
 // cursor, writes it with one flush, and once caught up waits on the
-// store's commit notification (WaitForEvents). Writers never wait for
+// store's commit notification (WaitForCommit). Writers never wait for
 // subscribers and nothing is queued per subscriber but the one batch
 // being written, so a slow consumer falls behind instead of growing
 // memory, and one whose connection takes no data for WriteTimeout is
@@ -149,7 +149,7 @@ type subscription struct {
 	w      http.ResponseWriter
 	rc     *http.ResponseController
 	cursor int64         // the next version or position to send
-	head   uint64        // the store's head before the last read
+	mark   uint64        // the store's commit mark before the last read
 	buf    *bytes.Buffer // the batch being sent; nil between batches
 	queued int64         // events in buf
 	sent   int64
@@ -232,7 +232,7 @@ func (sub *subscription) readBatch(ctx context.Context) (full bool, err error) {
 	}
 	sub.buf.Reset()
 	sub.queued = 0
-	sub.head = sub.s.store.Head()
+	sub.mark = sub.s.store.CommitMark()
 	it, err := sub.f.open(ctx, sub.s.store, sub.cursor, false, sseBatchEvents)
 	if err != nil {
 		if sub.f.byVersion() && errors.Is(err, engine.ErrStreamNotFound) {
@@ -259,13 +259,15 @@ func (sub *subscription) readBatch(ctx context.Context) (full bool, err error) {
 	return n == sseBatchEvents, nil
 }
 
-// await waits for an event after the head noted by the last read, sending a
-// keepalive comment whenever the subscription has been silent for the
-// heartbeat interval.
+// await waits for a command committed after the mark noted by the last
+// read, sending a keepalive comment whenever the subscription has been
+// silent for the heartbeat interval. Any command wakes it, not only
+// appends: a stream subscription then reads, and ends with the error at
+// once when its stream was hard-deleted.
 func (sub *subscription) await(ctx context.Context) error {
 	for {
 		wctx, cancel := context.WithTimeout(ctx, sub.s.tail.opts.Heartbeat)
-		_, err := sub.s.store.WaitForEvents(wctx, sub.head)
+		_, err := sub.s.store.WaitForCommit(wctx, sub.mark)
 		cancel()
 		switch {
 		case err == nil:
@@ -274,14 +276,6 @@ func (sub *subscription) await(ctx context.Context) error {
 			return ctx.Err()
 		case !errors.Is(err, context.DeadlineExceeded):
 			return err
-		}
-		// A hard delete appends no event and so wakes no one: a stream
-		// subscription looks at each heartbeat, and reads (which ends it
-		// with the error) once its stream is gone for good.
-		if sub.f.byVersion() {
-			if info, err := sub.s.store.StreamInfo(ctx, sub.f.name); err == nil && info.Deleted == "hard" {
-				return nil
-			}
 		}
 		if err := sub.comment("keepalive"); err != nil {
 			return err

@@ -287,12 +287,13 @@ func TestSubscribeHeartbeat(t *testing.T) {
 }
 
 // TestSubscriptionEndsOnHardDelete: a stream subscription ends, with an
-// error comment, when its stream is hard-deleted, also on a store where
-// nothing else is appended (a delete appends no event, so it used to
-// wait for someone else's append).
+// error comment, as soon as its stream is hard-deleted, also on a store
+// where nothing else is appended (a delete appends no event, so it used
+// to wait for someone else's append or the next heartbeat, 15 s). The
+// heartbeat here is an hour: only the delete can end the stream.
 func TestSubscriptionEndsOnHardDelete(t *testing.T) {
 	st := openTestStore(t)
-	base, _ := startServer(t, st, Options{Live: LiveOptions{Heartbeat: 20 * time.Millisecond}})
+	base, _ := startServer(t, st, Options{Live: LiveOptions{Heartbeat: time.Hour}})
 	appendEvents(t, st, "gone-1", "E")
 	c := subscribe(t, base, "/subscribe/streams/gone-1?from=0", nil)
 	if got := c.ids(t, 1, true); !slices.Equal(got, []int64{0}) {
@@ -315,8 +316,28 @@ func TestSubscriptionEndsOnHardDelete(t *testing.T) {
 		}
 		comments = append(comments, m.comment)
 	}
-	if len(comments) == 0 || comments[len(comments)-1] != "error: stream_deleted" {
+	if !slices.Equal(comments, []string{"error: stream_deleted"}) {
 		t.Fatalf("comments before the end: %q", comments)
+	}
+}
+
+// TestSubscriptionFollowsASoftDeletedStream: a soft delete wakes a stream
+// subscription, which keeps following the stream (as documented) and
+// gets the events of the stream recreated.
+func TestSubscriptionFollowsASoftDeletedStream(t *testing.T) {
+	st := openTestStore(t)
+	base, _ := startServer(t, st, Options{Live: LiveOptions{Heartbeat: time.Hour}})
+	appendEvents(t, st, "soft-1", "E")
+	c := subscribe(t, base, "/subscribe/streams/soft-1?from=0", nil)
+	if got := c.ids(t, 1, true); !slices.Equal(got, []int64{0}) {
+		t.Fatalf("catch-up %v", got)
+	}
+	if err := st.DeleteStream(context.Background(), "soft-1", engine.ExpectAny, false); err != nil {
+		t.Fatal(err)
+	}
+	appendEvents(t, st, "soft-1", "E")
+	if got := c.ids(t, 1, true); !slices.Equal(got, []int64{1}) {
+		t.Fatalf("after the stream was recreated: %v", got)
 	}
 }
 

@@ -78,6 +78,12 @@ type Options struct {
 	// DisableNativeAggregates leaves every aggregate to go-mysql-server's
 	// row-at-a-time GroupBy (for comparison; see native_agg.go).
 	DisableNativeAggregates bool
+	// MaxAllowedPacket bounds the result of string functions such as
+	// REPEAT or CONCAT, as max_allowed_packet does in MySQL: a larger one
+	// is NULL with warning 1301. Sessions start with it as
+	// @@max_allowed_packet and may lower it, not raise it (default 64 MiB,
+	// MySQL 8.0's; packet_limit.go).
+	MaxAllowedPacket int64
 }
 
 // Front is the SQL server.
@@ -93,6 +99,9 @@ type Front struct {
 	// aggChunk is the minimum number of positions a native aggregate scan
 	// chunk covers (tests make it small to merge many chunks).
 	aggChunk uint64
+	// builtins are GMS's functions, some of which provider.Function
+	// shadows with bounded versions (packet_limit.go).
+	builtins map[string]sql.Function
 	// beforeChunk, when set, runs before each native aggregate chunk
 	// (tests hold scans up to kill them).
 	beforeChunk func(context.Context)
@@ -110,7 +119,11 @@ type Front struct {
 // New builds the SQL front over store for accounts.
 func New(store Store, accounts []Account, opts Options, logger *slog.Logger) (*Front, error) {
 	fe := &Front{store: store, opts: opts, logger: logger, admins: map[string]bool{},
-		types: typeinfer.NewRegistry(store, opts.TypeCachePath, logger), names: &nameCache{store: store}, aggChunk: chunkPositions}
+		types: typeinfer.NewRegistry(store, opts.TypeCachePath, logger), names: &nameCache{store: store}, aggChunk: chunkPositions,
+		builtins: builtinFunctions()}
+	if fe.opts.MaxAllowedPacket <= 0 {
+		fe.opts.MaxAllowedPacket = defaultMaxAllowedPacket
+	}
 	fe.provider = newProvider(fe)
 	a := analyzer.NewBuilder(fe.provider).
 		AddPreAnalyzeRule(ruleDenyGlobalSets, fe.denyGlobalSetsRule).
@@ -240,7 +253,8 @@ func (fe *Front) sessionBuilder(ctx context.Context, conn *mysql.Conn, addr stri
 	// variables, so they are set per session rather than in GMS's
 	// process-wide registry.
 	sctx := sql.NewContext(ctx, sql.WithSession(sess))
-	for name, v := range map[string]string{"version": fe.opts.Version, "version_comment": fe.opts.VersionComment} {
+	for name, v := range map[string]any{"version": fe.opts.Version, "version_comment": fe.opts.VersionComment,
+		"max_allowed_packet": fe.opts.MaxAllowedPacket} {
 		if err := sess.InitSessionVariable(sctx, name, v); err != nil {
 			return nil, fmt.Errorf("session variable %s: %w", name, err)
 		}

@@ -19,13 +19,14 @@ const (
 // provider lists eventsql's databases. GMS adds information_schema and
 // mysql itself.
 type provider struct {
+	fe  *Front
 	dbs []sql.Database
 }
 
 var _ sql.MutableDatabaseProvider = (*provider)(nil)
 
 func newProvider(fe *Front) *provider {
-	return &provider{dbs: []sql.Database{
+	return &provider{fe: fe, dbs: []sql.Database{
 		&database{fe: fe, name: dbEventsql},
 		&database{fe: fe, name: dbByType},
 		&database{fe: fe, name: dbByCategory},

@@ -41,10 +41,11 @@ func serverFilesError(what string) error {
 			"export Parquet files with eventsql export or POST /export", what)
 }
 
-// Function shadows GMS's LOAD_FILE() with refusedLoadFile.
+// Function shadows GMS's LOAD_FILE() with refusedLoadFile, and the
+// string functions bounded by max_allowed_packet (packet_limit.go).
 func (p *provider) Function(_ *sql.Context, name string) (sql.Function, bool) {
 	if !strings.EqualFold(name, "load_file") {
-		return nil, false
+		return p.fe.limitedFunction(name)
 	}
 	return sql.Function1{Name: "load_file", Fn: func(_ *sql.Context, arg sql.Expression) sql.Expression {
 		return &refusedLoadFile{arg: arg}

@@ -37,7 +37,7 @@ func newStreamsTable(fe *Front, db string) *streamsTable {
 		col("category", typeName, false, false, "part of the name before the first '-'"),
 		col("version", types.Int64, false, false, "version of the last event (-1: none)"),
 		col("event_count", types.Int64, false, false, "events reads return (not counting $maxAge)"),
-		col("first_position", types.Uint64, true, false, "position of the first event"),
+		col("first_position", types.Uint64, true, false, "position of the first event reads return (not counting $maxAge)"),
 		col("last_position", types.Uint64, true, false, "position of the last event"),
 		col("created_at", typeDatetime, true, false, "time of the first event"),
 		col("updated_at", typeDatetime, true, false, "time of the last change"),
@@ -104,7 +104,10 @@ func (r *streamRows) Next(*sql.Context) (sql.Row, error) {
 func streamRow(in engine.StreamInfo) sql.Row {
 	row := sql.Row{in.Name, in.Category, in.Version, in.EventCount, nil, nil, nil, nil, nil, nil, "no"}
 	if in.FirstPosition > 0 {
-		row[4], row[5] = in.FirstPosition, in.LastPosition
+		row[4] = in.FirstPosition
+	}
+	if in.LastPosition > 0 {
+		row[5] = in.LastPosition
 	}
 	if !in.CreatedAt.IsZero() {
 		row[6] = in.CreatedAt

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strconv"
 	"strings"
 
@@ -16,11 +17,49 @@ import (
 // file named by --config (when the command has that flag): command-line
 // flags win over the environment, which wins over the file.
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	opts := []ff.Option{ff.WithEnvVarPrefix("EVENTSQL")}
+	_, err := parseFlagSources(fs, args)
+	return err
+}
+
+// parseFlagSources is parseFlags that also says where each flag that was
+// set came from: "the command line", its environment variable (e.g.
+// "EVENTSQL_USER") or "config file PATH". A flag comes from one source
+// only, even a repeatable one (the first of the three that gives it).
+func parseFlagSources(fs *flag.FlagSet, args []string) (map[string]string, error) {
+	// The command line is parsed here, before ff reads the other sources,
+	// to know which flags it set; ff then sees them as already given.
+	if err := fs.Parse(args); err != nil {
+		return nil, fmt.Errorf("error parsing commandline arguments: %w", err)
+	}
+	sources := map[string]string{}
+	fs.Visit(func(f *flag.Flag) { sources[f.Name] = "the command line" })
+	opts := []ff.Option{ff.WithEnvVarPrefix(envPrefix)}
 	if fs.Lookup("config") != nil {
 		opts = append(opts, ff.WithConfigFileFlag("config"), ff.WithConfigFileParser(ff.PlainParser))
 	}
-	return ff.Parse(fs, args, opts...)
+	// "--" keeps ff from reading the arguments left over as flags again.
+	if err := ff.Parse(fs, append([]string{"--"}, fs.Args()...), opts...); err != nil {
+		return nil, err
+	}
+	fs.Visit(func(f *flag.Flag) {
+		if _, ok := sources[f.Name]; ok {
+			return
+		}
+		if env := envVar(f.Name); os.Getenv(env) != "" {
+			sources[f.Name] = env // ff reads the environment before the file
+		} else {
+			sources[f.Name] = "config file " + fs.Lookup("config").Value.String()
+		}
+	})
+	return sources, nil
+}
+
+const envPrefix = "EVENTSQL"
+
+// envVar is the environment variable of a flag, as ff names it:
+// EVENTSQL_ + the name in upper case, '-' as '_'.
+func envVar(flagName string) string {
+	return envPrefix + "_" + strings.NewReplacer("-", "_", ".", "_", "/", "_").Replace(strings.ToUpper(flagName))
 }
 
 // parseArgs is parseFlags for commands that take arguments: flags may

@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/eventsql/eventsql/engine"
@@ -31,6 +33,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		tlsCert      = fs.String("tls-cert", "", "serve HTTPS with this PEM certificate (needs --tls-key)")
 		tlsKey       = fs.String("tls-key", "", "PEM private key of --tls-cert")
 		userSpecs    stringList
+		corsOrigins  stringList
 		_            = fs.String("config", "", "config file: one \"flag value\" per line")
 		logLevel     = fs.String("log-level", "info", "log level: debug, info, warn, error")
 		logFormat    = fs.String("log-format", "text", "log format: text or json")
@@ -42,10 +45,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		indexWarmup  = fs.Bool("index-warmup", true, "after opening the store, read the index into --index-cache in the background at the lowest CPU priority")
 	)
 	fs.Var(&userSpecs, "user", "add a user as name:role:password (repeatable; password may be a hash from eventsql hash-password)")
+	fs.Var(&corsOrigins, "cors-origin", "let web pages from this origin call the HTTP API (CORS), e.g. https://app.example.com, or * for any (repeatable or comma-separated; default: none)")
 	fs.Var(&segmentSize, "segment-size", "log segment file size")
 	fs.Var(&maxEventSize, "max-event-size", "largest event accepted (data + metadata)")
 	fs.Var(&indexCache, "index-cache", "index block cache size")
-	if err := parseFlags(fs, args); err != nil {
+	sources, err := parseFlagSources(fs, args)
+	if err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -56,16 +61,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	quietSQLEngineLogs(*logLevel)
-	users := httpfront.NewUsers(*adminPass)
-	if *usersFile != "" {
-		if err := users.LoadFile(*usersFile); err != nil {
-			return err
-		}
-	}
-	for _, spec := range userSpecs {
-		if err := users.AddSpec(spec); err != nil {
-			return fmt.Errorf("--user: %w", err)
-		}
+	users, err := configureUsers(*adminPass, *usersFile, userSpecs, sources)
+	if err != nil {
+		return err
 	}
 	if err := httpfront.CheckListenAddress(*httpAddr, users); err != nil {
 		return err
@@ -74,6 +72,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err := httpfront.CheckListenAddress(*mysqlAddr, users); err != nil {
 			return fmt.Errorf("--mysql: %w", err)
 		}
+	}
+	origins, err := httpfront.ParseCORSOrigins(corsOrigins)
+	if err != nil {
+		return fmt.Errorf("--cors-origin: %w", err)
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return fmt.Errorf("--tls-cert and --tls-key go together")
@@ -116,7 +118,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("listen on --http %s: %w", *httpAddr, err)
 	}
-	srv := httpfront.New(store, users, httpfront.Options{MaxBodySize: opts.MaxAppendSize, Version: version, Build: build},
+	srv := httpfront.New(store, users, httpfront.Options{MaxBodySize: opts.MaxAppendSize, Version: version, Build: build, CORSOrigins: origins},
 		logger, func() bool { return true })
 	errc := make(chan error, 1)
 	scheme := "http"
@@ -147,6 +149,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			TLS:                     sqlTLS,
 			RequireTLS:              sqlTLS != nil,
 			DisableNativeAggregates: !*nativeAggs,
+			MaxAllowedPacket:        int64(opts.MaxAppendSize), // 64 MiB, or more for a larger --max-event-size
 		}, logger)
 		if err != nil {
 			return err
@@ -196,4 +199,45 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// configureUsers builds the user set from --admin-password, --users-file
+// and --user. A name may be defined once (the default admin, when no
+// --admin-password is set, may be redefined once), and some user must be
+// an admin; errors name the user and the sources.
+func configureUsers(adminPass, usersFile string, specs []string, sources map[string]string) (*httpfront.Users, error) {
+	users := httpfront.NewUsers(adminPass)
+	if src, ok := sources["admin-password"]; ok {
+		users.AdminPasswordFrom(flagSource("admin-password", src))
+	}
+	if usersFile != "" {
+		if err := users.LoadFile(usersFile); err != nil {
+			return nil, err
+		}
+	}
+	src := flagSource("user", sources["user"])
+	for _, spec := range specs {
+		if err := users.AddSpec(spec, src); err != nil {
+			if errors.As(err, new(*httpfront.DuplicateUserError)) {
+				return nil, err
+			}
+			return nil, fmt.Errorf("%s: %w", src, err)
+		}
+	}
+	if err := users.CheckAdmin(); err != nil {
+		return nil, err
+	}
+	return users, nil
+}
+
+// flagSource names a flag's source for error messages: "--user on the
+// command line", "EVENTSQL_USER", "user in config file F".
+func flagSource(name, source string) string {
+	switch {
+	case source == "the command line":
+		return "--" + name + " on the command line"
+	case strings.HasPrefix(source, "config file "):
+		return name + " in " + source
+	}
+	return source
 }

@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eventsql/eventsql/httpfront"
 	"github.com/go-sql-driver/mysql"
 )
 
@@ -192,6 +193,10 @@ func TestServeRefusesBadSecurityConfig(t *testing.T) {
 		{"interval without export dir", []string{"--export-every", "1m"}, "--export-every needs --export-dir"},
 		{"negative interval", []string{"--export-every", "-1m", "--export-dir", dir}, "positive duration"},
 		{"a user with the default password on all interfaces", []string{"--http", "0.0.0.0:0", "--admin-password", "x", "--user", "u:reader:changeit"}, "default password"},
+		{"bad CORS origin", []string{"--cors-origin", "app.example.com"}, "--cors-origin: CORS origin \"app.example.com\": want * or scheme://host[:port]"},
+		{"a user given twice", []string{"--user", "bob:reader:a", "--user", "bob:writer:b"}, `user "bob" is defined twice by --user on the command line`},
+		{"no admin left", []string{"--user", "admin:reader:x"}, `no user has the admin role: user "admin" is redefined as reader by --user on the command line`},
+		{"admin password and admin user", []string{"--admin-password", "p", "--user", "admin:admin:q"}, `user "admin" is defined twice: by --admin-password on the command line and by --user on the command line`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -201,5 +206,92 @@ func TestServeRefusesBadSecurityConfig(t *testing.T) {
 				t.Fatalf("serve %v = %v, want error with %q", tt.args, err, tt.want)
 			}
 		})
+	}
+}
+
+// TestServeUserSources checks that a user name defined twice within or
+// across the sources of users is refused at start with the user and the
+// sources named, and that the documented precedence still holds: the
+// command line's --user replaces the config file's user lines, and the
+// default admin may be redefined.
+func TestServeUserSources(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	usersFile := write("users", "ann:reader:a\nbob:reader:b\n")
+	twiceFile := write("twice", "ann:reader:a\n\nann:writer:b\n")
+	config := write("config", "admin-password adm\nuser cy:reader:c\nuser cy:writer:d\n")
+	refuse := func(t *testing.T, want string, args ...string) {
+		t.Helper()
+		args = append([]string{"serve", "--data", filepath.Join(t.TempDir(), "d"), "--mysql", "off", "--log-level", "error"}, args...)
+		err := run(context.Background(), args, io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("serve %v = %v, want error with %q", args, err, want)
+		}
+	}
+	t.Run("twice in the users file", func(t *testing.T) {
+		refuse(t, `user "ann" is defined twice: by users file `+twiceFile+`:1 and by users file `+twiceFile+`:3`, "--users-file", twiceFile)
+	})
+	t.Run("users file and command line", func(t *testing.T) {
+		refuse(t, `user "bob" is defined twice: by users file `+usersFile+`:2 and by --user on the command line`,
+			"--users-file", usersFile, "--user", "bob:writer:x")
+	})
+	t.Run("twice in the config file", func(t *testing.T) {
+		refuse(t, `user "cy" is defined twice by user in config file `+config, "--config", config)
+	})
+	t.Run("environment and users file", func(t *testing.T) {
+		t.Setenv("EVENTSQL_USER", "ann:writer:x")
+		refuse(t, `user "ann" is defined twice: by users file `+usersFile+`:1 and by EVENTSQL_USER`, "--users-file", usersFile)
+	})
+	t.Run("admin password from the config file and an admin user", func(t *testing.T) {
+		refuse(t, `user "admin" is defined twice: by admin-password in config file `+config+` and by --user on the command line`,
+			"--config", config, "--user", "admin:admin:x")
+	})
+	t.Run("no admin", func(t *testing.T) {
+		t.Setenv("EVENTSQL_USER", "admin:writer:x")
+		refuse(t, `no user has the admin role: user "admin" is redefined as writer by EVENTSQL_USER`)
+	})
+
+	// The command line's --user replaces the config file's user lines
+	// (cy twice there is then no error), and redefines the default admin
+	// (no --admin-password anywhere) with a hashed password.
+	plain := write("plain", "user cy:reader:c\nuser cy:writer:d\n")
+	base, sqlAddr, stop := startServe(t, "--data", filepath.Join(dir, "data"), "--config", plain,
+		"--user", "admin:admin:"+httpfront.HashPassword("new-pw"), "--user", "cy:writer:e", "--users-file", usersFile)
+	status := func(user, pass string) int {
+		req, _ := http.NewRequest("POST", base+"/streams/s-1", strings.NewReader(`[{"eventType":"E","data":{}}]`))
+		req.SetBasicAuth(user, pass)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, c := range []struct {
+		user, pass string
+		want       int
+	}{{"admin", "new-pw", 201}, {"admin", "changeit", 401}, {"cy", "e", 201}, {"cy", "d", 401}, {"ann", "a", 403}} {
+		if got := status(c.user, c.pass); got != c.want {
+			t.Errorf("append as %s:%s = %d, want %d", c.user, c.pass, got, c.want)
+		}
+	}
+	db, err := sql.Open("mysql", "admin:new-pw@tcp("+sqlAddr+")/eventsql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow("SELECT COUNT(*) FROM events").Scan(&n); err != nil || n != 2 {
+		t.Fatalf("SQL as the redefined admin: %d, %v", n, err)
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("serve: %v", err)
 	}
 }
