@@ -4,6 +4,7 @@ package benchproc
 
 import (
 	"os"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -50,8 +51,16 @@ func TestParseStatCPU(t *testing.T) {
 }
 
 func TestCPUSecondsOfThisProcess(t *testing.T) {
-	end := time.Now().Add(30 * time.Millisecond)
-	for time.Now().Before(end) { // burn some CPU so the count is not zero
+	// Burn 50 ms of CPU (not of wall time: on a loaded machine 30 ms of
+	// wall time could be less than the 10 ms tick /proc counts in).
+	var ru syscall.Rusage
+	for {
+		if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+			t.Fatal(err)
+		}
+		if time.Duration(ru.Utime.Nano()+ru.Stime.Nano()) >= 50*time.Millisecond {
+			break
+		}
 	}
 	if got := CPUSeconds(os.Getpid()); got <= 0 {
 		t.Fatalf("CPUSeconds = %v, want > 0", got)
