@@ -648,7 +648,6 @@ func TestManyBatches(t *testing.T) {
 // nothing new, exports what is appended later, and stops on cancel.
 func TestEvery(t *testing.T) {
 	s, _ := openStore(t, t.TempDir())
-	appendJSON(t, s, "p-1", "T", `{"a":1}`)
 	out := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -656,6 +655,12 @@ func TestEvery(t *testing.T) {
 		defer close(done)
 		Every(ctx, s, 5*time.Millisecond, Options{Dir: out}, nil)
 	}()
+	// An empty store: ticks pass and write nothing, not an empty snapshot.
+	time.Sleep(50 * time.Millisecond)
+	if entries, err := os.ReadDir(out); err != nil || len(entries) != 0 {
+		t.Fatalf("export dir of an empty store holds %d entries (%v), want none", len(entries), err)
+	}
+	appendJSON(t, s, "p-1", "T", `{"a":1}`)
 	waitFor := func(events int64) {
 		for range 2000 {
 			if m, ok, _ := loadManifest(out); ok {

@@ -26,7 +26,9 @@ func Every(ctx context.Context, src Source, interval time.Duration, opts Options
 		case <-t.C:
 		}
 		head := src.Head()
-		if exported && head == last {
+		if head == 0 || exported && head == last {
+			// An empty store has nothing to export either: no empty
+			// snapshot before the first event.
 			logger.Debug("periodic export skipped: nothing new", "position", head)
 			continue
 		}
