@@ -39,9 +39,17 @@ func hiveSQL(dir string, m *Manifest) []byte {
 			fmt.Fprintf(&b, "-- events of type %q\n", d.EventType)
 		}
 		fmt.Fprintf(&b, "CREATE EXTERNAL TABLE IF NOT EXISTS `%s` (\n", table)
-		for i, c := range cols {
+		var declared []Column
+		for _, c := range cols {
+			if !hiveColumnName(c.Name) {
+				fmt.Fprintf(&b, "  -- %q left out: Hive allows no '.' or ':' in a column name, even quoted (Spark and DuckDB read it from the files)\n", c.Name)
+				continue
+			}
+			declared = append(declared, c)
+		}
+		for i, c := range declared {
 			sep := ","
-			if i == len(cols)-1 {
+			if i == len(declared)-1 {
 				sep = ""
 			}
 			fmt.Fprintf(&b, "  `%s` %s%s\n", strings.ReplaceAll(c.Name, "`", "``"), c.Type, sep)
@@ -92,3 +100,9 @@ func unescape(s string) string {
 	}
 	return b.String()
 }
+
+// hiveColumnName reports whether Hive accepts name as a (backquoted)
+// column name: it refuses '.' and ':' in any column name (HIVE-10120).
+// Such columns are left out of hive.sql; Hive then ignores them in the
+// files.
+func hiveColumnName(name string) bool { return !strings.ContainsAny(name, ".:") }

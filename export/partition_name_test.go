@@ -35,3 +35,28 @@ func TestFieldNamedLikeThePartition(t *testing.T) {
 		t.Fatalf("hive.sql columns of by_type_Shipped:\n%s", table)
 	}
 }
+
+// TestHiveLeavesOutDottedNames: Hive refuses '.' and ':' in column names,
+// even backquoted, so hive.sql leaves such fields out (with a comment)
+// while the files keep them.
+func TestHiveLeavesOutDottedNames(t *testing.T) {
+	s, _ := openStore(t, t.TempDir())
+	appendJSON(t, s, "u-1", "Seen", `{"user.id":7,"ns:key":"x","n":1}`)
+	out := t.TempDir()
+	run(t, s, Options{Dir: out})
+	m, files := snapshot(t, out)
+	rows := datasetRows(m, files, "by_type/Seen")
+	if len(rows) != 1 || rows[0]["user.id"] != int64(7) || rows[0]["ns:key"] != "x" {
+		t.Fatalf("Seen rows %v", rows)
+	}
+	hive, err := os.ReadFile(filepath.Join(out, "hive.sql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	table := string(hive[strings.Index(string(hive), "`by_type_Seen`"):])
+	table = table[:strings.Index(table, "PARTITIONED BY")]
+	if strings.Contains(table, "`user.id`") || strings.Contains(table, "`ns:key`") ||
+		!strings.Contains(table, `-- "user.id" left out`) || !strings.Contains(table, "`n` BIGINT\n)") {
+		t.Fatalf("hive.sql columns of by_type_Seen:\n%s", table)
+	}
+}
