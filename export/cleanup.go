@@ -82,3 +82,36 @@ func cleanup(dir string, m *Manifest) (int, error) {
 	}
 	return removed, nil
 }
+
+// foreignFile returns, relative to dir, a file under events/ or by_type/
+// that an export does not write (neither a part file nor a temporary
+// file), or "" when there is none.
+func foreignFile(dir string) (string, error) {
+	var found string
+	for _, sub := range []string{"events", "by_type"} {
+		root := filepath.Join(dir, sub)
+		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				if errors.Is(err, fs.ErrNotExist) && p == root {
+					return filepath.SkipDir
+				}
+				return err
+			}
+			if d.IsDir() {
+				return nil
+			}
+			if name := d.Name(); !strings.HasPrefix(name, tempPrefix) && !partName.MatchString(name) {
+				found, _ = filepath.Rel(dir, p)
+				return filepath.SkipAll
+			}
+			return nil
+		})
+		if err != nil {
+			return "", fmt.Errorf("look into %s: %w", root, err)
+		}
+		if found != "" {
+			return filepath.ToSlash(found), nil
+		}
+	}
+	return "", nil
+}

@@ -78,6 +78,19 @@ func (e *StoreMismatchError) Error() string {
 	return fmt.Sprintf("%s holds an export of store %s, not of this store (%s): use another directory", e.Dir, e.Got, e.Want)
 }
 
+// ForeignFilesError is returned when a first export would write into
+// events/ or by_type/ directories that hold files it did not write (a
+// Spark table, another tool's export): readers globbing the dataset would
+// read them as part of it.
+type ForeignFilesError struct {
+	Dir  string
+	Path string // one such file, relative to Dir
+}
+
+func (e *ForeignFilesError) Error() string {
+	return fmt.Sprintf("%s holds files eventsql export did not write (%s) and no %s: export into an empty directory or into an earlier eventsql export", e.Dir, e.Path, ManifestName)
+}
+
 // FilterMismatchError is returned when an incremental run's filters
 // differ from the snapshot's.
 type FilterMismatchError struct {

@@ -92,6 +92,13 @@ func Run(ctx context.Context, src Source, opts Options) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !found {
+		if f, err := foreignFile(dir); err != nil {
+			return nil, err
+		} else if f != "" {
+			return nil, &ForeignFilesError{Dir: dir, Path: f}
+		}
+	}
 	if found && old.StoreID != src.ID() {
 		return nil, &StoreMismatchError{Dir: dir, Want: src.ID(), Got: old.StoreID}
 	}

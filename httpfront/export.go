@@ -125,6 +125,7 @@ func exportError(err error) *apiError {
 	var (
 		sm *export.StoreMismatchError
 		fm *export.FilterMismatchError
+		ff *export.ForeignFilesError
 	)
 	switch {
 	case errors.Is(err, export.ErrInvalidOptions):
@@ -135,6 +136,8 @@ func exportError(err error) *apiError {
 		return newError(http.StatusConflict, "store_mismatch", err.Error())
 	case errors.As(err, &fm):
 		return newError(http.StatusConflict, "filter_mismatch", err.Error())
+	case errors.As(err, &ff):
+		return newError(http.StatusConflict, "foreign_files", err.Error())
 	case errors.Is(err, export.ErrBadManifest):
 		return newError(http.StatusConflict, "bad_manifest", err.Error())
 	}

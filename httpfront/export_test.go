@@ -51,6 +51,9 @@ func TestExportErrors(t *testing.T) {
 	out := t.TempDir()
 	other := t.TempDir()
 	os.WriteFile(filepath.Join(other, "_manifest.json"), []byte(`{"formatVersion":1,"storeId":"someone-else","datasets":{},"files":[]}`), 0o644)
+	lake := t.TempDir() // holds a table eventsql did not write
+	os.MkdirAll(filepath.Join(lake, "events"), 0o755)
+	os.WriteFile(filepath.Join(lake, "events", "clicks.parquet"), []byte("PAR1"), 0o644)
 	notDir := filepath.Join(t.TempDir(), "file")
 	os.WriteFile(notDir, nil, 0o644)
 	cases := []struct {
@@ -67,6 +70,7 @@ func TestExportErrors(t *testing.T) {
 		{"unknown field", "admin", "admin-pw", "", `{"out":"x","fast":true}`, 400, "invalid_options"},
 		{"bad dataset", "admin", "admin-pw", "?out=" + out + "&datasets=typed", "", 400, "invalid_options"},
 		{"other store", "admin", "admin-pw", "?out=" + other, "", 409, "store_mismatch"},
+		{"foreign files", "admin", "admin-pw", "?out=" + lake, "", 409, "foreign_files"},
 		{"unwritable", "admin", "admin-pw", "?out=" + notDir + "/sub", "", 500, "export_failed"},
 	}
 	for _, c := range cases {
