@@ -446,19 +446,7 @@ func (s *Store) Head() uint64 { return s.catchUp().LastPosition }
 // and readable, then returns the new head. It returns at once when there
 // is one already, and with ctx's error or ErrClosed otherwise.
 func (s *Store) WaitForEvents(ctx context.Context, after uint64) (uint64, error) {
-	for {
-		ch := *s.notify.Load()
-		if h := s.head.Load().LastPosition; h > after {
-			return h, nil
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return 0, ctx.Err()
-		case <-s.closing:
-			return 0, ErrClosed
-		}
-	}
+	return s.waitHead(ctx, after, func(h *head) uint64 { return h.LastPosition })
 }
 
 func lockDir(dir string) (*os.File, error) {

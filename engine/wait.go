@@ -15,10 +15,16 @@ func (s *Store) CommitMark() uint64 { return s.catchUp().LogEnd }
 // metadata changes and deletes too, so that followers of a stream learn
 // at once that it was deleted.
 func (s *Store) WaitForCommit(ctx context.Context, mark uint64) (uint64, error) {
+	return s.waitHead(ctx, mark, func(h *head) uint64 { return h.LogEnd })
+}
+
+// waitHead blocks until of(published head) passes after, then returns
+// it; with ctx's error or ErrClosed when it cannot.
+func (s *Store) waitHead(ctx context.Context, after uint64, of func(*head) uint64) (uint64, error) {
 	for {
 		ch := *s.notify.Load()
-		if end := s.head.Load().LogEnd; end > mark {
-			return end, nil
+		if v := of(s.head.Load()); v > after {
+			return v, nil
 		}
 		select {
 		case <-ch:

@@ -45,40 +45,26 @@ func cleanup(dir string, m *Manifest) (int, error) {
 			removed++
 		}
 	}
-	for _, sub := range []string{"events", "by_type"} {
-		root := filepath.Join(dir, sub)
-		var dirs []string
-		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				if errors.Is(err, fs.ErrNotExist) && p == root {
-					return filepath.SkipDir
-				}
-				return err
-			}
-			if d.IsDir() {
-				if p != root {
-					dirs = append(dirs, p)
-				}
-				return nil
-			}
-			name := d.Name()
-			rel, _ := filepath.Rel(dir, p)
-			rel = filepath.ToSlash(rel)
-			if strings.HasPrefix(name, tempPrefix) || (partName.MatchString(name) && !listed[rel]) {
-				if err := os.Remove(p); err != nil {
-					return fmt.Errorf("remove leftover: %w", err)
-				}
-				removed++
-			}
+	var dirs []string
+	err = walkDatasets(dir, func(p, rel string, d fs.DirEntry) error {
+		if d.IsDir() {
+			dirs = append(dirs, p)
 			return nil
-		})
-		if err != nil {
-			return removed, fmt.Errorf("clean %s: %w", root, err)
 		}
-		slices.Reverse(dirs) // children first
-		for _, d := range dirs {
-			os.Remove(d) // fails unless empty, which is what we want
+		if name := d.Name(); strings.HasPrefix(name, tempPrefix) || (partName.MatchString(name) && !listed[rel]) {
+			if err := os.Remove(p); err != nil {
+				return fmt.Errorf("remove leftover: %w", err)
+			}
+			removed++
 		}
+		return nil
+	})
+	if err != nil {
+		return removed, fmt.Errorf("clean %s: %w", dir, err)
+	}
+	slices.Reverse(dirs) // children first
+	for _, d := range dirs {
+		os.Remove(d) // fails unless empty, which is what we want
 	}
 	return removed, nil
 }
@@ -88,6 +74,25 @@ func cleanup(dir string, m *Manifest) (int, error) {
 // file), or "" when there is none.
 func foreignFile(dir string) (string, error) {
 	var found string
+	err := walkDatasets(dir, func(_, rel string, d fs.DirEntry) error {
+		if name := d.Name(); !d.IsDir() && !strings.HasPrefix(name, tempPrefix) && !partName.MatchString(name) {
+			found = rel
+			return filepath.SkipAll
+		}
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("look into %s: %w", dir, err)
+	}
+	return found, nil
+}
+
+// walkDatasets calls fn for every file and directory below dir/events
+// and dir/by_type (not for those two), with its path and its path
+// relative to dir in slash form. A missing events/ or by_type/ is fine;
+// fn returning filepath.SkipAll ends the walk without an error.
+func walkDatasets(dir string, fn func(path, rel string, d fs.DirEntry) error) error {
+	stopped := false
 	for _, sub := range []string{"events", "by_type"} {
 		root := filepath.Join(dir, sub)
 		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
@@ -97,21 +102,17 @@ func foreignFile(dir string) (string, error) {
 				}
 				return err
 			}
-			if d.IsDir() {
+			if p == root {
 				return nil
 			}
-			if name := d.Name(); !strings.HasPrefix(name, tempPrefix) && !partName.MatchString(name) {
-				found, _ = filepath.Rel(dir, p)
-				return filepath.SkipAll
-			}
-			return nil
+			rel, _ := filepath.Rel(dir, p)
+			err = fn(p, filepath.ToSlash(rel), d)
+			stopped = err == filepath.SkipAll
+			return err
 		})
-		if err != nil {
-			return "", fmt.Errorf("look into %s: %w", root, err)
-		}
-		if found != "" {
-			return filepath.ToSlash(found), nil
+		if err != nil || stopped {
+			return err // WalkDir answers SkipAll with nil
 		}
 	}
-	return "", nil
+	return nil
 }
