@@ -37,6 +37,7 @@ import (
 type enforcedFilters struct {
 	base        *rowexec.BaseBuilder
 	scanFilters bool
+	next        sql.NodeExecBuilder // for other nodes
 }
 
 var _ sql.NodeExecBuilder = enforcedFilters{}
@@ -46,7 +47,10 @@ var _ sql.NodeExecBuilder = enforcedFilters{}
 func (b enforcedFilters) Build(ctx *sql.Context, n sql.Node, row sql.Row) (sql.RowIter, error) {
 	f, ok := n.(*plan.Filter)
 	if !ok {
-		return nil, nil
+		if b.next == nil {
+			return nil, nil
+		}
+		return b.next.Build(ctx, n, row)
 	}
 	keep, dropped := unenforced(ctx, f)
 	if !dropped {

@@ -37,6 +37,8 @@ type eventsTable struct {
 	plan *scanPlan
 	// filter, when set, drops events before rows are built (scan_filter.go).
 	filter *rowFilter
+	// wire, when on, makes rows of wire values (wire_source.go).
+	wire *wireSwitch
 }
 
 var (

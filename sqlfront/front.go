@@ -110,6 +110,11 @@ type Front struct {
 	// scanFiltered counts events scans dropped before building rows
 	// (scan_filter.go).
 	scanFiltered atomic.Uint64
+	// noWireValues keeps every table read on Go values (wire_source.go;
+	// tests compare the two, set before Serve).
+	noWireValues bool
+	// wireReads counts table reads that made wire values (tests).
+	wireReads atomic.Uint64
 
 	mu     sync.Mutex // guards srv and closed
 	srv    *server.Server
@@ -145,7 +150,8 @@ func New(store Store, accounts []Account, opts Options, logger *slog.Logger) (*F
 	fe.engine = sqle.New(a, &sqle.Config{})
 	fe.engine.Analyzer.Coster = &coster{fe: fe, base: memo.NewDefaultCoster()}
 	fe.engine.Analyzer.ExecBuilder.PriorityBuilder = explainBuilder{fe: fe,
-		next: enforcedFilters{base: fe.engine.Analyzer.ExecBuilder, scanFilters: !opts.DisableNativeAggregates}}
+		next: enforcedFilters{base: fe.engine.Analyzer.ExecBuilder, scanFilters: !opts.DisableNativeAggregates,
+			next: wireSources{fe: fe, base: fe.engine.Analyzer.ExecBuilder}}}
 	fe.engine.Analyzer.Catalog.AuthHandler = processAuth{fe.engine.Analyzer.Catalog.AuthHandler}
 	db := fe.engine.Analyzer.Catalog.MySQLDb
 	db.SetPersister(noPersist{})

@@ -19,6 +19,27 @@ import (
 // killFront serves st to admin, reader and other (a second reader).
 func killFront(t *testing.T, st *engine.Store, setup func(*Front)) func(user string) *sql.DB {
 	t.Helper()
+	_, addr := startFront(t, st, setup)
+	var dbs []*sql.DB
+	t.Cleanup(func() {
+		for _, db := range dbs {
+			db.Close()
+		}
+	})
+	return func(user string) *sql.DB {
+		db, err := sql.Open("mysql", fmt.Sprintf("%s:pw@tcp(%s)/eventsql", user, addr))
+		if err != nil {
+			t.Fatal(err)
+		}
+		dbs = append(dbs, db)
+		return db
+	}
+}
+
+// startFront serves st to admin, reader and other (password pw) on a
+// loopback address; setup runs before it serves.
+func startFront(t *testing.T, st *engine.Store, setup func(*Front)) (*Front, string) {
+	t.Helper()
 	logger := slog.New(slog.DiscardHandler)
 	accounts := []Account{
 		{Name: "admin", Admin: true, NativeHash: httpfront.HashPassword("pw")},
@@ -37,21 +58,8 @@ func killFront(t *testing.T, st *engine.Store, setup func(*Front)) func(user str
 		t.Fatal(err)
 	}
 	go fe.Serve(l)
-	var dbs []*sql.DB
-	t.Cleanup(func() {
-		for _, db := range dbs {
-			db.Close()
-		}
-		fe.Close()
-	})
-	return func(user string) *sql.DB {
-		db, err := sql.Open("mysql", fmt.Sprintf("%s:pw@tcp(%s)/eventsql", user, l.Addr()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		dbs = append(dbs, db)
-		return db
-	}
+	t.Cleanup(func() { fe.Close() })
+	return fe, l.Addr().String()
 }
 
 // victim is a connection that runs one statement in the background.

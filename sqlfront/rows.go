@@ -36,6 +36,8 @@ type rowIter struct {
 	boxes   rowBoxes
 	// data and meta: whether the row has the data / metadata column.
 	data, meta bool
+	// wire, when set, makes rows of wire values (wire_rows.go).
+	wire *wireRows
 }
 
 func newRowIter(ctx *sql.Context, t *eventsTable, plan *scanPlan) (*rowIter, error) {
@@ -60,6 +62,11 @@ func newRowIter(ctx *sql.Context, t *eventsTable, plan *scanPlan) (*rowIter, err
 	it.typed = newFieldSet(typed)
 	if t.filter != nil {
 		it.match = t.filter.matcher()
+	}
+	if t.wire != nil && t.wire.on {
+		if it.wire = newWireRows(ctx, t, it.cols); it.wire != nil {
+			t.fe.wireReads.Add(1)
+		}
 	}
 	if err := it.resolveTimes(); err != nil {
 		return nil, err
@@ -150,6 +157,9 @@ func (it *rowIter) Next(ctx *sql.Context) (sql.Row, error) {
 	e, err := it.nextEvent()
 	if err != nil {
 		return nil, err
+	}
+	if it.wire != nil {
+		return it.wireRow(e), nil
 	}
 	return it.row(e), nil
 }

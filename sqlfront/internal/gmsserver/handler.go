@@ -1212,6 +1212,10 @@ func updateMaxUsedConnectionsStatusVariable() {
 }
 
 func toSqlHelper(ctx *sql.Context, typ sql.Type, buf *sql.ByteBuffer, val interface{}) (sqltypes.Value, error) {
+	// eventsql: a value already in wire form (wirevalue.go).
+	if w, ok := val.(*WireValue); ok {
+		return sqltypes.Value(*w), nil
+	}
 	// eventsql: DOUBLE as MySQL writes it (wireconv.go).
 	if x, ok := val.(float64); ok && isDouble(typ) {
 		if buf == nil {

@@ -50,6 +50,7 @@ func (h *Handler) streamResult(ctx *sql.Context, c *mysql.Conn, schema sql.Schem
 	defer stopPoll()
 
 	iter, projs := GetDeferredProjections(iter)
+	sendWireValues(iter, projs)
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("panic recovered: %v\n%s", r, debug.Stack())
@@ -254,6 +255,10 @@ func (b *wireBatch) convert(ctx *sql.Context, sch sql.Schema, row sql.Row, projs
 		}
 		if v == nil {
 			out[i] = sqltypes.NULL
+			continue
+		}
+		if w, ok := v.(*WireValue); ok {
+			out[i] = sqltypes.Value(*w)
 			continue
 		}
 		if val, ok := b.fast(b.wcols[i], v); ok {
