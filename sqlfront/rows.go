@@ -63,8 +63,11 @@ func newRowIter(ctx *sql.Context, t *eventsTable, plan *scanPlan) (*rowIter, err
 	if t.filter != nil {
 		it.match = t.filter.matcher()
 	}
-	if t.wire != nil && t.wire.on {
-		if it.wire = newWireRows(ctx, t, it.cols); it.wire != nil {
+	if sw := t.wire; sw != nil && sw.on {
+		if sw.rows == nil {
+			sw.rows = newWireRows(ctx, t, it.cols, sw.written)
+		}
+		if it.wire = sw.rows; it.wire != nil {
 			t.fe.wireReads.Add(1)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"math"
 	"strconv"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -20,45 +21,45 @@ import (
 // wireRows builds the rows of a read whose rows go to the client
 // untouched (wire_source.go) as wire values: each column's text is
 // written once, as the server would have written it, into chunks of
-// memory the iterator never reuses, and a row holds pointers to
-// server.WireValues kept in chunks too. A row of events then costs no
-// allocation of its own (a row of Go values cost six or seven: the row,
-// the boxed numbers and time, the event id's text, the payload copy) and
-// the server's conversion is a copy.
+// memory, and a row holds pointers to server.WireValues kept in chunks
+// too. A row of events then costs no allocation (a row of Go values
+// cost six or seven: the row, the boxed numbers and time, the event id's
+// text, the payload copy) and the server's conversion is a copy.
 //
-// Chunks are never reused because rows outlive the iterator's next call:
-// they are handed to the connection's goroutine in batches and written
-// later. The garbage collector frees a chunk once no row points into it.
-// Chunks start small and double, so a point query does not allocate a
-// scan's chunks.
+// Rows outlive the call that made them: they are handed to the
+// connection's goroutine in batches and written later. A chunk is
+// reused only once every row that used it is on the wire (the server's
+// count, written); until then new chunks are allocated (they start small
+// and double, so a point query does not allocate a scan's chunks). A
+// scan thus recycles a few chunks' worth of rows in flight and allocates
+// nothing per row, which also spares the garbage collector: the
+// server's heap, not only its CPU, is what each allocated byte costs.
 //
 // A value the fast writers do not cover (a time outside years
 // 1000–9999) stays a Go value in the row, converted as before.
 type wireRows struct {
-	typs  []querypb.Type // per output column: its wire type
-	buf   []byte         // text of values, appended
-	vals  []server.WireValue
-	slots []any // rows
-	dt    server.DatetimeWriter
+	typs    []querypb.Type // per output column: its wire type
+	written *atomic.Uint64 // rows on the wire
+	n       uint64         // rows made
+	buf     arena[byte]    // text of values
+	vals    arena[server.WireValue]
+	slots   arena[any] // rows
+	dt      server.DatetimeWriter
 	// types keeps the value of each event type seen (types repeat), and
-	// the last one; stream is the value of the last stream (a stream's
-	// events come one after another). Their bytes are the strings'.
-	types              map[string]*server.WireValue
-	lastType, stream   string
-	lastTypeV, streamV *server.WireValue
+	// the last one; their bytes are the strings' and they live outside
+	// the chunks.
+	types     map[string]*server.WireValue
+	lastType  string
+	lastTypeV *server.WireValue
 }
-
-// Chunk sizes: the first, and the largest they double up to.
-const (
-	firstWireBuf, maxWireBuf     = 2 << 10, 64 << 10
-	firstWireVals, maxWireVals   = 32, 1024
-	firstWireSlots, maxWireSlots = 64, 2048
-)
 
 // newWireRows returns the writer of rows of cols, or nil when the session
 // needs text converted to another character set (GMS converts it).
-func newWireRows(ctx *sql.Context, t *eventsTable, cols []int) *wireRows {
-	w := &wireRows{typs: make([]querypb.Type, len(cols))}
+func newWireRows(ctx *sql.Context, t *eventsTable, cols []int, written *atomic.Uint64) *wireRows {
+	w := &wireRows{typs: make([]querypb.Type, len(cols)), written: written,
+		buf:   arena[byte]{first: 2 << 10, largest: 64 << 10},
+		vals:  arena[server.WireValue]{first: 32, largest: 1024},
+		slots: arena[any]{first: 64, largest: 2048}}
 	for out, c := range cols {
 		typ := t.schema[c].Type
 		if _, ok := typ.(sql.StringType); ok && !server.TextAsIs(ctx, typ) {
@@ -78,20 +79,17 @@ func (it *rowIter) wireRow(e *engine.RecordedEvent) sql.Row {
 		switch c {
 		case colPosition:
 			s := w.reserve(20)
-			w.buf = strconv.AppendUint(w.buf, e.Position, 10)
+			w.buf.mem = strconv.AppendUint(w.buf.mem, e.Position, 10)
 			row[out] = w.val(typ, s)
 		case colStream:
-			if w.streamV == nil || e.Stream != w.stream {
-				w.stream, w.streamV = e.Stream, w.valOf(typ, stringBytes(e.Stream))
-			}
-			row[out] = w.streamV
+			row[out] = w.valOf(typ, stringBytes(e.Stream))
 		case colVersion:
 			s := w.reserve(20)
-			w.buf = strconv.AppendInt(w.buf, e.Version, 10)
+			w.buf.mem = strconv.AppendInt(w.buf.mem, e.Version, 10)
 			row[out] = w.val(typ, s)
 		case colEventID:
 			s := w.reserve(36)
-			w.buf = appendUUID(w.buf, e.ID)
+			w.buf.mem = appendUUID(w.buf.mem, e.ID)
 			row[out] = w.val(typ, s)
 		case colEventType:
 			row[out] = w.eventType(typ, e.Type)
@@ -113,44 +111,81 @@ func (it *rowIter) wireRow(e *engine.RecordedEvent) sql.Row {
 	return row
 }
 
+// arena is memory for values of rows, in chunks that are reused once the
+// rows that used them are on the wire.
+type arena[T any] struct {
+	mem            []T // the chunk being filled
+	full           []arenaChunk[T]
+	first, largest int // chunk sizes: the first, and the most they double to
+}
+
+// arenaChunk is a full chunk and the last row that used it.
+type arenaChunk[T any] struct {
+	mem  []T
+	last uint64
+}
+
+// room makes room for n more elements in a.mem, for row (the row being
+// made); rows up to written are on the wire.
+func (a *arena[T]) room(n int, row, written uint64) {
+	if cap(a.mem)-len(a.mem) >= n {
+		return
+	}
+	size := max(n, min(max(2*cap(a.mem), a.first), a.largest))
+	if a.mem != nil {
+		a.full = append(a.full, arenaChunk[T]{a.mem, row})
+	}
+	for len(a.full) > 0 && a.full[0].last <= written {
+		c := a.full[0].mem
+		a.full[0] = arenaChunk[T]{}
+		a.full = a.full[1:]
+		if cap(c) >= n {
+			a.mem = c[:0]
+			return
+		}
+	}
+	a.mem = make([]T, 0, size)
+}
+
+// written is how many rows are on the wire (none when not counted).
+func (w *wireRows) wireWritten() uint64 {
+	if w.written == nil {
+		return 0
+	}
+	return w.written.Load()
+}
+
 // row returns a row of n columns, all NULL.
 func (w *wireRows) row(n int) sql.Row {
-	if cap(w.slots)-len(w.slots) < n {
-		w.slots = make([]any, 0, max(n, grow(cap(w.slots), firstWireSlots, maxWireSlots)))
-	}
-	s := len(w.slots)
-	w.slots = w.slots[:s+n]
-	return w.slots[s : s+n : s+n]
+	w.n++
+	w.slots.room(n, w.n, w.wireWritten())
+	s := len(w.slots.mem)
+	w.slots.mem = w.slots.mem[:s+n]
+	row := w.slots.mem[s : s+n : s+n]
+	clear(row)
+	return row
 }
 
 // reserve makes room for n more bytes of text and returns where the next
 // value starts.
 func (w *wireRows) reserve(n int) int {
-	if cap(w.buf)-len(w.buf) < n {
-		w.buf = make([]byte, 0, max(n, grow(cap(w.buf), firstWireBuf, maxWireBuf)))
-	}
-	return len(w.buf)
-}
-
-// grow is the size of the chunk after one of size prev.
-func grow(prev, first, largest int) int {
-	return min(max(2*prev, first), largest)
+	w.buf.room(n, w.n, w.wireWritten())
+	return len(w.buf.mem)
 }
 
 // val is the value of type typ whose text was appended from start on.
 // (Had an append outgrown the reserved room, the text would have moved
 // to a new array with the text before it; both stay valid.)
 func (w *wireRows) val(typ querypb.Type, start int) *server.WireValue {
-	return w.valOf(typ, w.buf[start:len(w.buf):len(w.buf)])
+	return w.valOf(typ, w.buf.mem[start:len(w.buf.mem):len(w.buf.mem)])
 }
 
-// valOf is the value of type typ with text b, which must not change.
+// valOf is the value of type typ with text b, which must not change
+// until the row is on the wire.
 func (w *wireRows) valOf(typ querypb.Type, b []byte) *server.WireValue {
-	if len(w.vals) == cap(w.vals) {
-		w.vals = make([]server.WireValue, 0, grow(cap(w.vals), firstWireVals, maxWireVals))
-	}
-	w.vals = append(w.vals, server.MakeWireValue(typ, b))
-	return &w.vals[len(w.vals)-1]
+	w.vals.room(1, w.n, w.wireWritten())
+	w.vals.mem = append(w.vals.mem, server.MakeWireValue(typ, b))
+	return &w.vals.mem[len(w.vals.mem)-1]
 }
 
 // stringBytes returns the bytes of s, which the value only reads.
@@ -164,13 +199,15 @@ func (w *wireRows) eventType(typ querypb.Type, t string) *server.WireValue {
 	}
 	v, ok := w.types[t]
 	if !ok {
-		v = w.valOf(typ, stringBytes(t))
+		if len(w.types) >= maxBoxedTypes {
+			return w.valOf(typ, stringBytes(t))
+		}
+		wv := server.MakeWireValue(typ, stringBytes(t))
+		v = &wv
 		if w.types == nil {
 			w.types = map[string]*server.WireValue{}
 		}
-		if len(w.types) < maxBoxedTypes {
-			w.types[t] = v
-		}
+		w.types[t] = v
 	}
 	w.lastType, w.lastTypeV = t, v
 	return v
@@ -183,11 +220,11 @@ func (w *wireRows) datetime(typ querypb.Type, t time.Time) any {
 		return t
 	}
 	s := w.reserve(26)
-	b, ok := w.dt.AppendMicros(w.buf, t.UnixMicro())
+	b, ok := w.dt.AppendMicros(w.buf.mem, t.UnixMicro())
 	if !ok {
 		return t
 	}
-	w.buf = b
+	w.buf.mem = b
 	return w.val(typ, s)
 }
 
@@ -197,14 +234,14 @@ func (w *wireRows) datetime(typ querypb.Type, t time.Time) any {
 func (w *wireRows) payload(typ querypb.Type, b []byte, isJSON bool) *server.WireValue {
 	if isJSON {
 		s := w.reserve(len(b))
-		w.buf = append(w.buf, b...)
+		w.buf.mem = append(w.buf.mem, b...)
 		return w.val(typ, s)
 	}
 	n := base64.StdEncoding.EncodedLen(len(b))
 	s := w.reserve(n + 2)
-	w.buf = append(w.buf, '"')
-	w.buf = base64.StdEncoding.AppendEncode(w.buf, b)
-	w.buf = append(w.buf, '"')
+	w.buf.mem = append(w.buf.mem, '"')
+	w.buf.mem = base64.StdEncoding.AppendEncode(w.buf.mem, b)
+	w.buf.mem = append(w.buf.mem, '"')
 	return w.val(typ, s)
 }
 
@@ -226,7 +263,7 @@ func (w *wireRows) typed(typ querypb.Type, kind typeinfer.Kind, v gjson.Result) 
 			return nil
 		}
 		s := w.reserve(20)
-		w.buf = strconv.AppendInt(w.buf, i, 10)
+		w.buf.mem = strconv.AppendInt(w.buf.mem, i, 10)
 		return w.val(typ, s)
 	case typeinfer.KindFloat:
 		if v.Type != gjson.Number {
@@ -236,8 +273,8 @@ func (w *wireRows) typed(typ querypb.Type, kind typeinfer.Kind, v gjson.Result) 
 		if math.IsInf(f, 0) {
 			return nil
 		}
-		s := w.reserve(24)
-		w.buf = server.AppendDouble(w.buf, f)
+		s := w.reserve(32)
+		w.buf.mem = server.AppendDouble(w.buf.mem, f)
 		return w.val(typ, s)
 	case typeinfer.KindBool:
 		switch v.Type {
@@ -261,11 +298,11 @@ func (w *wireRows) typed(typ querypb.Type, kind typeinfer.Kind, v gjson.Result) 
 			return nil
 		}
 		s := w.reserve(len(v.Str))
-		w.buf = append(w.buf, v.Str...)
+		w.buf.mem = append(w.buf.mem, v.Str...)
 		return w.val(typ, s)
 	}
 	s := w.reserve(len(v.Raw))
-	w.buf = append(w.buf, v.Raw...)
+	w.buf.mem = append(w.buf.mem, v.Raw...)
 	return w.val(typ, s)
 }
 

@@ -1,6 +1,8 @@
 package sqlfront
 
 import (
+	"sync/atomic"
+
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/plan"
 	"github.com/dolthub/go-mysql-server/sql/rowexec"
@@ -95,8 +97,13 @@ func wireTable(t sql.Table) (sql.Table, *wireSwitch) {
 // wireSwitch tells an event table's row iterators to return wire values.
 // The server sets it before the first row is read (rows are read after
 // the iterator tree is built, and the table's row iterators are created
-// on the first read).
-type wireSwitch struct{ on bool }
+// on the first read). The read's partitions share one wireRows: the
+// server counts the rows it wrote across them.
+type wireSwitch struct {
+	on      bool
+	written *atomic.Uint64
+	rows    *wireRows
+}
 
 // wireSource is an event table read that can return wire values.
 type wireSource struct {
@@ -106,4 +113,6 @@ type wireSource struct {
 
 var _ server.WireSource = (*wireSource)(nil)
 
-func (w *wireSource) SendWireValues() { w.sw.on = true }
+func (w *wireSource) SendWireValues(written *atomic.Uint64) {
+	w.sw.on, w.sw.written = true, written
+}

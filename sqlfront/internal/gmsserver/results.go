@@ -9,6 +9,7 @@ import (
 	"io"
 	"runtime/debug"
 	"runtime/trace"
+	"sync/atomic"
 	"time"
 
 	"github.com/dolthub/vitess/go/mysql"
@@ -50,7 +51,11 @@ func (h *Handler) streamResult(ctx *sql.Context, c *mysql.Conn, schema sql.Schem
 	defer stopPoll()
 
 	iter, projs := GetDeferredProjections(iter)
-	sendWireValues(iter, projs)
+	// written counts the rows on the wire: a source of wire values reuses
+	// their memory (each batch is written before the next is converted
+	// into the same buffers, so the rows before it are done).
+	written := new(atomic.Uint64)
+	sendWireValues(iter, projs, written)
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("panic recovered: %v\n%s", r, debug.Stack())
@@ -94,8 +99,9 @@ func (h *Handler) streamResult(ctx *sql.Context, c *mysql.Conn, schema sql.Schem
 	if err := callback(&b.res, more); err != nil {
 		return nil, false, err
 	}
+	written.Add(uint64(len(b.res.Rows)))
 	b.reset()
-	if err := h.streamRest(ctx, schema, iter, projs, callback, b, more); err != nil {
+	if err := h.streamRest(ctx, schema, iter, projs, callback, b, more, written); err != nil {
 		return nil, false, err
 	}
 	return &b.res, true, nil
@@ -109,7 +115,7 @@ const handoffRows = 4 * rowsBatch
 // streamRest reads iter on a goroutine of its own and converts and
 // writes its rows here, in b, batch by batch. The last partial batch is
 // left in b.
-func (h *Handler) streamRest(ctx *sql.Context, schema sql.Schema, iter sql.RowIter, projs []sql.Expression, callback func(*sqltypes.Result, bool) error, b *wireBatch, more bool) error {
+func (h *Handler) streamRest(ctx *sql.Context, schema sql.Schema, iter sql.RowIter, projs []sql.Expression, callback func(*sqltypes.Result, bool) error, b *wireBatch, more bool, written *atomic.Uint64) error {
 	rctx, stop := ctx.NewSubContext()
 	defer stop()
 	eg, rctx := rctx.NewErrgroup()
@@ -175,6 +181,7 @@ func (h *Handler) streamRest(ctx *sql.Context, schema sql.Schema, iter sql.RowIt
 					werr = err
 					break
 				}
+				written.Add(uint64(len(b.res.Rows)))
 				b.reset()
 			}
 		}

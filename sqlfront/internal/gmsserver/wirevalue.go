@@ -3,6 +3,8 @@
 package server
 
 import (
+	"sync/atomic"
+
 	"github.com/dolthub/vitess/go/sqltypes"
 	querypb "github.com/dolthub/vitess/go/vt/proto/query"
 
@@ -33,10 +35,13 @@ func MakeWireValue(typ querypb.Type, b []byte) WireValue {
 
 // WireSource is a row iterator that can return rows of *WireValue (and
 // nil for NULL; other values of a row stay Go values, converted as
-// usual). SendWireValues asks it to, before the first Next.
+// usual). SendWireValues asks it to, before the first Next; written
+// then counts the rows of the result that are on the wire (written to
+// the connection), whose memory the source may reuse: the first written
+// rows the source returned, or fewer if a LIMIT dropped some.
 type WireSource interface {
 	sql.RowIter
-	SendWireValues()
+	SendWireValues(written *atomic.Uint64)
 }
 
 // sendWireValues asks the source at the bottom of iter to return wire
@@ -51,14 +56,14 @@ type WireSource interface {
 // It is called on the iterator tree the handler is about to stream, so
 // a table read anywhere else (a subquery, a join, an in-process query)
 // never returns wire values.
-func sendWireValues(iter sql.RowIter, projs []sql.Expression) bool {
+func sendWireValues(iter sql.RowIter, projs []sql.Expression, written *atomic.Uint64) bool {
 	if !onlyColumns(projs) {
 		return false
 	}
 	for {
 		switch i := iter.(type) {
 		case WireSource:
-			i.SendWireValues()
+			i.SendWireValues(written)
 			return true
 		case *plan.TrackedRowIter:
 			iter = i.GetIter()
