@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-sql-driver/mysql"
 
@@ -318,3 +319,261 @@ func (s stmtQueryer) QueryContext(ctx context.Context, _ string, args ...any) (*
 }
 
 type stmtQueryer struct{ stmt *sql.Stmt }
+
+// TestWireValuesSessionFeatures checks what GMS does around the rows of
+// a read that makes wire values: FOUND_ROWS(), SQL-level PREPARE and
+// EXECUTE, and a session whose results are in another character set
+// (text must then be converted, so the read makes Go values).
+func TestWireValuesSessionFeatures(t *testing.T) {
+	st := openStore(t)
+	fillWireData(t, st)
+	fast, slow, open := wireFronts(t, st)
+	ctx := context.Background()
+	conns := map[*Front]*sql.Conn{}
+	for _, fe := range []*Front{fast, slow} {
+		c, err := open(fe, "reader", true).Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		conns[fe] = c
+	}
+	var inCat1 int
+	if err := conns[slow].QueryRowContext(ctx, "SELECT COUNT(*) FROM events WHERE stream = 'cat-1'").Scan(&inCat1); err != nil {
+		t.Fatal(err)
+	}
+	type step struct {
+		exec  []string // statements run first
+		query string
+		found int // FOUND_ROWS() after the query, if > 0
+		wire  bool
+	}
+	for _, s := range []step{
+		{query: "SELECT SQL_CALC_FOUND_ROWS * FROM events LIMIT 5", found: 3000, wire: true},
+		{query: "SELECT * FROM events WHERE stream = 'cat-1'", found: inCat1, wire: true},
+		{query: "SELECT * FROM events LIMIT 700", found: 700, wire: true},
+		{exec: []string{"PREPARE s FROM 'SELECT * FROM events WHERE stream = ?'", "SET @st = 'cat-1'"},
+			query: "EXECUTE s USING @st", found: inCat1, wire: true},
+		{exec: []string{"PREPARE s2 FROM 'SELECT * FROM by_type.Typed LIMIT 1000'"}, query: "EXECUTE s2", wire: true},
+		// Text in latin1: GMS converts it (é is one byte); no wire values.
+		{exec: []string{"SET character_set_results = latin1"}, query: "SELECT * FROM events", wire: false},
+		{query: "SELECT position, stream, i, t, data_stream FROM by_type.Typed", wire: false},
+		{exec: []string{"SET character_set_results = utf8mb4"}, query: "SELECT * FROM by_type.Typed", wire: true},
+	} {
+		var res [2]rawResult
+		for i, fe := range []*Front{fast, slow} {
+			c := conns[fe]
+			for _, e := range s.exec {
+				if _, err := c.ExecContext(ctx, e); err != nil {
+					t.Fatalf("%s: %v", e, err)
+				}
+			}
+			before := fe.wireReads.Load()
+			r, err := rawQuery(t, c, s.query)
+			if err != nil {
+				t.Fatalf("%s: %v", s.query, err)
+			}
+			res[i] = r
+			if got := fe.wireReads.Load() - before; fe == fast && (got > 0) != s.wire {
+				t.Errorf("%s: %d reads made wire values, want wire values %v", s.query, got, s.wire)
+			}
+			if s.found > 0 {
+				var found int
+				if err := c.QueryRowContext(ctx, "SELECT FOUND_ROWS()").Scan(&found); err != nil {
+					t.Fatal(err)
+				}
+				if found != s.found {
+					t.Errorf("%s: FOUND_ROWS() = %d, want %d", s.query, found, s.found)
+				}
+			}
+		}
+		sameResult(t, s.query, res[0], res[1])
+		if len(s.exec) > 0 && strings.Contains(s.exec[0], "latin1") {
+			latin1 := false
+			for _, r := range res[0].rows {
+				latin1 = latin1 || *r[1] == "caf\xe9-7"
+			}
+			if !latin1 {
+				t.Errorf("%s with latin1 results: no stream sent as caf\\xe9-7", s.query)
+			}
+		}
+	}
+}
+
+// fillBig writes events of ~8 KB (80 MB in all): a SELECT * of them
+// fills the socket buffers and the server's hand-offs, so the server
+// runs ahead of a client that pauses and stops mid-result.
+func fillBig(t testing.TB, st *engine.Store, events int) {
+	t.Helper()
+	ctx := context.Background()
+	for b := 0; b < events/100; b++ {
+		evs := make([]engine.EventData, 100)
+		for i := range evs {
+			n := b*100 + i
+			evs[i] = engine.EventData{Type: "Big", DataIsJSON: true,
+				Data: fmt.Appendf(nil, `{"n":%d,"pad":"%s"}`, n, strings.Repeat(string(rune('a'+n%26)), 8000+n%100))}
+		}
+		if _, err := st.Append(ctx, fmt.Sprintf("big-%d", b%20), engine.ExpectAny, evs...); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestWireValuesWithSlowAndLeavingClients reads a SELECT * of large rows
+// through a client that pauses now and then (the server reuses the
+// memory of rows it has written while it reads ahead) and compares every
+// byte with Go values; then kills such a SELECT * with KILL QUERY while
+// the client waits (SHOW PROCESSLIST shows it running), and closes a
+// client's connection in the middle of one.
+func TestWireValuesWithSlowAndLeavingClients(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes 80 MB")
+	}
+	const events = 10_000
+	st := openStore(t)
+	fillBig(t, st, events)
+	fast, slow, open := wireFronts(t, st)
+	ctx := context.Background()
+
+	// A client that pauses every 1000 rows.
+	var res [2]rawResult
+	for i, fe := range []*Front{fast, slow} {
+		rows, err := open(fe, "reader", true).QueryContext(ctx, "SELECT * FROM events")
+		if err != nil {
+			t.Fatal(err)
+		}
+		paused := &pausingRows{Rows: rows, every: 1000, pause: 20 * time.Millisecond}
+		r, err := paused.read()
+		if err != nil {
+			t.Fatal(err)
+		}
+		res[i] = r
+	}
+	if len(res[0].rows) != events {
+		t.Fatalf("%d rows, want %d", len(res[0].rows), events)
+	}
+	sameResult(t, "SELECT * read with pauses", res[0], res[1])
+
+	reader, admin := open(fast, "reader", true), open(fast, "admin", true)
+	victim := func(ctx context.Context) (int64, *sql.Rows) {
+		t.Helper()
+		conn, err := reader.Conn(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		var id int64
+		if err := conn.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		before := fast.wireReads.Load()
+		rows, err := conn.QueryContext(ctx, "SELECT * FROM events")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !rows.Next() {
+			t.Fatalf("no first row: %v", rows.Err())
+		}
+		if fast.wireReads.Load() == before {
+			t.Fatal("SELECT * made no wire values")
+		}
+		return id, rows
+	}
+
+	// KILL QUERY while the client waits. The server stops reading; as
+	// rows were sent already, GMS's server (vitess) cannot send ERROR
+	// 1317 and drops the connection instead (as with Go values).
+	base := st.Stats().EventsDecoded
+	id, rows := victim(ctx)
+	running := false
+	for _, r := range queryStrings(t, admin, "SHOW PROCESSLIST") {
+		running = running || r[0] == fmt.Sprint(id) && r[4] == "Query" && r[7] == "SELECT * FROM events"
+	}
+	if !running {
+		t.Fatalf("SHOW PROCESSLIST does not show connection %d running SELECT * FROM events: %v", id, queryStrings(t, admin, "SHOW PROCESSLIST"))
+	}
+	if _, err := reader.Exec(fmt.Sprintf("KILL QUERY %d", id)); err != nil {
+		t.Fatal(err)
+	}
+	n := 1
+	for rows.Next() {
+		n++
+	}
+	if err := rows.Err(); err == nil || n >= events {
+		t.Fatalf("killed SELECT * ended with %v after %d rows, want an error before all %d", err, n, events)
+	}
+	waitGone(t, admin, id)
+	if got := st.Stats().EventsDecoded - base; got >= events {
+		t.Errorf("the server read all %d events of a killed SELECT *", got)
+	}
+	t.Logf("killed SELECT * sent %d of %d rows, read %d events", n, events, st.Stats().EventsDecoded-base)
+
+	// The client leaves in the middle of the result.
+	base = st.Stats().EventsDecoded
+	cctx, cancel := context.WithCancel(ctx)
+	id, _ = victim(cctx)
+	cancel() // the driver closes the socket
+	waitGone(t, admin, id)
+	if got := st.Stats().EventsDecoded - base; got >= events {
+		t.Errorf("the server read all %d events for a client that left", got)
+	}
+	r, err := rawQuery(t, reader, "SELECT * FROM events WHERE position BETWEEN 10 AND 20")
+	if err != nil || len(r.rows) != 11 {
+		t.Fatalf("query after a client left: %d rows, %v", len(r.rows), err)
+	}
+}
+
+// waitGone waits until connection id's statement is over (its process
+// list entry gone).
+func waitGone(t *testing.T, admin *sql.DB, id int64) {
+	t.Helper()
+	for {
+		var left int
+		if err := admin.QueryRow("SELECT COUNT(*) FROM information_schema.processlist WHERE id = ? AND info LIKE 'SELECT * FROM events%'", id).Scan(&left); err != nil {
+			t.Fatal(err)
+		}
+		if left == 0 {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// pausingRows reads rows, pausing every so many.
+type pausingRows struct {
+	*sql.Rows
+	every int
+	pause time.Duration
+}
+
+func (p *pausingRows) read() (rawResult, error) {
+	defer p.Close()
+	var r rawResult
+	cols, err := p.Columns()
+	if err != nil {
+		return r, err
+	}
+	r.cols = cols
+	vals := make([]sql.RawBytes, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for p.Next() {
+		if err := p.Scan(ptrs...); err != nil {
+			return r, err
+		}
+		row := make([]*string, len(vals))
+		for i, v := range vals {
+			if v != nil {
+				s := string(v)
+				row[i] = &s
+			}
+		}
+		r.rows = append(r.rows, row)
+		if len(r.rows)%p.every == 0 {
+			time.Sleep(p.pause)
+		}
+	}
+	return r, p.Err()
+}
