@@ -115,6 +115,9 @@ type Front struct {
 	noWireValues bool
 	// wireReads counts table reads that made wire values (tests).
 	wireReads atomic.Uint64
+	// wireRows keeps the memory of wire values between statements
+	// (wire_rows.go).
+	wireRows sync.Pool
 
 	mu     sync.Mutex // guards srv and closed
 	srv    *server.Server

@@ -65,7 +65,7 @@ func newRowIter(ctx *sql.Context, t *eventsTable, plan *scanPlan) (*rowIter, err
 	}
 	if sw := t.wire; sw != nil && sw.on {
 		if sw.rows == nil {
-			sw.rows = newWireRows(ctx, t, it.cols, sw.written)
+			sw.rows = t.fe.newWireRows(ctx, t, it.cols, sw.ww)
 		}
 		if it.wire = sw.rows; it.wire != nil {
 			t.fe.wireReads.Add(1)

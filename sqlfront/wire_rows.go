@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"math"
 	"strconv"
-	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -38,36 +37,61 @@ import (
 // A value the fast writers do not cover (a time outside years
 // 1000–9999) stays a Go value in the row, converted as before.
 type wireRows struct {
-	typs    []querypb.Type // per output column: its wire type
-	written *atomic.Uint64 // rows on the wire
-	n       uint64         // rows made
-	buf     arena[byte]    // text of values
-	vals    arena[server.WireValue]
-	slots   arena[any] // rows
-	dt      server.DatetimeWriter
+	typs  []querypb.Type     // per output column: its wire type
+	ww    *server.WireWrites // rows on the wire
+	n     uint64             // rows made
+	buf   arena[byte]        // text of values
+	vals  arena[server.WireValue]
+	slots arena[any] // rows
+	dt    server.DatetimeWriter
 	// types keeps the value of each event type seen (types repeat), and
-	// the last one; their bytes are the strings' and they live outside
-	// the chunks.
-	types     map[string]*server.WireValue
-	lastType  string
-	lastTypeV *server.WireValue
+	// recent the last few; their bytes are the strings' and they live
+	// outside the chunks (and from statement to statement).
+	types  map[string]*server.WireValue
+	recent [8]recentType
+	next   int // recent's entry replaced next
+}
+
+// recentType is an event type's value and its string's address.
+type recentType struct {
+	p *byte
+	n int
+	v *server.WireValue
 }
 
 // newWireRows returns the writer of rows of cols, or nil when the session
-// needs text converted to another character set (GMS converts it).
-func newWireRows(ctx *sql.Context, t *eventsTable, cols []int, written *atomic.Uint64) *wireRows {
-	w := &wireRows{typs: make([]querypb.Type, len(cols)), written: written,
-		buf:   arena[byte]{first: 2 << 10, largest: 64 << 10},
-		vals:  arena[server.WireValue]{first: 32, largest: 1024},
-		slots: arena[any]{first: 64, largest: 2048}}
-	for out, c := range cols {
+// needs text converted to another character set (GMS converts it). It
+// takes the memory of an earlier statement's from the pool.
+func (fe *Front) newWireRows(ctx *sql.Context, t *eventsTable, cols []int, ww *server.WireWrites) *wireRows {
+	for _, c := range cols {
 		typ := t.schema[c].Type
 		if _, ok := typ.(sql.StringType); ok && !server.TextAsIs(ctx, typ) {
 			return nil
 		}
-		w.typs[out] = typ.Type()
+	}
+	w, _ := fe.wireRows.Get().(*wireRows)
+	if w == nil {
+		w = &wireRows{
+			buf:   arena[byte]{first: 2 << 10, largest: 64 << 10},
+			vals:  arena[server.WireValue]{first: 32, largest: 1024},
+			slots: arena[any]{first: 64, largest: 2048}}
+	}
+	w.ww, w.n = ww, 0
+	w.typs = w.typs[:0]
+	for _, c := range cols {
+		w.typs = append(w.typs, t.schema[c].Type.Type())
 	}
 	return w
+}
+
+// releaseWireRows keeps w's memory for a later statement: every row it
+// made is on the wire or dropped.
+func (fe *Front) releaseWireRows(w *wireRows) {
+	w.ww = nil
+	w.buf.release()
+	w.vals.release()
+	w.slots.release()
+	fe.wireRows.Put(w)
 }
 
 // wireRow is row for wire values.
@@ -147,12 +171,26 @@ func (a *arena[T]) room(n int, row, written uint64) {
 	a.mem = make([]T, 0, size)
 }
 
-// written is how many rows are on the wire (none when not counted).
-func (w *wireRows) wireWritten() uint64 {
-	if w.written == nil {
-		return 0
+// wireWritten is how many rows are on the wire.
+func (w *wireRows) wireWritten() uint64 { return w.ww.Written() }
+
+// maxKeptChunks bounds the chunks of each kind kept between statements.
+const maxKeptChunks = 16
+
+// release makes every chunk free for the next statement's first rows
+// (row numbers start again at 1), keeping at most maxKeptChunks.
+func (a *arena[T]) release() {
+	if a.mem != nil {
+		a.full = append(a.full, arenaChunk[T]{mem: a.mem})
+		a.mem = nil
 	}
-	return w.written.Load()
+	if len(a.full) > maxKeptChunks {
+		clear(a.full[maxKeptChunks:])
+		a.full = a.full[:maxKeptChunks]
+	}
+	for i := range a.full {
+		a.full[i].last = 0
+	}
 }
 
 // row returns a row of n columns, all NULL.
@@ -194,8 +232,13 @@ func stringBytes(s string) []byte {
 }
 
 func (w *wireRows) eventType(typ querypb.Type, t string) *server.WireValue {
-	if w.lastTypeV != nil && t == w.lastType {
-		return w.lastTypeV
+	// The engine interns event types: the same type is mostly the same
+	// string, found by its address before it is hashed.
+	p := unsafe.StringData(t)
+	for i := range w.recent {
+		if r := &w.recent[i]; r.p == p && r.n == len(t) {
+			return r.v
+		}
 	}
 	v, ok := w.types[t]
 	if !ok {
@@ -209,7 +252,8 @@ func (w *wireRows) eventType(typ querypb.Type, t string) *server.WireValue {
 		}
 		w.types[t] = v
 	}
-	w.lastType, w.lastTypeV = t, v
+	w.recent[w.next%len(w.recent)] = recentType{p, len(t), v}
+	w.next++
 	return v
 }
 
@@ -306,14 +350,27 @@ func (w *wireRows) typed(typ querypb.Type, kind typeinfer.Kind, v gjson.Result) 
 	return w.val(typ, s)
 }
 
+// hexPairs holds the two hex digits of every byte value.
+const hexPairs = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f" +
+	"202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f" +
+	"404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f" +
+	"606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f" +
+	"808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f" +
+	"a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf" +
+	"c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf" +
+	"e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff"
+
 // appendUUID writes u as uuid.UUID.String does.
 func appendUUID(dst []byte, u uuid.UUID) []byte {
-	const hex = "0123456789abcdef"
-	for i, b := range u {
+	var b [36]byte
+	j := 0
+	for i, x := range u {
 		if i == 4 || i == 6 || i == 8 || i == 10 {
-			dst = append(dst, '-')
+			b[j] = '-'
+			j++
 		}
-		dst = append(dst, hex[b>>4], hex[b&0xf])
+		b[j], b[j+1] = hexPairs[2*int(x)], hexPairs[2*int(x)+1]
+		j += 2
 	}
-	return dst
+	return append(dst, b[:]...)
 }

@@ -1,8 +1,6 @@
 package sqlfront
 
 import (
-	"sync/atomic"
-
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/plan"
 	"github.com/dolthub/go-mysql-server/sql/rowexec"
@@ -67,7 +65,7 @@ func (b wireSources) Build(ctx *sql.Context, n sql.Node, row sql.Row) (sql.RowIt
 	if err != nil {
 		return nil, err
 	}
-	return &wireSource{RowIter: iter, sw: sw}, nil
+	return &wireSource{RowIter: iter, fe: b.fe, sw: sw}, nil
 }
 
 // wireTable returns a copy of t, an event table or GMS's process-list
@@ -100,19 +98,29 @@ func wireTable(t sql.Table) (sql.Table, *wireSwitch) {
 // on the first read). The read's partitions share one wireRows: the
 // server counts the rows it wrote across them.
 type wireSwitch struct {
-	on      bool
-	written *atomic.Uint64
-	rows    *wireRows
+	on   bool
+	ww   *server.WireWrites
+	rows *wireRows
 }
 
 // wireSource is an event table read that can return wire values.
 type wireSource struct {
 	sql.RowIter
+	fe *Front
 	sw *wireSwitch
 }
 
 var _ server.WireSource = (*wireSource)(nil)
 
-func (w *wireSource) SendWireValues(written *atomic.Uint64) {
-	w.sw.on, w.sw.written = true, written
+// SendWireValues turns wire values on; once the statement is over, the
+// rows' memory goes back to the front's pool for the next statement.
+func (w *wireSource) SendWireValues(ww *server.WireWrites) {
+	sw := w.sw
+	sw.on, sw.ww = true, ww
+	ww.OnRelease(func() {
+		if sw.rows != nil {
+			w.fe.releaseWireRows(sw.rows)
+			sw.rows = nil
+		}
+	})
 }

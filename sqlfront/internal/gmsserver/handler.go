@@ -346,7 +346,7 @@ func (h *Handler) ComMultiQuery(
 	query string,
 	callback mysql.ResultSpoolFn,
 ) (string, error) {
-	return h.errorWrappedDoQuery(ctx, c, query, nil, MultiStmtModeOn, nil, callback, &sql.QueryFlags{})
+	return h.errorWrappedDoQuery(withTextProtocol(ctx), c, query, nil, MultiStmtModeOn, nil, callback, &sql.QueryFlags{})
 }
 
 // ComQuery executes a SQL query on the SQLe engine.
@@ -356,7 +356,7 @@ func (h *Handler) ComQuery(
 	query string,
 	callback mysql.ResultSpoolFn,
 ) error {
-	_, err := h.errorWrappedDoQuery(ctx, c, query, nil, MultiStmtModeOff, nil, callback, &sql.QueryFlags{})
+	_, err := h.errorWrappedDoQuery(withTextProtocol(ctx), c, query, nil, MultiStmtModeOff, nil, callback, &sql.QueryFlags{})
 	return err
 }
 
@@ -368,7 +368,7 @@ func (h *Handler) ComParsedQuery(
 	parsed sqlparser.Statement,
 	callback mysql.ResultSpoolFn,
 ) error {
-	_, err := h.errorWrappedDoQuery(ctx, c, query, parsed, MultiStmtModeOff, nil, callback, &sql.QueryFlags{})
+	_, err := h.errorWrappedDoQuery(withTextProtocol(ctx), c, query, parsed, MultiStmtModeOff, nil, callback, &sql.QueryFlags{})
 	return err
 }
 
@@ -518,7 +518,12 @@ func (h *Handler) doQuery(
 	} else if vr, ok := rowIter.(sql.ValueRowIter); ok && vr.IsValueRowIter(sqlCtx) {
 		r, processedAtLeastOneBatch, err = h.resultForValueRowIter(sqlCtx, c, schema, vr, resultFields, buf, callback, more)
 	} else {
-		r, processedAtLeastOneBatch, err = h.resultForDefaultIter(sqlCtx, c, schema, rowIter, callback, resultFields, more, buf)
+		// eventsql: rows of wire values for text-protocol results
+		// (wirevalue.go); their memory is released once the last batch
+		// below is written.
+		ww := newWireWrites(ctx)
+		defer ww.end()
+		r, processedAtLeastOneBatch, err = h.resultForDefaultIter(sqlCtx, c, schema, rowIter, callback, resultFields, more, buf, ww)
 	}
 	if err != nil {
 		return remainder, err
@@ -640,13 +645,13 @@ func resultForMax1RowIter(ctx *sql.Context, schema sql.Schema, iter sql.RowIter,
 
 // resultForDefaultIter reads batches of rows from the iterator
 // and writes results into the callback function.
-func (h *Handler) resultForDefaultIter(ctx *sql.Context, c *mysql.Conn, schema sql.Schema, iter sql.RowIter, callback func(*sqltypes.Result, bool) error, resultFields []*querypb.Field, more bool, buf *sql.ByteBuffer) (*sqltypes.Result, bool, error) {
+func (h *Handler) resultForDefaultIter(ctx *sql.Context, c *mysql.Conn, schema sql.Schema, iter sql.RowIter, callback func(*sqltypes.Result, bool) error, resultFields []*querypb.Field, more bool, buf *sql.ByteBuffer, ww *WireWrites) (*sqltypes.Result, bool, error) {
 	// eventsql: without a read timeout (eventsql sets none), results are
 	// streamed by streamResult (results.go): no goroutine for results of
 	// up to a batch, batches of rows between two goroutines for longer
 	// ones. The code below is upstream's, kept for a read timeout.
 	if h.readTimeout == 0 {
-		return h.streamResult(ctx, c, schema, iter, callback, resultFields, more, buf)
+		return h.streamResult(ctx, c, schema, iter, callback, resultFields, more, buf, ww)
 	}
 	defer trace.StartRegion(ctx, "Handler.resultForDefaultIter").End()
 

@@ -9,7 +9,6 @@ import (
 	"io"
 	"runtime/debug"
 	"runtime/trace"
-	"sync/atomic"
 	"time"
 
 	"github.com/dolthub/vitess/go/mysql"
@@ -41,7 +40,7 @@ import (
 //
 // The disconnect poller is a timer that starts checking the socket only
 // once the query has run for tcpCheckerSleepDuration.
-func (h *Handler) streamResult(ctx *sql.Context, c *mysql.Conn, schema sql.Schema, iter sql.RowIter, callback func(*sqltypes.Result, bool) error, resultFields []*querypb.Field, more bool, buf *sql.ByteBuffer) (res *sqltypes.Result, sent bool, err error) {
+func (h *Handler) streamResult(ctx *sql.Context, c *mysql.Conn, schema sql.Schema, iter sql.RowIter, callback func(*sqltypes.Result, bool) error, resultFields []*querypb.Field, more bool, buf *sql.ByteBuffer, ww *WireWrites) (res *sqltypes.Result, sent bool, err error) {
 	defer trace.StartRegion(ctx, "Handler.streamResult").End()
 
 	qctx, cancel := context.WithCancelCause(ctx.Context)
@@ -51,11 +50,10 @@ func (h *Handler) streamResult(ctx *sql.Context, c *mysql.Conn, schema sql.Schem
 	defer stopPoll()
 
 	iter, projs := GetDeferredProjections(iter)
-	// written counts the rows on the wire: a source of wire values reuses
+	// ww counts the rows on the wire: a source of wire values reuses
 	// their memory (each batch is written before the next is converted
 	// into the same buffers, so the rows before it are done).
-	written := new(atomic.Uint64)
-	sendWireValues(iter, projs, written)
+	sendWireValues(iter, projs, ww)
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("panic recovered: %v\n%s", r, debug.Stack())
@@ -99,9 +97,9 @@ func (h *Handler) streamResult(ctx *sql.Context, c *mysql.Conn, schema sql.Schem
 	if err := callback(&b.res, more); err != nil {
 		return nil, false, err
 	}
-	written.Add(uint64(len(b.res.Rows)))
+	ww.wrote(len(b.res.Rows))
 	b.reset()
-	if err := h.streamRest(ctx, schema, iter, projs, callback, b, more, written); err != nil {
+	if err := h.streamRest(ctx, schema, iter, projs, callback, b, more, ww); err != nil {
 		return nil, false, err
 	}
 	return &b.res, true, nil
@@ -115,7 +113,7 @@ const handoffRows = 4 * rowsBatch
 // streamRest reads iter on a goroutine of its own and converts and
 // writes its rows here, in b, batch by batch. The last partial batch is
 // left in b.
-func (h *Handler) streamRest(ctx *sql.Context, schema sql.Schema, iter sql.RowIter, projs []sql.Expression, callback func(*sqltypes.Result, bool) error, b *wireBatch, more bool, written *atomic.Uint64) error {
+func (h *Handler) streamRest(ctx *sql.Context, schema sql.Schema, iter sql.RowIter, projs []sql.Expression, callback func(*sqltypes.Result, bool) error, b *wireBatch, more bool, ww *WireWrites) error {
 	rctx, stop := ctx.NewSubContext()
 	defer stop()
 	eg, rctx := rctx.NewErrgroup()
@@ -181,7 +179,7 @@ func (h *Handler) streamRest(ctx *sql.Context, schema sql.Schema, iter sql.RowIt
 					werr = err
 					break
 				}
-				written.Add(uint64(len(b.res.Rows)))
+				ww.wrote(len(b.res.Rows))
 				b.reset()
 			}
 		}

@@ -128,15 +128,14 @@ func (b *wireBatch) fast(c wireCol, v any) (sqltypes.Value, bool) {
 }
 
 // datetimeWriter writes DATETIME(6) text, "2006-01-02 15:04:05.000000",
-// keeping the date part of the last value written: the rows of a result
-// mostly share their day.
+// keeping the text up to the second of the last value written: the rows
+// of a result mostly share their day, and a scan's often their second.
 type datetimeWriter struct {
-	day  int64    // days since 1970-01-01 of date
-	date [11]byte // "2006-01-02 "
-	set  bool
+	sec    int64    // seconds since the epoch of prefix
+	prefix [20]byte // "2006-01-02 15:04:05."
+	day    int64    // days since 1970-01-01 of the prefix's date
+	set    bool
 }
-
-const usPerDay = 86_400_000_000
 
 var (
 	// The years written here have four digits; GMS writes others
@@ -160,25 +159,38 @@ func (w *datetimeWriter) appendMicros(dst []byte, us int64) ([]byte, bool) {
 	if us < minDatetime6 || us > maxDatetime6 {
 		return dst, false
 	}
-	day, rem := us/usPerDay, us%usPerDay
+	sec, frac := us/1_000_000, us%1_000_000
+	if frac < 0 {
+		sec, frac = sec-1, frac+1_000_000
+	}
+	if !w.set || sec != w.sec {
+		w.setSecond(sec)
+	}
+	return append(append(dst, w.prefix[:]...),
+		byte('0'+frac/100000), byte('0'+frac/10000%10), byte('0'+frac/1000%10),
+		byte('0'+frac/100%10), byte('0'+frac/10%10), byte('0'+frac%10)), true
+}
+
+// setSecond sets the prefix to the second sec seconds after the epoch.
+func (w *datetimeWriter) setSecond(sec int64) {
+	const secsPerDay = 86_400
+	day, rem := sec/secsPerDay, sec%secsPerDay
 	if rem < 0 {
-		day, rem = day-1, rem+usPerDay
+		day, rem = day-1, rem+secsPerDay
 	}
 	if !w.set || day != w.day {
-		y, m, d := time.UnixMicro(us).UTC().Date()
-		w.date = [11]byte{
+		y, m, d := time.Unix(sec, 0).UTC().Date()
+		copy(w.prefix[:11], []byte{
 			byte('0' + y/1000), byte('0' + y/100%10), byte('0' + y/10%10), byte('0' + y%10), '-',
 			byte('0' + int(m)/10), byte('0' + int(m)%10), '-',
 			byte('0' + d/10), byte('0' + d%10), ' ',
-		}
-		w.day, w.set = day, true
+		})
+		w.day = day
 	}
-	secs, frac := rem/1_000_000, rem%1_000_000
-	h, m, s := secs/3600, secs/60%60, secs%60
-	return append(append(dst, w.date[:]...),
-		byte('0'+h/10), byte('0'+h%10), ':', byte('0'+m/10), byte('0'+m%10), ':', byte('0'+s/10), byte('0'+s%10), '.',
-		byte('0'+frac/100000), byte('0'+frac/10000%10), byte('0'+frac/1000%10),
-		byte('0'+frac/100%10), byte('0'+frac/10%10), byte('0'+frac%10)), true
+	h, m, s := rem/3600, rem/60%60, rem%60
+	copy(w.prefix[11:], []byte{byte('0' + h/10), byte('0' + h%10), ':', byte('0' + m/10), byte('0' + m%10), ':',
+		byte('0' + s/10), byte('0' + s%10), '.'})
+	w.sec, w.set = sec, true
 }
 
 // appendDouble writes a DOUBLE as MySQL and MariaDB do: the shortest

@@ -62,6 +62,15 @@ func TestFastWireMatchesGMS(t *testing.T) {
 		times = append(times, time.UnixMicro(us).UTC())
 	}
 	cases = append(cases, tc{dt6, times, true})
+	// Times in order, as a scan writes them (the writer keeps the last
+	// second's text): steps of 1 µs to 2 s across seconds, days, years.
+	var seq []any
+	us := time.Date(1999, 12, 31, 23, 59, 50, 0, time.UTC).UnixMicro()
+	for range 20000 {
+		us += []int64{1, 999_999, 1_000_000, 1_999_999, 37}[r.IntN(5)]
+		seq = append(seq, time.UnixMicro(us).UTC())
+	}
+	cases = append(cases, tc{dt6, seq, true})
 
 	fastHits := 0
 	for _, c := range cases {

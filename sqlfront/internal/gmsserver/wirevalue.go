@@ -3,6 +3,7 @@
 package server
 
 import (
+	"context"
 	"sync/atomic"
 
 	"github.com/dolthub/vitess/go/sqltypes"
@@ -35,13 +36,63 @@ func MakeWireValue(typ querypb.Type, b []byte) WireValue {
 
 // WireSource is a row iterator that can return rows of *WireValue (and
 // nil for NULL; other values of a row stay Go values, converted as
-// usual). SendWireValues asks it to, before the first Next; written
-// then counts the rows of the result that are on the wire (written to
-// the connection), whose memory the source may reuse: the first written
-// rows the source returned, or fewer if a LIMIT dropped some.
+// usual). SendWireValues asks it to, before the first Next; w then says
+// which of its rows are on the wire (and so no longer referenced).
 type WireSource interface {
 	sql.RowIter
-	SendWireValues(written *atomic.Uint64)
+	SendWireValues(w *WireWrites)
+}
+
+// WireWrites tells a source of wire values how far the result is
+// written, so that it can reuse the memory of its rows.
+type WireWrites struct {
+	written atomic.Uint64
+	release func()
+}
+
+// Written is how many rows of the result are on the wire: the first
+// Written rows the source returned (or fewer, when a LIMIT dropped some
+// of its rows after counting them).
+func (w *WireWrites) Written() uint64 { return w.written.Load() }
+
+// OnRelease sets f to run, on the connection's goroutine, once the
+// statement is over: the result written or abandoned and the source
+// closed, no row of it referenced any more.
+func (w *WireWrites) OnRelease(f func()) { w.release = f }
+
+// wrote counts n more rows on the wire.
+func (w *WireWrites) wrote(n int) {
+	if w != nil {
+		w.written.Add(uint64(n))
+	}
+}
+
+// end runs the release function, if any.
+func (w *WireWrites) end() {
+	if w != nil && w.release != nil {
+		w.release()
+		w.release = nil
+	}
+}
+
+// textProtocolKey marks the context of a statement whose results are
+// sent with the text protocol (COM_QUERY), written to the connection
+// before the next batch is converted. Results of COM_STMT_EXECUTE may be
+// kept by vitess after the callback returns (a server-side cursor sends
+// them on COM_STMT_FETCH), so they are never made of wire values.
+type textProtocolKey struct{}
+
+func withTextProtocol(ctx context.Context) context.Context {
+	return context.WithValue(ctx, textProtocolKey{}, true)
+}
+
+// newWireWrites returns the WireWrites of a statement run in ctx; nil
+// when its results must not be made of wire values.
+func newWireWrites(ctx context.Context) *WireWrites {
+	if ctx.Value(textProtocolKey{}) == nil {
+		return nil
+	}
+	return new(WireWrites)
 }
 
 // sendWireValues asks the source at the bottom of iter to return wire
@@ -56,14 +107,14 @@ type WireSource interface {
 // It is called on the iterator tree the handler is about to stream, so
 // a table read anywhere else (a subquery, a join, an in-process query)
 // never returns wire values.
-func sendWireValues(iter sql.RowIter, projs []sql.Expression, written *atomic.Uint64) bool {
-	if !onlyColumns(projs) {
+func sendWireValues(iter sql.RowIter, projs []sql.Expression, w *WireWrites) bool {
+	if w == nil || !onlyColumns(projs) {
 		return false
 	}
 	for {
 		switch i := iter.(type) {
 		case WireSource:
-			i.SendWireValues(written)
+			i.SendWireValues(w)
 			return true
 		case *plan.TrackedRowIter:
 			iter = i.GetIter()
