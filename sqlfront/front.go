@@ -113,6 +113,11 @@ type Front struct {
 	// noWireValues keeps every table read on Go values (wire_source.go;
 	// tests compare the two, set before Serve).
 	noWireValues bool
+	// noPlanTemplates parses and analyzes every query (tests compare
+	// the two; set before Serve).
+	noPlanTemplates bool
+	// plans keeps plan templates (plan_templates.go).
+	plans *planTemplates
 	// wireReads counts table reads that made wire values (tests).
 	wireReads atomic.Uint64
 	// wireRows keeps the memory of wire values between statements
@@ -133,6 +138,7 @@ func New(store Store, accounts []Account, opts Options, logger *slog.Logger) (*F
 		fe.opts.MaxAllowedPacket = defaultMaxAllowedPacket
 	}
 	fe.provider = newProvider(fe)
+	fe.plans = newPlanTemplates(fe)
 	a := analyzer.NewBuilder(fe.provider).
 		AddPreAnalyzeRule(ruleDenyGlobalSets, fe.denyGlobalSetsRule).
 		AddPreAnalyzeRule(ruleOwnProcessesOnly, fe.ownProcessesRule).
@@ -209,6 +215,9 @@ func (fe *Front) Serve(l net.Listener) error {
 		RequireSecureTransport: fe.opts.TLS != nil && fe.opts.RequireTLS,
 		ConnReadTimeout:        0,
 		ConnWriteTimeout:       0,
+	}
+	if !fe.noPlanTemplates {
+		cfg.Plans = fe.plans
 	}
 	wrap := func(h mysql.Handler) (mysql.Handler, error) {
 		return stmtHandler{Handler: h, d: fe.opts.QueryTimeout, admins: fe.admins}, nil

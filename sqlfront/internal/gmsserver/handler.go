@@ -73,6 +73,7 @@ type Handler struct {
 	queryCounter      Counter
 	queryErrorCounter Counter
 	queryHistogram    Histogram
+	plans             PlanSource // eventsql: see plan_source.go
 	e                 *sqle.Engine
 	sm                *SessionManager
 	readTimeout       time.Duration
@@ -1416,6 +1417,13 @@ type QueryExecutor func(
 // executeQuery is a QueryExecutor that calls QueryWithBindings on the given engine using the given query and parsed
 // statement, which may be nil.
 func (h *Handler) executeQuery(ctx *sql.Context, query string, parsed sqlparser.Statement, _ sql.Node, bindings map[string]*querypb.BindVariable, qFlags *sql.QueryFlags) (sql.Schema, sql.RowIter, *sql.QueryFlags, error) {
+	// eventsql: an analyzed plan made for this query without parsing and
+	// analyzing it (plan_source.go).
+	if h.plans != nil && parsed == nil && len(bindings) == 0 {
+		if sch, iter, flags, ok, err := h.runPlanned(ctx, query, qFlags); ok {
+			return sch, iter, flags, err
+		}
+	}
 	bindingExprs, err := bindingsToExprs(bindings)
 	if err != nil {
 		return nil, nil, nil, err

@@ -103,6 +103,7 @@ func NewServerWithHandler(
 		queryCounter:      cfg.QueryCounter,
 		queryErrorCounter: cfg.QueryErrorCounter,
 		queryHistogram:    cfg.QueryHistogram,
+		plans:             cfg.Plans,
 	}
 
 	handler, err := wrapper(h)

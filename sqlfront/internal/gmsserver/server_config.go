@@ -51,6 +51,9 @@ type Config struct {
 	QueryErrorCounter Counter
 	// QueryHistogram is a metrics.Histogram that measures the duration of queries executed.
 	QueryHistogram Histogram
+	// Plans, when set, may supply the analyzed plan of a text-protocol
+	// query (eventsql: plan templates, see PlanSource).
+	Plans PlanSource
 	// Used to get the ProtocolListener on server start.
 	// If unset, defaults to MySQLProtocolListenerFactory.
 	ProtocolListenerFactory ProtocolListenerFunc

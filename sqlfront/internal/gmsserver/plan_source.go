@@ -1,0 +1,43 @@
+// eventsql: this file is eventsql's own (not upstream's); see doc.go.
+
+package server
+
+import (
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/plan"
+)
+
+// PlanSource supplies analyzed plans for queries without parsing and
+// analyzing them: eventsql keeps the plans of simple SELECTs as
+// templates and fills in a new query's literals (sqlfront's
+// plan_templates.go). Parsing and analysing a point query costs more
+// server CPU than reading its rows.
+type PlanSource interface {
+	// Plan returns the analyzed plan of query in ctx and the query flags
+	// its parse set (added to flags), or false to parse and analyze the
+	// query as usual. The plan must be what GMS's analyzer makes of the
+	// query, free of per-query state (process tracking is added when it
+	// runs).
+	Plan(ctx *sql.Context, query string, flags *sql.QueryFlags) (sql.Node, *sql.QueryFlags, bool)
+}
+
+// runPlanned runs query from the plan h.plans supplies, doing what
+// Engine.QueryWithBindings does around the parse and analysis it skips:
+// the status counters and clearing the session's warnings (a new
+// statement starts with none). ok is false when no plan was supplied.
+func (h *Handler) runPlanned(ctx *sql.Context, query string, flags *sql.QueryFlags) (sql.Schema, sql.RowIter, *sql.QueryFlags, bool, error) {
+	if _, prepared := ctx.Session.GetPreparedQuery(query); prepared {
+		return nil, nil, nil, false, nil // GMS binds the prepared AST
+	}
+	n, flags, ok := h.plans.Plan(ctx, query, flags)
+	if !ok {
+		return nil, nil, nil, false, nil
+	}
+	sql.IncrementStatusVariable(ctx, "Questions", 1)
+	ctx.ClearWarnings()
+	if plan.NodeRepresentsSelect(ctx, n) {
+		sql.IncrementStatusVariable(ctx, "Com_select", 1)
+	}
+	sch, iter, flags, err := h.e.PrepQueryPlanForExecution(ctx, query, n, flags)
+	return sch, iter, flags, true, err
+}
