@@ -111,6 +111,12 @@ func (pt *planTemplates) Plan(ctx *sql.Context, query string, flags *sql.QueryFl
 	if !seen || t.never {
 		return nil, nil, false
 	}
+	if t.plan != nil && !pt.sameTable(ctx, t.table) {
+		pt.mu.Lock()
+		pt.m[key] = &planTemplate{} // learn the table's new form
+		pt.mu.Unlock()
+		return nil, nil, false
+	}
 	if t.plan == nil || !t.covers(d.lits) {
 		analyzed, aflags, ok := pt.analyze(ctx, query, flags)
 		if !ok {
@@ -426,12 +432,8 @@ func indexReadUnder(f *plan.Filter) (*plan.IndexedTableAccess, *plan.TableAlias)
 // instantiate makes the plan of a query of t's digest whose literals are
 // lits: t's plan with each literal replaced by the new value (of the
 // type GMS gave the template's), and the index read planned again from
-// the Filter over it. False when the new values do not fit or the table
-// changed.
+// the Filter over it. False when the new values do not fit.
 func (pt *planTemplates) instantiate(ctx *sql.Context, t *planTemplate, lits []digestLiteral) (sql.Node, bool) {
-	if !pt.sameTable(ctx, t.table) {
-		return nil, false
-	}
 	n, _, err := transform.Node(ctx, t.plan, func(ctx *sql.Context, n sql.Node) (sql.Node, transform.TreeIdentity, error) {
 		ex, ok := n.(sql.Expressioner)
 		if !ok {

@@ -137,20 +137,26 @@ func TestPlanTemplatesFollowTheStore(t *testing.T) {
 		"SELECT position, event_type FROM events WHERE stream = ?",
 		"SELECT * FROM by_category.order WHERE stream = ?",
 	}
+	// run runs each query 5 times and returns how many of by_type.Paid's
+	// were planned from a template.
 	run := func() uint64 {
-		hits := uint64(0)
-		for _, q := range queries {
+		var paid uint64
+		for i, q := range queries {
 			for _, s := range []string{"order-1", "order-2", "order-1", "order-2", "order-1"} {
-				hits += sameOnBoth(t, fast, fastDB, slowDB, q, s)
+				if h := sameOnBoth(t, fast, fastDB, slowDB, q, s); i == 0 {
+					paid += h
+				}
 			}
 		}
-		return hits
+		return paid
 	}
 	if run() == 0 {
 		t.Fatal("no query planned from a template")
 	}
 	appendEvent("order-1", "Paid", `{"amount":3,"currency":"EUR"}`) // a new column
-	run()
+	if run() == 0 {
+		t.Error("by_type.Paid not planned from a template after it gained a column")
+	}
 	appendEvent("order-1", "paid", `{"lower":true}`) // by_type.paid is now this type
 	run()
 	appendEvent("order-2", "Paid", `{"amount":"text"}`) // amount becomes JSON
