@@ -20,8 +20,8 @@ import (
 // undigestable: it is parsed and analyzed as usual. So is a string
 // literal after a word other than AND, OR and BETWEEN, a quoted name or
 // another string: there the word or the neighbour changes what the
-// string is (_latin1'é', N”, X”, DATE ”, BINARY ”, an alias, 'a' 'b'
-// as one string). So are statements
+// string is (_latin1'é', N'x', X'78', DATE 'x', BINARY 'x', an alias,
+// 'a' 'b' as one string). So are statements
 // other than SELECT, and words whose expressions keep state made from a
 // literal (LIKE's compiled pattern) or that change what a SELECT does
 // (INTO, FOR UPDATE, UNION).
