@@ -2,14 +2,18 @@ package sqlfront
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/dolthub/vitess/go/mysql"
+	mysqldrv "github.com/go-sql-driver/mysql"
 	"github.com/dolthub/vitess/go/sqltypes"
 
 	"github.com/eventsql/eventsql/engine"
@@ -31,14 +35,15 @@ type tplPair struct {
 // tplServers serves st with and without templates.
 type tplServers struct {
 	fast, slow         *Front
-	fastAddr, slowAddr string
+	fastAddr, slowAddr string // through singleStatements
+	fastRaw, slowRaw   string
 }
 
 func newTplServers(t *testing.T, st *engine.Store) *tplServers {
 	t.Helper()
 	fast, fa := startFront(t, st, nil)
 	slow, sa := startFront(t, st, func(fe *Front) { fe.noPlanTemplates = true })
-	return &tplServers{fast: fast, slow: slow, fastAddr: singleStatements(t, fa), slowAddr: singleStatements(t, sa)}
+	return &tplServers{fast: fast, slow: slow, fastAddr: singleStatements(t, fa), slowAddr: singleStatements(t, sa), fastRaw: fa, slowRaw: sa}
 }
 
 // singleStatements proxies connections to addr, clearing
@@ -47,6 +52,12 @@ func newTplServers(t *testing.T, st *engine.Store) *tplServers {
 // such a connection itself (no plan templates), as it must for
 // "SELECT 1; SELECT 2".
 func singleStatements(t *testing.T, addr string) string {
+	return singleStatementsCounting(t, addr, new(atomic.Int64))
+}
+
+// singleStatementsCounting is singleStatements counting the bytes the
+// server sends in sent.
+func singleStatementsCounting(t *testing.T, addr string, sent *atomic.Int64) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -66,7 +77,10 @@ func singleStatements(t *testing.T, addr string) string {
 					return
 				}
 				defer s.Close()
-				go io.Copy(c, s)
+				go func() {
+					io.Copy(countingWriter{c, sent}, s)
+					c.Close() // the server closed: so does the client's side
+				}()
 				var hdr [4]byte
 				if _, err := io.ReadFull(c, hdr[:]); err != nil {
 					return
@@ -86,6 +100,17 @@ func singleStatements(t *testing.T, addr string) string {
 		}
 	}()
 	return l.Addr().String()
+}
+
+type countingWriter struct {
+	w io.Writer
+	n *atomic.Int64
+}
+
+func (c countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n.Add(int64(n))
+	return n, err
 }
 
 func vconn(t *testing.T, addr, user, db string, flags uint64) *mysql.Conn {
@@ -559,4 +584,161 @@ func TestPlanTemplatesAttackStore(t *testing.T) {
 			t.Logf("%d of %d from a template", hits, len(c.steps))
 		})
 	}
+}
+
+// TestPlanTemplatesAttackProcessList holds a SELECT * of large events
+// planned from a template in the middle of its result (the client reads
+// nothing) and compares what information_schema.processlist and SHOW
+// PROCESSLIST say of it, and what KILL QUERY does to it, with the same
+// on the server without templates.
+func TestPlanTemplatesAttackProcessList(t *testing.T) {
+	st := openStore(t)
+	fillBig(t, st, 3000)
+	fast, fa := startFront(t, st, nil)
+	slow, sa := startFront(t, st, func(fe *Front) { fe.noPlanTemplates = true })
+	var fastSent, slowSent atomic.Int64
+	s := &tplServers{fast: fast, slow: slow, fastAddr: singleStatementsCounting(t, fa, &fastSent), slowAddr: singleStatementsCounting(t, sa, &slowSent)}
+	sent := map[*Front]*atomic.Int64{fast: &fastSent, slow: &slowSent}
+	q := "SELECT * FROM events WHERE position > %d"
+	states := map[string]string{}
+	for name, srv := range map[string]struct {
+		fe   *Front
+		addr string
+	}{"fast": {s.fast, s.fastAddr}, "slow": {s.slow, s.slowAddr}} {
+		victim := vconn(t, srv.addr, "reader", "eventsql", 0)
+		admin := vconn(t, srv.addr, "admin", "eventsql", 0)
+		before := srv.fe.plans.hits.Load()
+		for _, from := range []int{2990, 2991, 2992, 2993} {
+			if _, err := victim.ExecuteFetch(fmt.Sprintf(q, from), 100, true); err != nil {
+				t.Fatal(err)
+			}
+		}
+		base := sent[srv.fe].Load()
+		if err := victim.WriteComQuery(fmt.Sprintf(q, 300)); err != nil {
+			t.Fatal(err)
+		}
+		// Rows are on their way (the result is 21 MB: the server then
+		// waits for the client mid-result).
+		for sent[srv.fe].Load()-base < 2<<20 {
+			runtime.Gosched()
+		}
+		var state, list string
+		for range 100000 {
+			r, err := admin.ExecuteFetch(fmt.Sprintf("SELECT command, state, info FROM information_schema.processlist WHERE id = %d", victim.ConnectionID), 10, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(r.Rows) == 1 && r.Rows[0][0].ToString() == "Query" {
+				state = rowText(r.Rows[0])
+				break
+			}
+		}
+		r, err := admin.ExecuteFetch("SHOW PROCESSLIST", 10, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, row := range r.Rows {
+			if row[0].ToString() == strconv.FormatUint(uint64(victim.ConnectionID), 10) {
+				row[5] = sqltypes.NULL // Time
+				list = rowText(row)
+			}
+		}
+		if _, err := admin.ExecuteFetch(fmt.Sprintf("KILL QUERY %d", victim.ConnectionID), 10, false); err != nil {
+			t.Fatal(err)
+		}
+		_, _, _, err = victim.ReadQueryResult(context.Background(), 1<<30, true)
+		killed := fmt.Sprint(err)
+		after := strings.HasPrefix(outcome(victim, fmt.Sprintf(q, 2999)), "error: ")
+		if name == "fast" && srv.fe.plans.hits.Load()-before < 2 {
+			t.Errorf("the held query was not planned from a template (%d hits)", srv.fe.plans.hits.Load()-before)
+		}
+		states[name] = fmt.Sprintf("processlist: %s\nSHOW PROCESSLIST: %s\nthe killed query: %s\nthe next query failed: %v", state, list, killed, after)
+	}
+	if states["fast"] != states["slow"] {
+		t.Errorf("with templates:\n%s\nwithout:\n%s", states["fast"], states["slow"])
+	}
+}
+
+// TestPlanTemplatesAttackPrepared mixes a digest's text queries with
+// prepared statements of the same text (binary protocol and PREPARE),
+// and sends it in multi-statement packets.
+func TestPlanTemplatesAttackPrepared(t *testing.T) {
+	st, _ := testFrontAddr(t)
+	fillWireData(t, st)
+	s := newTplServers(t, st)
+	q := "SELECT position, stream FROM events WHERE stream = %s LIMIT 3"
+	p := s.pair(t, "reader", "eventsql")
+	runSteps(t, p, afterWarnings, steps(qs(q, "'cat-1'", "'cat-2'", "'dog-1'", "'plain'"),
+		tplStep{q: "PREPARE s FROM 'SELECT position, stream FROM events WHERE stream = ? LIMIT 3'"},
+		tplStep{q: "SET @s = 'cat-2'"}, tplStep{q: "EXECUTE s USING @s"},
+		qs(q, "'cat-1'", "'cat-3'"),
+		tplStep{q: "PREPARE t FROM \"SELECT position, stream FROM events WHERE stream = 'cat-1' LIMIT 3\""},
+		tplStep{q: "EXECUTE t"}, qs(q, "'cat-1'", "'dog-22'"), tplStep{q: "DEALLOCATE PREPARE t"}, qs(q, "'cat-1'", "'dog-22'"),
+	))
+	// The binary protocol: a statement prepared with the text of a
+	// templated query; then the text query again.
+	var got [2]string
+	for i, addr := range []string{s.fastRaw, s.slowRaw} {
+		c := mysqldrv.NewConfig()
+		c.User, c.Passwd, c.Net, c.Addr, c.DBName = "reader", "pw", "tcp", addr, "eventsql"
+		db, err := sql.Open("mysql", c.FormatDSN())
+		if err != nil {
+			t.Fatal(err)
+		}
+		db.SetMaxOpenConns(1)
+		defer db.Close()
+		var out strings.Builder
+		for _, v := range []string{"cat-1", "cat-2", "dog-1", "plain"} {
+			r, err := rawQuery(t, db, fmt.Sprintf(q, "'"+v+"'"))
+			fmt.Fprint(&out, rawText(r), err)
+		}
+		text := fmt.Sprintf(q, "'cat-3'")
+		stmt, err := db.Prepare(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := rawQuery(t, stmtQueryer{stmt}, text)
+		b, err2 := rawQuery(t, db, text)
+		fmt.Fprint(&out, rawText(a), err, rawText(b), err2)
+		stmt.Close()
+		b, err2 = rawQuery(t, db, text)
+		fmt.Fprint(&out, rawText(b), err2)
+		got[i] = out.String()
+	}
+	if got[0] != got[1] {
+		t.Errorf("prepared, then text:\nwith templates: %s\nwithout: %s", got[0], got[1])
+	}
+	// Multi-statement packets (vitess's client asks for them): the
+	// server parses them itself.
+	pm := &tplPair{fe: s.fast, fast: vconn(t, s.fastRaw, "reader", "eventsql", 0), slow: vconn(t, s.slowRaw, "reader", "eventsql", 0)}
+	if hits := runSteps(t, pm, afterWarnings, qs(q, "'cat-1'", "'cat-2'", "'dog-1'", "'plain'", "'cat-3'")); hits != 0 {
+		t.Errorf("%d multi-statement queries planned from templates", hits)
+	}
+	for _, v := range []string{"'cat-1'", "'cat-2'", "'dog-1'", "'plain'"} {
+		multi := fmt.Sprintf(q, v) + "; " + fmt.Sprintf(q, "'dog-22'")
+		var res [2]string
+		for i, c := range []*mysql.Conn{pm.fast, pm.slow} {
+			r, status, err := c.ExecuteFetchMulti(context.Background(), multi, 100, true)
+			res[i] = fmt.Sprint(r, err)
+			for n := 0; err == nil && status&mysql.ServerMoreResultsExists != 0 && n < 5; n++ {
+				r, status, _, err = c.ReadQueryResult(context.Background(), 100, true)
+				res[i] += fmt.Sprint(r, err)
+			}
+		}
+		if res[0] != res[1] {
+			t.Errorf("%s:\nwith templates: %s\nwithout: %s", multi, res[0], res[1])
+		}
+	}
+}
+
+func rawText(r rawResult) string {
+	var b strings.Builder
+	fmt.Fprintln(&b, r.cols)
+	for _, row := range r.rows {
+		for _, v := range row {
+			b.WriteString(show(v) + ",")
+		}
+		b.WriteByte('\n')
+	}
+	return b.String()
 }
