@@ -13,8 +13,8 @@ import (
 	"testing"
 
 	"github.com/dolthub/vitess/go/mysql"
-	mysqldrv "github.com/go-sql-driver/mysql"
 	"github.com/dolthub/vitess/go/sqltypes"
+	mysqldrv "github.com/go-sql-driver/mysql"
 
 	"github.com/eventsql/eventsql/engine"
 )
