@@ -17,7 +17,11 @@ import (
 // `*`, and one trailing `;`. Anything else (parentheses and so function
 // calls and IN lists, signs and arithmetic beyond `*`, comments,
 // variables, escapes, double quotes, other number forms) makes the query
-// undigestable: it is parsed and analyzed as usual. So are statements
+// undigestable: it is parsed and analyzed as usual. So is a string
+// literal after a word other than AND, OR and BETWEEN, a quoted name or
+// another string: there the word or the neighbour changes what the
+// string is (_latin1'é', N'x', X'78', DATE 'x', BINARY 'x', an alias,
+// 'a' 'b' as one string). So are statements
 // other than SELECT, and words whose expressions keep state made from a
 // literal (LIKE's compiled pattern) or that change what a SELECT does
 // (INTO, FOR UPDATE, UNION).
@@ -43,6 +47,10 @@ var refusedWords = map[string]bool{
 	"PROCEDURE": true, "OUTFILE": true, "DUMPFILE": true,
 }
 
+// wordsBeforeString are the words a string literal may follow (else it
+// follows an operator or a comma).
+var wordsBeforeString = map[string]bool{"AND": true, "OR": true, "BETWEEN": true}
+
 // digestQuery digests q; false when q is not a query it reads.
 func digestQuery(q string) (queryDigest, bool) {
 	var (
@@ -51,6 +59,9 @@ func digestQuery(q string) (queryDigest, bool) {
 	)
 	key.Grow(len(q))
 	first := true
+	// prev is the previous token: a word (upper case), "'" after a
+	// string, "`" after a quoted name, "" after anything else.
+	prev := ""
 	sep := func() {
 		if key.Len() > 0 {
 			key.WriteByte(' ')
@@ -61,6 +72,7 @@ func digestQuery(q string) (queryDigest, bool) {
 		switch {
 		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
 			i++
+			continue
 		case isWordStart(c):
 			j := i + 1
 			for j < len(q) && isWordByte(q[j]) {
@@ -78,7 +90,9 @@ func digestQuery(q string) (queryDigest, bool) {
 			}
 			sep()
 			key.WriteString(w)
+			prev = strings.ToUpper(w)
 			i = j
+			continue
 		case c == '`':
 			j := strings.IndexByte(q[i+1:], '`')
 			if j < 0 {
@@ -90,7 +104,9 @@ func digestQuery(q string) (queryDigest, bool) {
 			}
 			sep()
 			key.WriteString(q[i:end])
+			prev = "`"
 			i = end
+			continue
 		case c == '\'':
 			j := strings.IndexByte(q[i+1:], '\'')
 			if j < 0 {
@@ -101,13 +117,22 @@ func digestQuery(q string) (queryDigest, bool) {
 			if strings.IndexByte(s, '\\') >= 0 || (end < len(q) && q[end] == '\'') || !utf8.ValidString(s) {
 				return queryDigest{}, false // escapes, '' inside, not UTF-8
 			}
+			if prev != "" && !wordsBeforeString[prev] {
+				// A word makes the string something else: a charset
+				// introducer (_latin1'é' is not 'é'), N'', X'', B'',
+				// DATE '', BINARY '', an alias; a string after a string
+				// is one string.
+				return queryDigest{}, false
+			}
 			if len(lits) == maxDigestLiterals {
 				return queryDigest{}, false
 			}
 			lits = append(lits, digestLiteral{str: true, text: s})
 			sep()
 			key.WriteString("?s")
+			prev = "'"
 			i = end
+			continue
 		case c >= '0' && c <= '9':
 			j := i + 1
 			for j < len(q) && q[j] >= '0' && q[j] <= '9' {
@@ -148,6 +173,7 @@ func digestQuery(q string) (queryDigest, bool) {
 		default:
 			return queryDigest{}, false
 		}
+		prev = ""
 	}
 	if first {
 		return queryDigest{}, false
