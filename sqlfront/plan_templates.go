@@ -283,7 +283,14 @@ func (pt *planTemplates) misfit(ctx *sql.Context, t *planTemplate, digest string
 				why = "a Filter not over one index read"
 				break
 			}
-			et, isEvents := ita.TableNode.UnderlyingTable().(*eventsTable)
+			// The table itself, not GMS's process-tracking wrapper (whose
+			// hooks name the query the template was made from).
+			rt, isResolved := ita.TableNode.(*plan.ResolvedTable)
+			if !isResolved {
+				why = "an index read of a " + fmt.Sprintf("%T", ita.TableNode)
+				break
+			}
+			et, isEvents := rt.Table.(*eventsTable)
 			if !isEvents || et.filter != nil || et.wire != nil || et.plan == nil {
 				why = "an index read not planned by an event table"
 				break

@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/dolthub/vitess/go/mysql"
 	"github.com/dolthub/vitess/go/sqltypes"
@@ -619,8 +619,11 @@ func TestPlanTemplatesAttackProcessList(t *testing.T) {
 		}
 		// Rows are on their way (the result is 21 MB: the server then
 		// waits for the client mid-result).
-		for sent[srv.fe].Load()-base < 2<<20 {
-			runtime.Gosched()
+		// (A deadline only to fail instead of hanging if no rows come.)
+		for deadline := time.Now().Add(time.Minute); sent[srv.fe].Load()-base < 2<<20; time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d bytes of the result after a minute", sent[srv.fe].Load()-base)
+			}
 		}
 		var state, list string
 		for range 100000 {
