@@ -150,11 +150,17 @@ type arenaChunk[T any] struct {
 }
 
 // room makes room for n more elements in a.mem, for row (the row being
-// made); rows up to written are on the wire.
-func (a *arena[T]) room(n int, row, written uint64) {
+// made); ww says which rows are on the wire.
+func (a *arena[T]) room(n int, row uint64, ww *server.WireWrites) {
 	if cap(a.mem)-len(a.mem) >= n {
 		return
 	}
+	a.grow(n, row, ww.Written())
+}
+
+// grow is room's slow path: a.mem is full; rows up to written are on the
+// wire.
+func (a *arena[T]) grow(n int, row, written uint64) {
 	size := max(n, min(max(2*cap(a.mem), a.first), a.largest))
 	if a.mem != nil {
 		a.full = append(a.full, arenaChunk[T]{a.mem, row})
@@ -170,9 +176,6 @@ func (a *arena[T]) room(n int, row, written uint64) {
 	}
 	a.mem = make([]T, 0, size)
 }
-
-// wireWritten is how many rows are on the wire.
-func (w *wireRows) wireWritten() uint64 { return w.ww.Written() }
 
 // maxKeptChunks bounds the chunks of each kind kept between statements.
 const maxKeptChunks = 16
@@ -196,7 +199,7 @@ func (a *arena[T]) release() {
 // row returns a row of n columns, all NULL.
 func (w *wireRows) row(n int) sql.Row {
 	w.n++
-	w.slots.room(n, w.n, w.wireWritten())
+	w.slots.room(n, w.n, w.ww)
 	s := len(w.slots.mem)
 	w.slots.mem = w.slots.mem[:s+n]
 	row := w.slots.mem[s : s+n : s+n]
@@ -207,7 +210,7 @@ func (w *wireRows) row(n int) sql.Row {
 // reserve makes room for n more bytes of text and returns where the next
 // value starts.
 func (w *wireRows) reserve(n int) int {
-	w.buf.room(n, w.n, w.wireWritten())
+	w.buf.room(n, w.n, w.ww)
 	return len(w.buf.mem)
 }
 
@@ -221,7 +224,7 @@ func (w *wireRows) val(typ querypb.Type, start int) *server.WireValue {
 // valOf is the value of type typ with text b, which must not change
 // until the row is on the wire.
 func (w *wireRows) valOf(typ querypb.Type, b []byte) *server.WireValue {
-	w.vals.room(1, w.n, w.wireWritten())
+	w.vals.room(1, w.n, w.ww)
 	w.vals.mem = append(w.vals.mem, server.MakeWireValue(typ, b))
 	return &w.vals.mem[len(w.vals.mem)-1]
 }
