@@ -144,6 +144,13 @@ func (pt *planTemplates) Plan(ctx *sql.Context, query string, flags *sql.QueryFl
 	return n, &f, true
 }
 
+// OneStatement implements server.PlanSource: a query the digester reads
+// is one statement (a ';' may only end it).
+func (pt *planTemplates) OneStatement(query string) bool {
+	_, ok := digestQuery(query)
+	return ok
+}
+
 // covers reports whether the template may plan a query with lits: each
 // literal is the template's or in a checked place.
 func (t *planTemplate) covers(lits []digestLiteral) bool {

@@ -323,3 +323,53 @@ func TestPlanTemplatesConcurrently(t *testing.T) {
 		t.Errorf("%d of 240 queries planned from the template", fast.plans.hits.Load()-before)
 	}
 }
+
+// TestPlanTemplatesOnMultiStatementConnections checks that a connection
+// with multi-statements on (the mysql CLI's, some drivers') gets
+// templates for single statements and still runs several statements in
+// one query.
+func TestPlanTemplatesOnMultiStatementConnections(t *testing.T) {
+	st, _ := testFrontAddr(t)
+	fillWireData(t, st)
+	fast, addr := startFront(t, st, nil)
+	c := mysql.NewConfig()
+	c.User, c.Passwd, c.Net, c.Addr, c.DBName = "reader", "pw", "tcp", addr, "eventsql"
+	c.InterpolateParams, c.MultiStatements = true, true
+	db, err := sql.Open("mysql", c.FormatDSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	before := fast.plans.hits.Load()
+	for _, s := range []string{"cat-1", "cat-2", "dog-1", "plain", "cat-3"} {
+		if _, err := rawQuery(t, db, "SELECT position FROM events WHERE stream = ?;", s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if fast.plans.hits.Load() == before {
+		t.Error("no query planned from a template on a multi-statement connection")
+	}
+	rows, err := db.Query("SELECT position FROM events WHERE stream = 'cat-1' LIMIT 1; SELECT position FROM events WHERE stream = 'dog-1' LIMIT 2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	sets := 0
+	for {
+		n := 0
+		for rows.Next() {
+			n++
+		}
+		if want := []int{1, 2}[sets]; n != want {
+			t.Errorf("result %d: %d rows, want %d", sets+1, n, want)
+		}
+		sets++
+		if !rows.NextResultSet() {
+			break
+		}
+	}
+	if err := rows.Err(); err != nil || sets != 2 {
+		t.Errorf("%d results, err %v", sets, err)
+	}
+}

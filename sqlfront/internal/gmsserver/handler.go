@@ -446,7 +446,9 @@ func (h *Handler) doQuery(
 	var prequery string
 	if parsed == nil {
 		_, isPrepared := sqlCtx.Session.GetPreparedQuery(query)
-		if mode == MultiStmtModeOn && !isPrepared {
+		// eventsql: a query plan templates take is one statement; it is
+		// left to them unparsed (plan_source.go).
+		if mode == MultiStmtModeOn && !isPrepared && (h.plans == nil || !h.plans.OneStatement(query)) {
 			parsed, prequery, remainder, err = h.e.Parser.Parse(sqlCtx, query, true)
 			if prequery != "" {
 				query = prequery

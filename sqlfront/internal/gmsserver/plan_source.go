@@ -19,6 +19,10 @@ type PlanSource interface {
 	// query, free of per-query state (process tracking is added when it
 	// runs).
 	Plan(ctx *sql.Context, query string, flags *sql.QueryFlags) (sql.Node, *sql.QueryFlags, bool)
+	// OneStatement reports whether query is a statement Plan may take,
+	// and so one statement: a connection with multi-statements on then
+	// leaves it unparsed for Plan instead of splitting it first.
+	OneStatement(query string) bool
 }
 
 // runPlanned runs query from the plan h.plans supplies, doing what
