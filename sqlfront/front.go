@@ -212,7 +212,6 @@ func (fe *Front) Serve(l net.Listener) error {
 		Listener:               l,
 		Version:                fe.opts.Version,
 		TLSConfig:              fe.opts.TLS,
-		RequireSecureTransport: fe.opts.TLS != nil && fe.opts.RequireTLS,
 		ConnReadTimeout:        0,
 		ConnWriteTimeout:       0,
 	}
@@ -220,7 +219,8 @@ func (fe *Front) Serve(l net.Listener) error {
 		cfg.Plans = fe.plans
 	}
 	wrap := func(h mysql.Handler) (mysql.Handler, error) {
-		return stmtHandler{Handler: h, d: fe.opts.QueryTimeout, admins: fe.admins}, nil
+		return stmtHandler{Handler: h, d: fe.opts.QueryTimeout, admins: fe.admins,
+			requireTLS: fe.opts.TLS != nil && fe.opts.RequireTLS}, nil
 	}
 	srv, err := server.NewServerWithHandler(cfg, fe.engine, sql.NewContext, fe.sessionBuilder, nil, wrap)
 	if err != nil {

@@ -2,6 +2,7 @@ package sqlfront
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"strings"
 	"time"
@@ -14,6 +15,10 @@ import (
 // erQueryTimeout is MySQL's ER_QUERY_TIMEOUT (3024).
 const erQueryTimeout = 3024
 
+// erSecureTransportRequired is MySQL's ER_SECURE_TRANSPORT_REQUIRED
+// (3159).
+const erSecureTransportRequired = 3159
+
 // stmtHandler wraps GMS's handler for every statement: it cancels
 // statements that run longer than d (the --query-timeout flag; 0 =
 // never), answering MySQL's ERROR 3024, answers statements cancelled by
@@ -25,6 +30,23 @@ type stmtHandler struct {
 	mysql.Handler
 	d      time.Duration
 	admins map[string]bool
+	// requireTLS refuses connections that did not upgrade to TLS.
+	requireTLS bool
+}
+
+// ConnectionAuthenticated refuses, when TLS is required, a connection
+// that did not upgrade to it, with MySQL's ERROR 3159 and after the
+// handshake as MySQL does. (vitess's own check, RequireSecureTransport,
+// answers ERROR 1105 and then goes on with the handshake: a client that
+// ignored that error packet got a session in plain text.)
+func (h stmtHandler) ConnectionAuthenticated(c *mysql.Conn) error {
+	if h.requireTLS {
+		if _, ok := c.Conn.(*tls.Conn); !ok {
+			return mysql.NewSQLError(erSecureTransportRequired, "HY000",
+				"Connections using insecure transport are prohibited while --require_secure_transport=ON.")
+		}
+	}
+	return h.Handler.ConnectionAuthenticated(c)
 }
 
 // ComInitDB refuses the mysql database (it holds the password hashes) to

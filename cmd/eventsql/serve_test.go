@@ -11,6 +11,7 @@ import (
 	"crypto/x509/pkix"
 	"database/sql"
 	"encoding/pem"
+	"errors"
 	"io"
 	"math/big"
 	"net"
@@ -168,8 +169,9 @@ func TestServeWithTLSAndConfiguredUsers(t *testing.T) {
 	}
 	plain, _ := sql.Open("mysql", "ann:a-pw@tcp("+sqlAddr+")/eventsql?tls=false")
 	defer plain.Close()
-	if err := plain.Ping(); err == nil {
-		t.Fatal("a plain SQL connection was accepted while TLS is configured")
+	var me *mysql.MySQLError
+	if err := plain.Ping(); !errors.As(err, &me) || me.Number != 3159 {
+		t.Fatalf("a plain SQL connection while TLS is configured: %v, want MySQL's ERROR 3159", err)
 	}
 	if err := stop(); err != nil {
 		t.Fatalf("serve: %v", err)
