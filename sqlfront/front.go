@@ -75,6 +75,11 @@ type Options struct {
 	// connections that do not.
 	TLS        *tls.Config
 	RequireTLS bool
+	// MemoryLimit bounds the server's Go heap for SQL operators that hold
+	// rows in memory (sorts, GMS's GROUP BY and DISTINCT, hash joins):
+	// past it such a query fails with ERROR 1037 instead of exhausting
+	// the machine (memory_limit.go). 0 = DefaultSQLMemoryLimit.
+	MemoryLimit uint64
 	// DisableNativeAggregates leaves every aggregate to go-mysql-server's
 	// row-at-a-time GroupBy (for comparison; see native_agg.go).
 	DisableNativeAggregates bool
@@ -157,10 +162,16 @@ func New(store Store, accounts []Account, opts Options, logger *slog.Logger) (*F
 		fe.opts.VersionComment = "eventsql"
 	}
 	fe.engine = sqle.New(a, &sqle.Config{})
+	limit := opts.MemoryLimit
+	if limit == 0 {
+		limit = DefaultSQLMemoryLimit()
+	}
+	fe.engine.MemoryManager = sql.NewMemoryManager(&memoryLimit{limit: limit})
 	fe.engine.Analyzer.Coster = &coster{fe: fe, base: memo.NewDefaultCoster()}
 	fe.engine.Analyzer.ExecBuilder.PriorityBuilder = explainBuilder{fe: fe,
 		next: enforcedFilters{base: fe.engine.Analyzer.ExecBuilder, scanFilters: !opts.DisableNativeAggregates,
-			next: wireSources{fe: fe, base: fe.engine.Analyzer.ExecBuilder}}}
+			next: groupBys{base: fe.engine.Analyzer.ExecBuilder,
+				next: wireSources{fe: fe, base: fe.engine.Analyzer.ExecBuilder}}}}
 	fe.engine.Analyzer.Catalog.AuthHandler = processAuth{fe.engine.Analyzer.Catalog.AuthHandler}
 	db := fe.engine.Analyzer.Catalog.MySQLDb
 	db.SetPersister(noPersist{})

@@ -42,6 +42,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		segmentSize  = byteSize(d.SegmentSize)
 		maxEventSize = byteSize(d.MaxEventSize)
 		indexCache   = byteSize(d.IndexCacheSize)
+		sqlMemory    = byteSize(sqlfront.DefaultSQLMemoryLimit())
 		indexWarmup  = fs.Bool("index-warmup", true, "after opening the store, read the index into --index-cache in the background at the lowest CPU priority")
 	)
 	fs.Var(&userSpecs, "user", "add a user as name:role:password (repeatable; password may be a hash from eventsql hash-password)")
@@ -49,6 +50,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Var(&segmentSize, "segment-size", "log segment file size")
 	fs.Var(&maxEventSize, "max-event-size", "largest event accepted (data + metadata)")
 	fs.Var(&indexCache, "index-cache", "index block cache size")
+	fs.Var(&sqlMemory, "sql-memory-limit", "server heap above which SQL queries that hold rows in memory (ORDER BY an unindexed column, GROUP BY, DISTINCT, hash joins) fail with ERROR 1037 (default: a quarter of the machine's memory)")
 	sources, err := parseFlagSources(fs, args)
 	if err != nil {
 		return err
@@ -149,6 +151,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			TLS:                     sqlTLS,
 			RequireTLS:              sqlTLS != nil,
 			DisableNativeAggregates: !*nativeAggs,
+			MemoryLimit:             uint64(sqlMemory),
 			MaxAllowedPacket:        int64(opts.MaxAppendSize), // 64 MiB, or more for a larger --max-event-size
 		}, logger)
 		if err != nil {

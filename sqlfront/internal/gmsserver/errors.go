@@ -15,6 +15,10 @@ const erBadFieldError = 1054
 // the generic ERROR 1105.
 const erParseError = 1064
 
+// eventsql: MySQL's ER_OUTOFMEMORY, for a query stopped by the memory
+// limit (upstream: ERROR 1105 "no memory available").
+const erOutOfMemory = 1037
+
 // sqlStates are the SQLSTATEs MySQL sends with these error numbers;
 // upstream sends HY000 for them.
 var sqlStates = map[int]string{
@@ -37,6 +41,8 @@ func castSQLError(err error) *mysql.SQLError {
 		e = mysql.NewSQLError(erBadFieldError, "", "%s", err.Error())
 	} else if sql.ErrSyntaxError.Is(err) {
 		e = mysql.NewSQLError(erParseError, "", "%s", err.Error())
+	} else if sql.ErrNoMemoryAvailable.Is(err) {
+		e = mysql.NewSQLError(erOutOfMemory, "HY001", "Out of memory: the query holds more rows in memory than the server's SQL memory limit allows (--sql-memory-limit); narrow it with WHERE or LIMIT, sort by an indexed column (position), or export the data to Parquet")
 	} else {
 		e = sql.CastSQLError(err)
 	}

@@ -1,0 +1,205 @@
+package sqlfront
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/expression/function/aggregation"
+	"github.com/dolthub/go-mysql-server/sql/hash"
+	"github.com/dolthub/go-mysql-server/sql/plan"
+	"github.com/dolthub/go-mysql-server/sql/rowexec"
+)
+
+// groupBys builds the iterator of a GROUP BY that go-mysql-server runs
+// (the native aggregates take the common shapes, native_agg.go) as
+// GMS's groupByGroupingIter does, with one fix: GMS reads the child on
+// one goroutine and aggregates on another, and when aggregating fails
+// (an expression's error on some row, the SQL memory limit) the reader
+// stays blocked handing over its next row, so the statement never ends,
+// not even on KILL QUERY, and its connection hangs. Here the reader
+// gives up when the statement's context is cancelled.
+type groupBys struct {
+	base *rowexec.BaseBuilder
+	next sql.NodeExecBuilder // for other nodes
+}
+
+var _ sql.NodeExecBuilder = groupBys{}
+
+// Build returns a groupingIter for a GroupBy with grouping expressions;
+// other nodes go to next.
+func (b groupBys) Build(ctx *sql.Context, n sql.Node, row sql.Row) (sql.RowIter, error) {
+	g, ok := n.(*plan.GroupBy)
+	if !ok || len(g.GroupByExprs) == 0 {
+		if b.next == nil {
+			return nil, nil
+		}
+		return b.next.Build(ctx, n, row)
+	}
+	child, err := b.base.Build(ctx, g.Child, row)
+	if err != nil {
+		return nil, err
+	}
+	keySch := make(sql.Schema, len(g.GroupByExprs))
+	for i, e := range g.GroupByExprs {
+		keySch[i] = &sql.Column{Type: e.Type(ctx)}
+	}
+	return &groupingIter{selected: g.SelectDeps, groupBy: g.GroupByExprs, child: child,
+		keyRow: make(sql.Row, len(g.GroupByExprs)), keySch: keySch}, nil
+}
+
+// groupingIter aggregates its child's rows per group, then returns one
+// row per group in order of first appearance.
+type groupingIter struct {
+	selected, groupBy []sql.Expression
+	child             sql.RowIter
+	groups            sql.KeyValueCache // key -> []sql.AggregationBuffer
+	dispose           sql.DisposeFunc
+	keys              []uint64
+	keyRow            sql.Row
+	keySch            sql.Schema
+	pos               int
+}
+
+// handoff is how many rows the reader may be ahead of the aggregation.
+const handoff = 512
+
+func (i *groupingIter) Next(ctx *sql.Context) (sql.Row, error) {
+	if i.groups == nil {
+		i.groups, i.dispose = ctx.Memory.NewHistoryCache(ctx)
+		if err := i.compute(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if i.pos >= len(i.keys) {
+		return nil, io.EOF
+	}
+	bufs, err := i.buffers(i.keys[i.pos])
+	if err != nil {
+		return nil, err
+	}
+	i.pos++
+	out := make(sql.Row, len(bufs))
+	for j, b := range bufs {
+		if out[j], err = b.Eval(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// compute reads the child on a goroutine of its own and aggregates here.
+func (i *groupingIter) compute(ctx *sql.Context) error {
+	eg, sub := ctx.NewErrgroup()
+	rows := make(chan sql.Row, handoff)
+	eg.Go(func() error {
+		defer close(rows)
+		for {
+			row, err := i.child.Next(sub)
+			if err == io.EOF {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			select {
+			case rows <- row:
+			case <-sub.Done():
+				return context.Cause(sub)
+			}
+		}
+	})
+	eg.Go(func() error {
+		for row := range rows {
+			if err := i.add(sub, row); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return eg.Wait()
+}
+
+// add aggregates row into its group, making the group on its first row.
+func (i *groupingIter) add(ctx *sql.Context, row sql.Row) error {
+	key, err := i.groupingKey(ctx, row)
+	if err != nil {
+		return err
+	}
+	bufs, err := i.buffers(key)
+	if errors.Is(err, sql.ErrKeyNotFound) {
+		bufs = make([]sql.AggregationBuffer, len(i.selected))
+		for j, e := range i.selected {
+			if bufs[j], err = newAggregationBuffer(ctx, e); err != nil {
+				return err
+			}
+		}
+		if err := i.groups.Put(key, bufs); err != nil {
+			return err
+		}
+		i.keys = append(i.keys, key)
+	} else if err != nil {
+		return err
+	}
+	for _, b := range bufs {
+		if err := b.Update(ctx, row); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (i *groupingIter) buffers(key uint64) ([]sql.AggregationBuffer, error) {
+	v, err := i.groups.Get(key)
+	if err != nil || v == nil {
+		return nil, err
+	}
+	return v.([]sql.AggregationBuffer), nil
+}
+
+// groupingKey hashes the row's grouping values as GMS does.
+func (i *groupingIter) groupingKey(ctx *sql.Context, row sql.Row) (uint64, error) {
+	for j, e := range i.groupBy {
+		v, err := e.Eval(ctx, row)
+		if err != nil {
+			return 0, err
+		}
+		if ext, ok := e.Type(ctx).(sql.ExtendedType); ok {
+			b, err := ext.SerializeValue(ctx, v)
+			if err != nil {
+				return 0, err
+			}
+			v = string(b)
+		}
+		i.keyRow[j] = v
+	}
+	return hash.HashOf(ctx, i.keySch, i.keyRow)
+}
+
+// newAggregationBuffer is an aggregate's buffer; a plain expression in a
+// grouped SELECT takes its group's first value, as in GMS.
+func newAggregationBuffer(ctx *sql.Context, e sql.Expression) (sql.AggregationBuffer, error) {
+	if a, ok := e.(sql.Aggregation); ok {
+		return a.NewBuffer(ctx)
+	}
+	return aggregation.NewFirst(e).NewBuffer(ctx)
+}
+
+func (i *groupingIter) Close(ctx *sql.Context) error {
+	if i.groups != nil {
+		for _, k := range i.keys {
+			if bufs, _ := i.buffers(k); bufs != nil {
+				for _, b := range bufs {
+					b.Dispose(ctx)
+				}
+			}
+		}
+		i.groups = nil
+	}
+	if i.dispose != nil {
+		i.dispose()
+		i.dispose = nil
+	}
+	return i.child.Close(ctx)
+}

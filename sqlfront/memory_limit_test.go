@@ -1,0 +1,60 @@
+package sqlfront
+
+import (
+	dbsql "database/sql"
+	"errors"
+	"testing"
+
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/go-sql-driver/mysql"
+)
+
+// TestMemoryLimit checks that queries whose operators hold rows in
+// memory fail with ERROR 1037 once the server is over its SQL memory
+// limit, that streaming queries are not affected, and that the server
+// goes on serving.
+func TestMemoryLimit(t *testing.T) {
+	st, _ := testFrontAddr(t)
+	fillWireData(t, st)
+	_, tinyAddr := startFront(t, st, func(fe *Front) {
+		fe.engine.MemoryManager = sql.NewMemoryManager(&memoryLimit{limit: 1}) // always over
+	})
+	_, defaultAddr := startFront(t, st, nil)
+	open := func(addr string) queryer {
+		c := mysql.NewConfig()
+		c.User, c.Passwd, c.Net, c.Addr, c.DBName = "reader", "pw", "tcp", addr, "eventsql"
+		db, err := dbsql.Open("mysql", c.FormatDSN())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	tiny, normal := open(tinyAddr), open(defaultAddr)
+	for _, q := range []string{
+		"SELECT position FROM events ORDER BY data, position",
+		"SELECT DISTINCT stream, event_type, data FROM events",
+		"SELECT metadata, COUNT(*) FROM events GROUP BY metadata",
+	} {
+		if _, err := rawQuery(t, normal, q); err != nil {
+			t.Fatalf("%s with the default limit: %v", q, err)
+		}
+		_, err := rawQuery(t, tiny, q)
+		var me *mysql.MySQLError
+		if !errors.As(err, &me) || me.Number != 1037 {
+			t.Errorf("%s over the limit: %v, want ERROR 1037", q, err)
+		}
+	}
+	// Streaming reads and native aggregates hold no rows: unaffected.
+	for _, q := range []string{"SELECT * FROM events", "SELECT COUNT(*) FROM events"} {
+		a, err := rawQuery(t, tiny, q)
+		if err != nil {
+			t.Fatalf("%s over the limit: %v", q, err)
+		}
+		b, err := rawQuery(t, normal, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameResult(t, q, a, b)
+	}
+}
