@@ -219,12 +219,12 @@ func (noPersist) Persist(*sql.Context, []byte) error {
 // Serve serves the MySQL protocol on l until Close.
 func (fe *Front) Serve(l net.Listener) error {
 	cfg := server.Config{
-		Protocol:               "tcp",
-		Listener:               l,
-		Version:                fe.opts.Version,
-		TLSConfig:              fe.opts.TLS,
-		ConnReadTimeout:        0,
-		ConnWriteTimeout:       0,
+		Protocol:         "tcp",
+		Listener:         l,
+		Version:          fe.opts.Version,
+		TLSConfig:        fe.opts.TLS,
+		ConnReadTimeout:  0,
+		ConnWriteTimeout: 0,
 	}
 	if !fe.noPlanTemplates {
 		cfg.Plans = fe.plans
