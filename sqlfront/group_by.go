@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 
+	"github.com/dolthub/go-mysql-server/errguard"
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/expression/function/aggregation"
 	"github.com/dolthub/go-mysql-server/sql/hash"
@@ -93,7 +94,9 @@ func (i *groupingIter) Next(ctx *sql.Context) (sql.Row, error) {
 func (i *groupingIter) compute(ctx *sql.Context) error {
 	eg, sub := ctx.NewErrgroup()
 	rows := make(chan sql.Row, handoff)
-	eg.Go(func() error {
+	// errguard: a panic in an expression becomes the statement's error,
+	// as in GMS, instead of ending the server.
+	errguard.Go(eg, func() error {
 		defer close(rows)
 		for {
 			row, err := i.child.Next(sub)
@@ -110,7 +113,7 @@ func (i *groupingIter) compute(ctx *sql.Context) error {
 			}
 		}
 	})
-	eg.Go(func() error {
+	errguard.Go(eg, func() error {
 		for row := range rows {
 			if err := i.add(sub, row); err != nil {
 				return err
