@@ -40,6 +40,10 @@ type digestLiteral struct {
 // maxDigestLiterals bounds the literals of a digestible query.
 const maxDigestLiterals = 16
 
+// maxDigestQuery bounds the length of a digestible query: digests are
+// kept as template keys, and the queries templates are for are short.
+const maxDigestQuery = 4096
+
 // refusedWords are words that make a query undigestable.
 var refusedWords = map[string]bool{
 	"LIKE": true, "RLIKE": true, "REGEXP": true, "SOUNDS": true, "ESCAPE": true,
@@ -53,6 +57,9 @@ var wordsBeforeString = map[string]bool{"AND": true, "OR": true, "BETWEEN": true
 
 // digestQuery digests q; false when q is not a query it reads.
 func digestQuery(q string) (queryDigest, bool) {
+	if len(q) > maxDigestQuery {
+		return queryDigest{}, false
+	}
 	var (
 		key  strings.Builder
 		lits []digestLiteral
