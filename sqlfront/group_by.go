@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"runtime"
 
 	"github.com/dolthub/go-mysql-server/errguard"
 	"github.com/dolthub/go-mysql-server/sql"
@@ -28,11 +29,11 @@ type groupBys struct {
 
 var _ sql.NodeExecBuilder = groupBys{}
 
-// Build returns a groupingIter for a GroupBy with grouping expressions;
-// other nodes go to next.
+// Build returns a groupingIter for a GroupBy with grouping expressions,
+// a groupAllIter for one without; other nodes go to next.
 func (b groupBys) Build(ctx *sql.Context, n sql.Node, row sql.Row) (sql.RowIter, error) {
 	g, ok := n.(*plan.GroupBy)
-	if !ok || len(g.GroupByExprs) == 0 {
+	if !ok {
 		if b.next == nil {
 			return nil, nil
 		}
@@ -41,6 +42,9 @@ func (b groupBys) Build(ctx *sql.Context, n sql.Node, row sql.Row) (sql.RowIter,
 	child, err := b.base.Build(ctx, g.Child, row)
 	if err != nil {
 		return nil, err
+	}
+	if len(g.GroupByExprs) == 0 {
+		return &groupAllIter{selected: g.SelectDeps, child: child}, nil
 	}
 	keySch := make(sql.Schema, len(g.GroupByExprs))
 	for i, e := range g.GroupByExprs {
@@ -181,12 +185,134 @@ func (i *groupingIter) groupingKey(ctx *sql.Context, row sql.Row) (uint64, error
 }
 
 // newAggregationBuffer is an aggregate's buffer; a plain expression in a
-// grouped SELECT takes its group's first value, as in GMS.
+// grouped SELECT takes its group's first value, as in GMS. The buffer
+// checks the SQL memory limit as it grows (limitedBuffer).
 func newAggregationBuffer(ctx *sql.Context, e sql.Expression) (sql.AggregationBuffer, error) {
+	var (
+		b   sql.AggregationBuffer
+		err error
+	)
 	if a, ok := e.(sql.Aggregation); ok {
-		return a.NewBuffer(ctx)
+		b, err = a.NewBuffer(ctx)
+	} else {
+		b, err = aggregation.NewFirst(e).NewBuffer(ctx)
 	}
-	return aggregation.NewFirst(e).NewBuffer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &limitedBuffer{AggregationBuffer: b}, nil
+}
+
+// limitedBuffer is an aggregation buffer that fails once the server is
+// over its SQL memory limit (memory_limit.go), checked every
+// limitCheckRows updates: GROUP_CONCAT and JSON_ARRAYAGG keep every value
+// they are given, which GMS's memory manager never sees.
+type limitedBuffer struct {
+	sql.AggregationBuffer
+	updates int
+}
+
+const limitCheckRows = 1024
+
+func (b *limitedBuffer) Update(ctx *sql.Context, row sql.Row) error {
+	if b.updates++; b.updates%limitCheckRows == 0 && ctx.Memory != nil && !ctx.Memory.HasAvailable() {
+		runtime.GC() // as GMS's caches do before giving up
+		if !ctx.Memory.HasAvailable() {
+			return sql.ErrNoMemoryAvailable.New()
+		}
+	}
+	return b.AggregationBuffer.Update(ctx, row)
+}
+
+// groupAllIter aggregates all its child's rows into one row (a GROUP BY
+// without grouping expressions: an aggregate over the whole input), as
+// GMS's groupByIter, with buffers that check the memory limit.
+type groupAllIter struct {
+	selected []sql.Expression
+	child    sql.RowIter
+	bufs     []sql.AggregationBuffer
+	done     bool
+}
+
+func (i *groupAllIter) Next(ctx *sql.Context) (sql.Row, error) {
+	if i.done {
+		return nil, io.EOF
+	}
+	i.dispose(ctx)
+	i.bufs = make([]sql.AggregationBuffer, len(i.selected))
+	onlyAnyValue := true
+	for j, e := range i.selected {
+		var err error
+		if i.bufs[j], err = newAggregationBuffer(ctx, e); err != nil {
+			return nil, err
+		}
+		if a, ok := e.(sql.Aggregation); ok {
+			if _, any := a.(*aggregation.AnyValue); !any {
+				onlyAnyValue = false
+			}
+		}
+	}
+	// Only ANY_VALUE (or no aggregate): a plain SELECT, a row per row.
+	if onlyAnyValue {
+		row, err := i.child.Next(ctx)
+		if err != nil {
+			i.done = true
+			return nil, err
+		}
+		return i.update(ctx, row, true)
+	}
+	i.done = true
+	for {
+		row, err := i.child.Next(ctx)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		if _, err := i.update(ctx, row, false); err != nil {
+			return nil, err
+		}
+	}
+	return i.eval(ctx)
+}
+
+// update adds row to the buffers, and evaluates them when eval is set.
+func (i *groupAllIter) update(ctx *sql.Context, row sql.Row, eval bool) (sql.Row, error) {
+	for _, b := range i.bufs {
+		if err := b.Update(ctx, row); err != nil {
+			return nil, err
+		}
+	}
+	if !eval {
+		return nil, nil
+	}
+	return i.eval(ctx)
+}
+
+func (i *groupAllIter) eval(ctx *sql.Context) (sql.Row, error) {
+	out := make(sql.Row, len(i.bufs))
+	for j, b := range i.bufs {
+		var err error
+		if out[j], err = b.Eval(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (i *groupAllIter) dispose(ctx *sql.Context) {
+	for _, b := range i.bufs {
+		if b != nil {
+			b.Dispose(ctx)
+		}
+	}
+	i.bufs = nil
+}
+
+func (i *groupAllIter) Close(ctx *sql.Context) error {
+	i.dispose(ctx)
+	return i.child.Close(ctx)
 }
 
 func (i *groupingIter) Close(ctx *sql.Context) error {

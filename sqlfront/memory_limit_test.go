@@ -35,6 +35,8 @@ func TestMemoryLimit(t *testing.T) {
 		"SELECT position FROM events ORDER BY data, position",
 		"SELECT DISTINCT stream, event_type, data FROM events",
 		"SELECT metadata, COUNT(*) FROM events GROUP BY metadata",
+		"SELECT GROUP_CONCAT(data) FROM events",
+		"SELECT stream, JSON_ARRAYAGG(data) FROM events GROUP BY stream",
 	} {
 		if _, err := rawQuery(t, normal, q); err != nil {
 			t.Fatalf("%s with the default limit: %v", q, err)
