@@ -74,6 +74,7 @@ type Handler struct {
 	queryErrorCounter Counter
 	queryHistogram    Histogram
 	plans             PlanSource // eventsql: see plan_source.go
+	batches           sync.Pool  // eventsql: *batchMem, see results.go
 	e                 *sqle.Engine
 	sm                *SessionManager
 	readTimeout       time.Duration

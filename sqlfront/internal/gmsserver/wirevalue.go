@@ -48,6 +48,7 @@ type WireSource interface {
 type WireWrites struct {
 	written atomic.Uint64
 	release func()
+	batch   func() // keeps the batches' memory (streamResult)
 }
 
 // Written is how many rows of the result are on the wire: the first
@@ -69,9 +70,16 @@ func (w *WireWrites) wrote(n int) {
 
 // end runs the release function, if any.
 func (w *WireWrites) end() {
-	if w != nil && w.release != nil {
+	if w == nil {
+		return
+	}
+	if w.release != nil {
 		w.release()
 		w.release = nil
+	}
+	if w.batch != nil {
+		w.batch()
+		w.batch = nil
 	}
 }
 
