@@ -31,15 +31,16 @@ import (
 //
 // Only plans of one shape become templates: an index read of one event
 // table (IndexedTableAccess under a Filter), with Project of columns,
-// Sort, Limit, Offset, TableAlias and TransactionCommittingNode above it
-// and nothing else, whose literals are exactly the query's literals, each
-// found by its value and Go type (a literal the analyzer derived or
-// folded, like a range bound it computed, makes the query stay on the
-// usual path). Anything that changes how a query is parsed or analyzed
-// is part of the key: the user, the current database, sql_mode, the
-// client character set, the connection collation, the time zone,
-// sql_select_limit; a by_type or by_category table must still resolve
-// to the same table with the same columns.
+// Sort, TopN, Limit, Offset and TableAlias above it and nothing else,
+// whose literals are exactly the query's literals, each found by its
+// value (a literal the analyzer derived or folded, like a range bound it
+// computed, makes the query stay on the usual path). A literal place is
+// trusted only once a query with another value there got the analyzer's
+// own plan from the template (Plan). Anything that changes how a query
+// is parsed or analyzed is part of the key: the user, the current
+// database, sql_mode, the client character set, the connection
+// collation, the time zone, sql_select_limit; a by_type or by_category
+// table must still resolve to the same table with the same columns.
 type planTemplates struct {
 	fe *Front
 	mu sync.Mutex
@@ -54,9 +55,9 @@ const maxPlanTemplates = 4096
 
 // templateKey is a digest with the session state its plan depends on.
 type templateKey struct {
-	digest                                   string
-	user, db                                 string
-	sqlMode, charset, collation, timeZone, l string
+	digest                                             string
+	user, db                                           string
+	sqlMode, charset, collation, timeZone, selectLimit string
 }
 
 // planTemplate is the analyzed plan of one query of a digest, or a
@@ -177,7 +178,7 @@ func (t *planTemplate) check(lits []digestLiteral) *planTemplate {
 
 // templateKeyOf is the key of digest in ctx's session; false when the
 // session's state keeps queries off templates (a client character set
-// that GMS converts literals from, a sql_select_limit).
+// other than UTF-8, which GMS converts literals from).
 func templateKeyOf(ctx *sql.Context, digest string) (templateKey, bool) {
 	k := templateKey{digest: digest, user: ctx.Session.Client().User, db: ctx.GetCurrentDatabase()}
 	for _, v := range []struct {
@@ -185,7 +186,7 @@ func templateKeyOf(ctx *sql.Context, digest string) (templateKey, bool) {
 		dst  *string
 	}{
 		{"sql_mode", &k.sqlMode}, {"character_set_client", &k.charset}, {"collation_connection", &k.collation},
-		{"time_zone", &k.timeZone}, {"sql_select_limit", &k.l},
+		{"time_zone", &k.timeZone}, {"sql_select_limit", &k.selectLimit},
 	} {
 		x, err := ctx.GetSessionVariable(ctx, v.name)
 		if err != nil {
