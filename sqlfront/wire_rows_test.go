@@ -129,25 +129,8 @@ func readRaw(rows *sql.Rows) (rawResult, error) {
 		null, _ := c.Nullable()
 		r.cols = append(r.cols, fmt.Sprintf("%s %s len=%d dec=%d,%d null=%v scan=%v", c.Name(), c.DatabaseTypeName(), length, prec, scale, null, c.ScanType()))
 	}
-	vals := make([]sql.RawBytes, len(cts))
-	ptrs := make([]any, len(cts))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	for rows.Next() {
-		if err := rows.Scan(ptrs...); err != nil {
-			return r, err
-		}
-		row := make([]*string, len(vals))
-		for i, v := range vals {
-			if v != nil {
-				s := string(v)
-				row[i] = &s
-			}
-		}
-		r.rows = append(r.rows, row)
-	}
-	return r, rows.Err()
+	err = readRawRows(rows, len(cts), &r, func() {})
+	return r, err
 }
 
 type queryer interface {
@@ -596,14 +579,25 @@ func (p *pausingRows) read() (rawResult, error) {
 		return r, err
 	}
 	r.cols = cols
-	vals := make([]sql.RawBytes, len(cols))
-	ptrs := make([]any, len(cols))
+	err = readRawRows(p.Rows, len(cols), &r, func() {
+		if len(r.rows)%p.every == 0 {
+			time.Sleep(p.pause)
+		}
+	})
+	return r, err
+}
+
+// readRawRows appends the rows of rows (cols values each) to r as raw
+// bytes (nil for NULL), calling after after each row.
+func readRawRows(rows *sql.Rows, cols int, r *rawResult, after func()) error {
+	vals := make([]sql.RawBytes, cols)
+	ptrs := make([]any, cols)
 	for i := range vals {
 		ptrs[i] = &vals[i]
 	}
-	for p.Next() {
-		if err := p.Scan(ptrs...); err != nil {
-			return r, err
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return err
 		}
 		row := make([]*string, len(vals))
 		for i, v := range vals {
@@ -613,9 +607,7 @@ func (p *pausingRows) read() (rawResult, error) {
 			}
 		}
 		r.rows = append(r.rows, row)
-		if len(r.rows)%p.every == 0 {
-			time.Sleep(p.pause)
-		}
+		after()
 	}
-	return r, p.Err()
+	return rows.Err()
 }
