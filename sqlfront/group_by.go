@@ -30,8 +30,19 @@ type groupBys struct {
 var _ sql.NodeExecBuilder = groupBys{}
 
 // Build returns a groupingIter for a GroupBy with grouping expressions,
-// a groupAllIter for one without; other nodes go to next.
+// a groupAllIter for one without, and a Window over a memoryChecked
+// child; other nodes go to next.
 func (b groupBys) Build(ctx *sql.Context, n sql.Node, row sql.Row) (sql.RowIter, error) {
+	if w, ok := n.(*plan.Window); ok {
+		if _, checked := w.Child.(*memoryChecked); checked {
+			return nil, nil // GMS builds it, over the checked child
+		}
+		nw, err := w.WithChildren(ctx, &memoryChecked{UnaryNode: plan.UnaryNode{Child: w.Child}})
+		if err != nil {
+			return nil, err
+		}
+		return b.base.Build(ctx, nw, row)
+	}
 	g, ok := n.(*plan.GroupBy)
 	if !ok {
 		if b.next == nil {
