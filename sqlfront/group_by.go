@@ -30,9 +30,13 @@ type groupBys struct {
 var _ sql.NodeExecBuilder = groupBys{}
 
 // Build returns a groupingIter for a GroupBy with grouping expressions,
-// a groupAllIter for one without, and a Window over a memoryChecked
-// child; other nodes go to next.
+// a groupAllIter for one without, a Window over a memoryChecked child,
+// and the first read of a hash join's build side (hash_lookup.go); other
+// nodes go to next.
 func (b groupBys) Build(ctx *sql.Context, n sql.Node, row sql.Row) (sql.RowIter, error) {
+	if hl, ok := n.(*plan.HashLookup); ok {
+		return b.buildHashLookup(ctx, hl, row)
+	}
 	if w, ok := n.(*plan.Window); ok {
 		if _, checked := w.Child.(*memoryChecked); checked {
 			return nil, nil // GMS builds it, over the checked child
