@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"runtime"
 
 	"github.com/dolthub/go-mysql-server/errguard"
 	"github.com/dolthub/go-mysql-server/sql"
@@ -80,6 +79,10 @@ type groupingIter struct {
 	keyRow            sql.Row
 	keySch            sql.Schema
 	pos               int
+	// mem checks the memory limit as the groups' buffers grow (their
+	// GROUP_CONCAT and JSON_ARRAYAGG keep every value, unseen by GMS's
+	// memory manager, which only sees new groups).
+	mem memoryCheck
 }
 
 // handoff is how many rows the reader may be ahead of the aggregation.
@@ -126,9 +129,13 @@ func (i *groupingIter) compute(ctx *sql.Context) error {
 				return err
 			}
 			select {
-			case rows <- row:
-			case <-sub.Done():
-				return context.Cause(sub)
+			case rows <- row: // room in the channel: the common case
+			default:
+				select {
+				case rows <- row:
+				case <-sub.Done(): // the aggregation gave up
+					return context.Cause(sub)
+				}
 			}
 		}
 	})
@@ -145,6 +152,9 @@ func (i *groupingIter) compute(ctx *sql.Context) error {
 
 // add aggregates row into its group, making the group on its first row.
 func (i *groupingIter) add(ctx *sql.Context, row sql.Row) error {
+	if err := i.mem.row(ctx); err != nil {
+		return err
+	}
 	key, err := i.groupingKey(ctx, row)
 	if err != nil {
 		return err
@@ -200,53 +210,23 @@ func (i *groupingIter) groupingKey(ctx *sql.Context, row sql.Row) (uint64, error
 }
 
 // newAggregationBuffer is an aggregate's buffer; a plain expression in a
-// grouped SELECT takes its group's first value, as in GMS. The buffer
-// checks the SQL memory limit as it grows (limitedBuffer).
+// grouped SELECT takes its group's first value, as in GMS.
 func newAggregationBuffer(ctx *sql.Context, e sql.Expression) (sql.AggregationBuffer, error) {
-	var (
-		b   sql.AggregationBuffer
-		err error
-	)
 	if a, ok := e.(sql.Aggregation); ok {
-		b, err = a.NewBuffer(ctx)
-	} else {
-		b, err = aggregation.NewFirst(e).NewBuffer(ctx)
+		return a.NewBuffer(ctx)
 	}
-	if err != nil {
-		return nil, err
-	}
-	return &limitedBuffer{AggregationBuffer: b}, nil
-}
-
-// limitedBuffer is an aggregation buffer that fails once the server is
-// over its SQL memory limit (memory_limit.go), checked every
-// limitCheckRows updates: GROUP_CONCAT and JSON_ARRAYAGG keep every value
-// they are given, which GMS's memory manager never sees.
-type limitedBuffer struct {
-	sql.AggregationBuffer
-	updates int
-}
-
-const limitCheckRows = 1024
-
-func (b *limitedBuffer) Update(ctx *sql.Context, row sql.Row) error {
-	if b.updates++; b.updates%limitCheckRows == 0 && ctx.Memory != nil && !ctx.Memory.HasAvailable() {
-		runtime.GC() // as GMS's caches do before giving up
-		if !ctx.Memory.HasAvailable() {
-			return sql.ErrNoMemoryAvailable.New()
-		}
-	}
-	return b.AggregationBuffer.Update(ctx, row)
+	return aggregation.NewFirst(e).NewBuffer(ctx)
 }
 
 // groupAllIter aggregates all its child's rows into one row (a GROUP BY
 // without grouping expressions: an aggregate over the whole input), as
-// GMS's groupByIter, with buffers that check the memory limit.
+// GMS's groupByIter, checking the memory limit as its buffers grow.
 type groupAllIter struct {
 	selected []sql.Expression
 	child    sql.RowIter
 	bufs     []sql.AggregationBuffer
 	done     bool
+	mem      memoryCheck
 }
 
 func (i *groupAllIter) Next(ctx *sql.Context) (sql.Row, error) {
@@ -294,6 +274,9 @@ func (i *groupAllIter) Next(ctx *sql.Context) (sql.Row, error) {
 
 // update adds row to the buffers, and evaluates them when eval is set.
 func (i *groupAllIter) update(ctx *sql.Context, row sql.Row, eval bool) (sql.Row, error) {
+	if err := i.mem.row(ctx); err != nil {
+		return nil, err
+	}
 	for _, b := range i.bufs {
 		if err := b.Update(ctx, row); err != nil {
 			return nil, err

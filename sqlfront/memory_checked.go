@@ -2,7 +2,6 @@ package sqlfront
 
 import (
 	"io"
-	"runtime"
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/plan"
@@ -38,14 +37,14 @@ func (m *memoryChecked) BuildRowIter(ctx *sql.Context, b sql.NodeExecBuilder, ro
 	return &memoryCheckedIter{child: child}, nil
 }
 
-// memoryCheckedIter checks the memory limit every limitCheckRows rows.
+// memoryCheckedIter checks the memory limit as rows pass (memoryCheck).
 // It closes its child itself when it ends, at the end of the rows or on
 // an error: GMS's window iterator never closes its child, so a window
 // query that failed or was killed while reading left the engine's
 // iterator (and its read lock on the store) open.
 type memoryCheckedIter struct {
 	child  sql.RowIter
-	rows   int
+	mem    memoryCheck
 	closed bool
 }
 
@@ -53,12 +52,9 @@ func (i *memoryCheckedIter) Next(ctx *sql.Context) (sql.Row, error) {
 	if i.closed {
 		return nil, io.EOF
 	}
-	if i.rows++; i.rows%limitCheckRows == 0 && ctx.Memory != nil && !ctx.Memory.HasAvailable() {
-		runtime.GC()
-		if !ctx.Memory.HasAvailable() {
-			_ = i.Close(ctx) // the limit is the error to report
-			return nil, sql.ErrNoMemoryAvailable.New()
-		}
+	if err := i.mem.row(ctx); err != nil {
+		_ = i.Close(ctx) // the limit is the error to report
+		return nil, err
 	}
 	row, err := i.child.Next(ctx)
 	if err != nil {

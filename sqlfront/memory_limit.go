@@ -3,6 +3,7 @@ package sqlfront
 import (
 	"bufio"
 	"os"
+	"runtime"
 	"runtime/metrics"
 	"strconv"
 	"strings"
@@ -53,6 +54,28 @@ func (m *memoryLimit) UsedMemory() uint64 {
 	m.used.Store(v)
 	m.read.Store(now)
 	return v
+}
+
+// memoryCheck is for the operators that keep rows without asking GMS's
+// memory manager (window inputs, aggregation buffers, hash join builds):
+// every limitCheckRows rows it asks whether the server is over its SQL
+// memory limit and, like GMS's caches, collects once before giving up.
+type memoryCheck struct{ rows int }
+
+// limitCheckRows is how many rows pass between two checks.
+const limitCheckRows = 1024
+
+// row counts a row; an ErrNoMemoryAvailable (ERROR 1037) once over the
+// limit.
+func (m *memoryCheck) row(ctx *sql.Context) error {
+	if m.rows++; m.rows%limitCheckRows != 0 || ctx.Memory == nil || ctx.Memory.HasAvailable() {
+		return nil
+	}
+	runtime.GC()
+	if ctx.Memory.HasAvailable() {
+		return nil
+	}
+	return sql.ErrNoMemoryAvailable.New()
 }
 
 // DefaultSQLMemoryLimit is the SQL memory limit when none is given: a
