@@ -44,6 +44,7 @@ import (
 	"github.com/dolthub/go-mysql-server/sql/rowexec"
 	"github.com/dolthub/go-mysql-server/sql/types"
 	"github.com/dolthub/go-mysql-server/sql/values"
+	"github.com/eventsql/eventsql/internal/quietconn"
 	"github.com/eventsql/eventsql/sqlfront/internal/gmsserver/sockstate"
 )
 
@@ -1136,13 +1137,7 @@ func maybeGetTCPConn(conn net.Conn) (*net.TCPConn, bool) {
 	if ok {
 		conn = wrap.Conn
 	}
-
-	tcp, ok := conn.(*net.TCPConn)
-	if ok {
-		return tcp, true
-	}
-
-	return nil, false
+	return quietconn.TCP(conn) // eventsql
 }
 
 // eventsql: the OK packet carries no info string. Vitess writes one as

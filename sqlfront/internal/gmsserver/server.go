@@ -27,6 +27,7 @@ import (
 
 	sqle "github.com/dolthub/go-mysql-server"
 	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/eventsql/eventsql/internal/quietconn"
 )
 
 // ProtocolListener handles connections based on the configuration it was given. These listeners also implement
@@ -183,7 +184,7 @@ func newServerFromHandler(cfg Config, e *sqle.Engine, sm *SessionManager, handle
 	}
 
 	listenerCfg := mysql.ListenerConfig{
-		Listener:                 l,
+		Listener:                 quietconn.Listener{Listener: l}, // eventsql
 		AuthServer:               e.Analyzer.Catalog.MySQLDb,
 		Handler:                  handler,
 		ConnReadTimeout:          cfg.ConnReadTimeout,
