@@ -36,7 +36,9 @@ const (
 )
 
 // positionIndexEvery bounds how many records a read from an arbitrary
-// position scans before reaching it.
+// position scans before reaching it. The position entries sit at the
+// positions p with p % positionIndexEvery == 1 (1, 129, 257, ...), so the
+// entry for a position is found with a point read (offsetAtOrBefore).
 const positionIndexEvery = 128
 
 var checkpointKey = []byte{prefixCheckpoint, 'c', 'h', 'e', 'c', 'k', 'p', 'o', 'i', 'n', 't'}

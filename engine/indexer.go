@@ -37,7 +37,6 @@ type indexer struct {
 	touched      []*indexedStream
 	touchedNames []*nameState
 	freeRuns     []*postingRun // emptied stream runs, for reuse
-	lastPosEntry uint64        // position of the last 'p' entry written
 	events       int           // events added to this batch
 	// restrictedChanged lists streams whose restriction state changed or
 	// whose visible window moved, with their new state, for the store's
@@ -291,7 +290,7 @@ func (ix *indexer) addEvent(r *record, off uint64) error {
 	ix.addToName(is.cat, p)
 
 	ix.ids = append(ix.ids, pendingID{id: r.ID, e: idEntry{pos: r.Position, off: off}})
-	if ix.events == 0 || r.Position-ix.lastPosEntry >= positionIndexEvery {
+	if r.Position%positionIndexEvery == 1 {
 		ix.key = positionKey(ix.key[:0], r.Position)
 		ix.val = binary.BigEndian.AppendUint64(ix.val[:0], off)
 		ix.val = binary.BigEndian.AppendUint64(ix.val, uint64(r.CreatedAt))
@@ -302,7 +301,6 @@ func (ix *indexer) addEvent(r *record, off uint64) error {
 		if err := ix.batch.Set(ix.key, nil, nil); err != nil {
 			return err
 		}
-		ix.lastPosEntry = r.Position
 	}
 	ix.events++
 	ix.cp.LastPosition = r.Position

@@ -248,6 +248,26 @@ func (s *Store) offsetAtOrBefore(pos uint64) (uint64, error) {
 	if pos <= 1 {
 		return 0, nil
 	}
+	// The entry of pos's run of positionIndexEvery positions, from the
+	// cache or by key. It is missing when pos is past what the index holds
+	// yet, and in stores indexed before entries were aligned (their
+	// entries are found by the seek below).
+	run := (pos - 1) / positionIndexEvery
+	if off, ok := s.positions.get(run); ok {
+		return off, nil
+	}
+	v, closer, err := s.db.Get(positionKey(nil, run*positionIndexEvery+1))
+	switch {
+	case err == nil:
+		off, err := positionEntryOffset(v)
+		closer.Close()
+		if err == nil {
+			s.positions.put(run, off)
+		}
+		return off, err
+	case !errors.Is(err, pebble.ErrNotFound):
+		return 0, err
+	}
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixPosition}, UpperBound: []byte{prefixPosition + 1}})
 	if err != nil {
 		return 0, err
@@ -256,10 +276,15 @@ func (s *Store) offsetAtOrBefore(pos uint64) (uint64, error) {
 	if !it.SeekLT(positionKey(nil, pos+1)) {
 		return 0, it.Error()
 	}
-	if len(it.Value()) != 16 {
+	return positionEntryOffset(it.Value())
+}
+
+// positionEntryOffset is the log offset in a position entry's value.
+func positionEntryOffset(v []byte) (uint64, error) {
+	if len(v) != 16 {
 		return 0, errors.New("engine: malformed position entry in the index")
 	}
-	return binary.BigEndian.Uint64(it.Value()), nil
+	return binary.BigEndian.Uint64(v), nil
 }
 
 // scanSource reads the log sequentially.

@@ -75,8 +75,10 @@ type Store struct {
 	// typeBlocks caches decoded type posting blocks for stream reads
 	// filtered by type (type_filter.go).
 	typeBlocks typeBlockCache
-	stats      storeStats
-	opened     time.Time
+	// positions caches position entries (offsetAtOrBefore).
+	positions *positionCache
+	stats     storeStats
+	opened    time.Time
 
 	failMu  sync.Mutex
 	failErr error
@@ -134,6 +136,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		closing:    make(chan struct{}),
 		indexNow:   make(chan struct{}, 1),
 		restricted: newRestrictedView(),
+		positions:  newPositionCache(),
 		opened:     time.Now(),
 	}
 	if err := s.open(ctx); err != nil {

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"encoding/binary"
 	"fmt"
 	"os"
 	"runtime"
@@ -22,15 +23,17 @@ import (
 // thread of the lowest scheduling priority, so foreground work keeps the
 // cores:
 //
-//  1. it reads the index in the order reads need it until the block
+//  1. it fills the cache of position entries (position_cache.go) with
+//     the newest ones;
+//  2. it reads the index in the order reads need it until the block
 //     cache is nearly full: stream states and stream postings first
 //     (stream reads, appends to existing streams), then the type and
 //     category postings and their counts, the sparse position and time
 //     entries, and the event ids last (GetEvent, duplicate checks);
-//  2. it maps the log into the process, newest segment first, up to half
+//  3. it maps the log into the process, newest segment first, up to half
 //     the memory available, so random reads of it need no pread
 //     (resident.go);
-//  3. it then maps the chunks random reads ask for, until the store
+//  4. it then maps the chunks random reads ask for, until the store
 //     closes.
 var warmOrder = []byte{
 	prefixStreamState, prefixStreamPost, prefixTypeInfo, prefixCategoryInfo,
@@ -59,6 +62,7 @@ func (s *Store) warm() {
 	_ = unix.Setpriority(unix.PRIO_PROCESS, tid, 19)
 	_, _, _ = unix.Syscall(unix.SYS_IOPRIO_SET, ioprioWhoProcess, uintptr(tid), ioprioClassIdle<<ioprioClassShift)
 
+	s.warmPositions()
 	s.warmIndexCache()
 	vec := make([]byte, residentChunk/unix.Getpagesize())
 	ok := s.warmLog(vec, memAvailable()/2)
@@ -144,6 +148,40 @@ func memAvailable() int64 {
 		}
 	}
 	return unknown
+}
+
+// warmPositions fills the cache of position entries, newest first.
+func (s *Store) warmPositions() {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixPosition}, UpperBound: []byte{prefixPosition + 1}})
+	if err != nil {
+		s.logger.Warn("warming the position cache failed", "err", err)
+		return
+	}
+	defer it.Close()
+	n := 0
+	for ok := it.Last(); ok && n < positionCacheSlots; ok = it.Prev() {
+		if n%4096 == 0 {
+			select {
+			case <-s.closing:
+				return
+			default:
+			}
+		}
+		pos := binary.BigEndian.Uint64(it.Key()[1:])
+		if pos%positionIndexEvery != 1 {
+			continue // indexed before entries were aligned
+		}
+		off, err := positionEntryOffset(it.Value())
+		if err != nil {
+			s.logger.Warn("warming the position cache failed", "err", err)
+			return
+		}
+		s.positions.put((pos-1)/positionIndexEvery, off)
+		n++
+	}
+	if err := it.Error(); err != nil {
+		s.logger.Warn("warming the position cache failed", "err", err)
+	}
 }
 
 // warmIndexCache reads the index into the block cache (see above).
