@@ -192,7 +192,16 @@ func templateKeyOf(ctx *sql.Context, digest string) (templateKey, bool) {
 		if err != nil {
 			return templateKey{}, false
 		}
-		*v.dst = fmt.Sprint(x)
+		switch x := x.(type) { // what GMS holds them as, without fmt's allocations
+		case string:
+			*v.dst = x
+		case int64:
+			*v.dst = strconv.FormatInt(x, 10)
+		case uint64:
+			*v.dst = strconv.FormatUint(x, 10)
+		default:
+			*v.dst = fmt.Sprint(x)
+		}
 	}
 	switch k.charset {
 	case "utf8mb4", "utf8mb3", "utf8":
