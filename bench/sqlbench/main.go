@@ -84,7 +84,7 @@ func parseArgs(args []string) (config, error) {
 	fs.BoolVar(&cfg.keep, "keep", false, "keep the loaded data in -dir and reuse it when -events and -seed match")
 	fast := fs.Int("reps", 300, "timed executions of the point queries (stream lookup, position range)")
 	slow := fs.Int("slow-reps", 5, "timed executions of the aggregates and JOINs")
-	scan := fs.Int("scan-reps", 1, "timed executions of SELECT * of everything")
+	scan := fs.Int("scan-reps", 3, "timed executions of SELECT * of everything")
 	fs.IntVar(&cfg.verify, "verify", 20, "argument sets whose results are compared between the systems, per query with arguments")
 	fs.DurationVar(&cfg.queryTimeout, "query-timeout", 10*time.Minute, "give up on a query after this long (both servers enforce it too)")
 	fs.StringVar(&cfg.bufferPool, "mariadb-buffer-pool", "4G", "MariaDB's innodb_buffer_pool_size")

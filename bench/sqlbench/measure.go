@@ -102,8 +102,7 @@ func runQuery(ctx context.Context, q benchQuery, es, md system, o runOptions) qu
 		}
 	}
 	if q.scan {
-		res.es = timeScan(ctx, es, q.eventsql, argSets, res.es.First)
-		res.md = timeScan(ctx, md, q.mariadb, argSets, res.md.First)
+		res.es, res.md = timeScans(ctx, es, md, q, argSets, res.es.First, res.md.First)
 	} else {
 		res.es, res.md = timeAlternating(ctx, es, md, q, argSets, res.es.First, res.md.First)
 	}
@@ -155,30 +154,46 @@ func timeAlternating(ctx context.Context, es, md system, q benchQuery, argSets [
 	return res[0], res[1]
 }
 
-// timeScan runs query once per argument set on s alone, sampling the
-// server's memory meanwhile.
-func timeScan(ctx context.Context, s system, query string, argSets [][]any, first time.Duration) sysResult {
-	res := sysResult{First: first}
-	benchproc.ResetPeakRSS(s.pid)
-	sampler := benchproc.SampleRSS(s.pid, 20*time.Millisecond)
-	cpu0 := cpuTime(s.pid)
-	for _, args := range argSets {
-		start := time.Now()
-		rows, size, err := drain(ctx, s.db, query, args)
-		d := time.Since(start)
-		if err != nil {
-			res.Err = err
-			break
-		}
-		res.Durations = append(res.Durations, d)
-		res.Rows += rows
-		res.Bytes += size
+// timeScans runs q once per argument set on each system, alternating
+// run by run as timeAlternating does (a shared, noisy machine slows
+// whichever system runs in a bad second), sampling each server's memory
+// meanwhile: each sampler reads its own process, so the other system's
+// runs do not count.
+func timeScans(ctx context.Context, es, md system, q benchQuery, argSets [][]any, firstES, firstMD time.Duration) (sysResult, sysResult) {
+	systems := [2]system{es, md}
+	queries := [2]string{q.eventsql, q.mariadb}
+	res := [2]sysResult{{First: firstES}, {First: firstMD}}
+	var samplers [2]*benchproc.RSSSampler
+	var cpu0 [2]time.Duration
+	for j, s := range systems {
+		benchproc.ResetPeakRSS(s.pid)
+		samplers[j] = benchproc.SampleRSS(s.pid, 20*time.Millisecond)
+		cpu0[j] = cpuTime(s.pid)
 	}
-	res.CPU = cpuTime(s.pid) - cpu0
-	res.PeakRSS, res.PeakAnon = sampler.Stop()
-	res.HWM = benchproc.StatusBytes(s.pid, "VmHWM")
-	slices.Sort(res.Durations)
-	return res
+	for _, args := range argSets {
+		for j, s := range systems {
+			if res[j].Err != nil {
+				continue
+			}
+			start := time.Now()
+			rows, size, err := drain(ctx, s.db, queries[j], args)
+			d := time.Since(start)
+			if err != nil {
+				res[j].Err = err
+				continue
+			}
+			res[j].Durations = append(res[j].Durations, d)
+			res[j].Rows += rows
+			res[j].Bytes += size
+		}
+	}
+	for j, s := range systems {
+		res[j].CPU = cpuTime(s.pid) - cpu0[j]
+		res[j].PeakRSS, res[j].PeakAnon = samplers[j].Stop()
+		res[j].HWM = benchproc.StatusBytes(s.pid, "VmHWM")
+		slices.Sort(res[j].Durations)
+	}
+	return res[0], res[1]
 }
 
 // drain runs query and reads every row without keeping it.

@@ -75,7 +75,7 @@ func (r *report) header() {
 	r.printf("eventsql serves from %s with --index-cache %s MiB. MariaDB settings: %s\n", server, benchfmt.Num(float64(r.cfg.indexCache)/(1<<20)), r.md.SettingsString())
 	r.printf("Before the queries each server was left to go idle (< 0.05 cores over 1 s): eventsql after %s s (filling its in-memory indexes and warming its caches after opening the store), MariaDB after %s s (reading the table and both indexes once into its buffer pool).\n",
 		benchfmt.Num(r.settled["eventsql"].Seconds()), benchfmt.Num(r.settled["MariaDB"].Seconds()))
-	r.printf("Repetitions: %d for the point queries, %d for aggregates and JOINs (p99 is then the slowest), %d for SELECT *; the same arguments on both, the systems alternating run by run (SELECT *: one system after the other).\n\n",
+	r.printf("Repetitions: %d for the point queries, %d for aggregates and JOINs (p99 is then the slowest), %d for SELECT *; the same arguments on both, the systems alternating run by run.\n\n",
 		r.cfg.reps[repsFast], r.cfg.reps[repsSlow], r.cfg.reps[repsScan])
 	r.printf("| query | eventsql p50 ms | eventsql p99 ms | MariaDB p50 ms | MariaDB p99 ms | eventsql/MariaDB (p50) | server CPU ms per query, eventsql / MariaDB | rows per query | results |\n")
 	r.printf("|---|---:|---:|---:|---:|---:|---:|---:|---|\n")
