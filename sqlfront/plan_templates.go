@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	querypb "github.com/dolthub/vitess/go/vt/proto/query"
+
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/expression"
 	"github.com/dolthub/go-mysql-server/sql/plan"
@@ -150,6 +152,11 @@ func (pt *planTemplates) Plan(ctx *sql.Context, query string, flags *sql.QueryFl
 func (pt *planTemplates) OneStatement(query string) bool {
 	_, ok := digestQuery(query)
 	return ok
+}
+
+// Bind implements server.PlanSource (bound_query.go).
+func (pt *planTemplates) Bind(query string, bindings map[string]*querypb.BindVariable) (string, bool) {
+	return boundQuery(query, bindings)
 }
 
 // covers reports whether the template may plan a query with lits: each

@@ -17,13 +17,20 @@ import (
 // to each that interpolates arguments into the query text, as most
 // clients do.
 func templateFronts(t *testing.T, st *engine.Store) (fast, slow *Front, fastDB, slowDB *sql.DB) {
+	return templateFrontsWith(t, st, true)
+}
+
+// templateFrontsWith is templateFronts with the clients interpolating
+// arguments or (false) sending queries with arguments as prepared
+// statements, the Go driver's default.
+func templateFrontsWith(t *testing.T, st *engine.Store, interpolate bool) (fast, slow *Front, fastDB, slowDB *sql.DB) {
 	t.Helper()
 	fast, fastAddr := startFront(t, st, nil)
 	slow, slowAddr := startFront(t, st, func(fe *Front) { fe.noPlanTemplates = true })
 	open := func(addr string) *sql.DB {
 		c := mysql.NewConfig()
 		c.User, c.Passwd, c.Net, c.Addr, c.DBName = "reader", "pw", "tcp", addr, "eventsql"
-		c.InterpolateParams = true
+		c.InterpolateParams = interpolate
 		db, err := sql.Open("mysql", c.FormatDSN())
 		if err != nil {
 			t.Fatal(err)
@@ -59,11 +66,21 @@ func sameOnBoth(t *testing.T, fast *Front, fastDB, slowDB *sql.DB, query string,
 // and beyond, empty and reversed ranges, LIMIT 0, strings where numbers
 // go) on a server that plans them from templates and on one that parses
 // and analyzes each, and requires the same results; the shapes that
-// templates are for must have been planned from them.
+// templates are for must have been planned from them. It does so with
+// arguments interpolated into the text and with prepared statements
+// (bound_query.go).
 func TestPlanTemplatesGiveTheSameResults(t *testing.T) {
 	st, _ := testFrontAddr(t)
 	fillWireData(t, st)
-	fast, slow, fastDB, slowDB := templateFronts(t, st)
+	for _, interpolate := range []bool{true, false} {
+		t.Run(fmt.Sprintf("interpolate=%v", interpolate), func(t *testing.T) {
+			fast, slow, fastDB, slowDB := templateFrontsWith(t, st, interpolate)
+			planTemplateShapes(t, fast, slow, fastDB, slowDB)
+		})
+	}
+}
+
+func planTemplateShapes(t *testing.T, fast, slow *Front, fastDB, slowDB *sql.DB) {
 	rng := rand.New(rand.NewPCG(3, 5))
 	pick := func(vals ...any) any { return vals[rng.IntN(len(vals))] }
 	stream := func() any {

@@ -73,6 +73,7 @@ type config struct {
 	out          string
 	only         string
 	cpuProfile   string
+	prepared     bool
 }
 
 func parseArgs(args []string) (config, error) {
@@ -94,6 +95,7 @@ func parseArgs(args []string) (config, error) {
 	noInstall := fs.Bool("no-install", false, "do not apt-get install mariadb-server when it is missing")
 	fs.StringVar(&cfg.out, "out", "bench/results/sql-"+time.Now().Format("2006-01-02")+".txt", "also write the report here (\"\" = stdout only)")
 	fs.StringVar(&cfg.only, "only", "", "run only the queries whose name contains this")
+	fs.BoolVar(&cfg.prepared, "prepared", false, "send queries with arguments as server-side prepared statements on both systems (the Go driver's default without interpolateParams: prepare, execute, close, three round trips); default: arguments interpolated by the client")
 	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "CPU profile of the timed queries (with -inprocess, includes the SQL server)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -226,7 +228,9 @@ func run(ctx context.Context, args []string) (err error) {
 		defer stopFront()
 		es = system{name: "eventsql", pid: os.Getpid(),
 			warming: func(context.Context) (bool, error) { return store.Stats().Warming, nil }}
-		es.db, err = openDB(eventsqlConfig(addr).FormatDSN())
+		ec := eventsqlConfig(addr)
+		ec.InterpolateParams = !cfg.prepared
+		es.db, err = openDB(ec.FormatDSN())
 		if err != nil {
 			return err
 		}
@@ -259,7 +263,9 @@ func run(ctx context.Context, args []string) (err error) {
 			}
 		}()
 		es = system{name: "eventsql", pid: srv.pid(), warming: srv.warming}
-		if es.db, err = openDB(srv.config().FormatDSN()); err != nil {
+		ec := srv.config()
+		ec.InterpolateParams = !cfg.prepared
+		if es.db, err = openDB(ec.FormatDSN()); err != nil {
 			return err
 		}
 	}
@@ -268,7 +274,7 @@ func run(ctx context.Context, args []string) (err error) {
 		defer store.Close()
 	}
 	mdc := md.Config("eventsql")
-	mdc.InterpolateParams = true
+	mdc.InterpolateParams = !cfg.prepared
 	mdc.Params = map[string]string{"max_statement_time": fmt.Sprint(cfg.queryTimeout.Seconds())}
 	mdb, err := openDB(mdc.FormatDSN())
 	if err != nil {

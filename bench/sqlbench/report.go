@@ -61,7 +61,11 @@ func (r *report) header() {
 	if r.cfg.eventsqlBin != "" {
 		build = "binary " + r.cfg.eventsqlBin + " (-eventsql-bin; the source tree is at " + build + ")"
 	}
-	r.printf("eventsql %s vs MariaDB %s, go-sql-driver/mysql over loopback TCP, one connection each, arguments interpolated by the client.\n", build, r.md.Version())
+	args := "arguments interpolated by the client"
+	if r.cfg.prepared {
+		args = "queries with arguments sent as server-side prepared statements (prepare, execute, close: -prepared)"
+	}
+	r.printf("eventsql %s vs MariaDB %s, go-sql-driver/mysql over loopback TCP, one connection each, %s.\n", build, r.md.Version(), args)
 	r.printf("Machine: %d cores (GOMAXPROCS %d), %s.\n", runtime.NumCPU(), runtime.GOMAXPROCS(0), cpuModel())
 	r.printf("Data: %d events in %d streams (orders and carts, 5–100 events each; %s MB as NDJSON), seed %d.\n",
 		ds.Events, ds.Streams, benchfmt.Num(float64(ds.NDJSONBytes)/1e6), ds.Seed)

@@ -1416,10 +1416,17 @@ type QueryExecutor func(
 // statement, which may be nil.
 func (h *Handler) executeQuery(ctx *sql.Context, query string, parsed sqlparser.Statement, _ sql.Node, bindings map[string]*querypb.BindVariable, qFlags *sql.QueryFlags) (sql.Schema, sql.RowIter, *sql.QueryFlags, error) {
 	// eventsql: an analyzed plan made for this query without parsing and
-	// analyzing it (plan_source.go).
-	if h.plans != nil && parsed == nil && len(bindings) == 0 {
-		if sch, iter, flags, ok, err := h.runPlanned(ctx, query, qFlags); ok {
-			return sch, iter, flags, err
+	// analyzing it (plan_source.go); for a prepared statement's execution,
+	// for its text with the bound values written in.
+	if h.plans != nil && parsed == nil {
+		q, ok := query, true
+		if len(bindings) > 0 {
+			q, ok = h.plans.Bind(query, bindings)
+		}
+		if ok {
+			if sch, iter, flags, ok, err := h.runPlanned(ctx, q, qFlags); ok {
+				return sch, iter, flags, err
+			}
 		}
 	}
 	bindingExprs, err := bindingsToExprs(bindings)

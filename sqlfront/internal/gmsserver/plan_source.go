@@ -3,6 +3,8 @@
 package server
 
 import (
+	querypb "github.com/dolthub/vitess/go/vt/proto/query"
+
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/plan"
 )
@@ -23,6 +25,10 @@ type PlanSource interface {
 	// and so one statement: a connection with multi-statements on then
 	// leaves it unparsed for Plan instead of splitting it first.
 	OneStatement(query string) bool
+	// Bind returns the text of a prepared statement's execution: query
+	// with the bound values written in as the literals GMS's binder would
+	// make of them, for Plan; false to bind and analyze as usual.
+	Bind(query string, bindings map[string]*querypb.BindVariable) (string, bool)
 }
 
 // runPlanned runs query from the plan h.plans supplies, doing what
