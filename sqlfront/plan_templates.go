@@ -49,6 +49,10 @@ type planTemplates struct {
 	m  map[templateKey]*planTemplate
 	// hits counts queries planned from a template (tests).
 	hits atomic.Uint64
+	// prepared keeps prepared statements' columns (prepared_fields.go);
+	// preparedHits counts prepares answered from it (tests).
+	prepared     map[templateKey]preparedEntry
+	preparedHits atomic.Uint64
 }
 
 // maxPlanTemplates bounds the templates kept (and digests seen once);
@@ -82,7 +86,7 @@ type planTemplate struct {
 var _ server.PlanSource = (*planTemplates)(nil)
 
 func newPlanTemplates(fe *Front) *planTemplates {
-	return &planTemplates{fe: fe, m: map[templateKey]*planTemplate{}}
+	return &planTemplates{fe: fe, m: map[templateKey]*planTemplate{}, prepared: map[templateKey]preparedEntry{}}
 }
 
 // Plan implements server.PlanSource. A digest seen for the first time is

@@ -76,6 +76,22 @@ func TestPlainConnectionRefusedWhenTLSRequired(t *testing.T) {
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(5 * time.Second))
+	sendLogin(t, c, "reader", "pw")
+	// The refusal, then nothing: the connection is closed.
+	p := readPacket(t, c)
+	if len(p) < 3 || p[0] != 0xff || binary.LittleEndian.Uint16(p[1:3]) != 3159 {
+		t.Fatalf("first packet %q, want ERROR 3159", p)
+	}
+	if p := readPacket(t, c); p != nil {
+		t.Fatalf("after the refusal the server sent %q", p)
+	}
+}
+
+// sendLogin reads the server's greeting on c and answers it as user with
+// password pw (mysql_native_password, database eventsql), without TLS;
+// the server's answer is left unread.
+func sendLogin(t *testing.T, c net.Conn, user, pw string) {
+	t.Helper()
 	g := readPacket(t, c)
 	// protocol 10, version\0, conn id 4, salt1 8, filler, caps 2, charset, status 2, caps 2, authlen, 10 reserved, salt2
 	i := 1
@@ -88,7 +104,7 @@ func TestPlainConnectionRefusedWhenTLSRequired(t *testing.T) {
 	i += 8 + 1 + 2 + 1 + 2 + 2 + 1 + 10
 	salt = append(salt, g[i:i+12]...)
 	// mysql_native_password scramble
-	h1 := sha1.Sum([]byte("pw"))
+	h1 := sha1.Sum([]byte(pw))
 	h2 := sha1.Sum(h1[:])
 	s := sha1.New()
 	s.Write(salt)
@@ -104,18 +120,10 @@ func TestPlainConnectionRefusedWhenTLSRequired(t *testing.T) {
 	resp = binary.LittleEndian.AppendUint32(resp, 1<<24)
 	resp = append(resp, 33)
 	resp = append(resp, make([]byte, 23)...)
-	resp = append(resp, "reader\x00"...)
+	resp = append(resp, user+"\x00"...)
 	resp = append(resp, 20)
 	resp = append(resp, auth...)
 	resp = append(resp, "eventsql\x00"...)
 	resp = append(resp, "mysql_native_password\x00"...)
 	writePacket(c, 1, resp)
-	// The refusal, then nothing: the connection is closed.
-	p := readPacket(t, c)
-	if len(p) < 3 || p[0] != 0xff || binary.LittleEndian.Uint16(p[1:3]) != 3159 {
-		t.Fatalf("first packet %q, want ERROR 3159", p)
-	}
-	if p := readPacket(t, c); p != nil {
-		t.Fatalf("after the refusal the server sent %q", p)
-	}
 }

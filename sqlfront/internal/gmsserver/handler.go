@@ -152,6 +152,13 @@ func (h *Handler) ComPrepare(ctx context.Context, c *mysql.Conn, query string, p
 	}
 	defer sql.SessionCommandEnd(sqlCtx.Session)
 
+	// eventsql: the columns of a statement prepared before (plan_source.go).
+	if h.plans != nil && !analyzer.PreparedStmtDisabled {
+		if fields, ok := h.plans.PreparedFields(sqlCtx, query); ok {
+			return fields, nil
+		}
+	}
+
 	var analyzed sql.Node
 	if analyzer.PreparedStmtDisabled {
 		analyzed, err = h.e.AnalyzeQuery(sqlCtx, query)
@@ -169,7 +176,11 @@ func (h *Handler) ComPrepare(ctx context.Context, c *mysql.Conn, query string, p
 		return nil, nil
 	}
 
-	return schemaToFields(sqlCtx, analyzed.Schema(sqlCtx)), nil
+	fields := schemaToFields(sqlCtx, analyzed.Schema(sqlCtx))
+	if h.plans != nil && !analyzer.PreparedStmtDisabled {
+		h.plans.NotePrepared(sqlCtx, query, analyzed, fields)
+	}
+	return fields, nil
 }
 
 // These nodes will eventually return an OK result, but their intermediate forms here return a different schema

@@ -29,6 +29,13 @@ type PlanSource interface {
 	// with the bound values written in as the literals GMS's binder would
 	// make of them, for Plan; false to bind and analyze as usual.
 	Bind(query string, bindings map[string]*querypb.BindVariable) (string, bool)
+	// PreparedFields returns the result columns of a statement prepared
+	// before in an equivalent session, to answer COM_STMT_PREPARE without
+	// GMS's parse and bind; false to prepare as usual.
+	PreparedFields(ctx *sql.Context, query string) ([]*querypb.Field, bool)
+	// NotePrepared tells the source the result columns GMS prepared query
+	// with, and its bound (unanalyzed) plan.
+	NotePrepared(ctx *sql.Context, query string, bound sql.Node, fields []*querypb.Field)
 }
 
 // runPlanned runs query from the plan h.plans supplies, doing what
