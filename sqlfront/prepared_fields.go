@@ -53,7 +53,21 @@ func (pt *planTemplates) PreparedFields(ctx *sql.Context, query string) ([]*quer
 		return nil, false
 	}
 	pt.preparedHits.Add(1)
-	return e.fields, true
+	return copyFields(e.fields), true
+}
+
+// copyFields copies column definitions: vitess rewrites their names as
+// it writes them (writePrepare), so each prepare gets its own.
+func copyFields(fields []*querypb.Field) []*querypb.Field {
+	out := make([]*querypb.Field, len(fields))
+	mem := make([]querypb.Field, len(fields))
+	for i, f := range fields {
+		mem[i] = querypb.Field{Name: f.Name, Type: f.Type, Table: f.Table, OrgTable: f.OrgTable,
+			Database: f.Database, OrgName: f.OrgName, ColumnLength: f.ColumnLength, Charset: f.Charset,
+			Decimals: f.Decimals, Flags: f.Flags}
+		out[i] = &mem[i]
+	}
+	return out
 }
 
 // NotePrepared implements server.PlanSource: it keeps the columns of a
@@ -75,7 +89,7 @@ func (pt *planTemplates) NotePrepared(ctx *sql.Context, query string, bound sql.
 	if len(pt.prepared) >= maxPlanTemplates {
 		clear(pt.prepared)
 	}
-	pt.prepared[key] = preparedEntry{fields: fields, table: table}
+	pt.prepared[key] = preparedEntry{fields: copyFields(fields), table: table}
 	pt.mu.Unlock()
 }
 

@@ -129,3 +129,55 @@ func TestPreparedColumnsAreRemembered(t *testing.T) {
 	same("SELECT * FROM events WHERE stream = ?")
 	same("SELECT * FROM events WHERE stream = ?")
 }
+
+// TestPreparedColumnsConcurrently prepares the same statements from
+// several connections at once (vitess rewrites the column definitions it
+// writes: each prepare must get its own; run with -race) and checks the
+// rows against a server without remembered columns.
+func TestPreparedColumnsConcurrently(t *testing.T) {
+	st, _ := testFrontAddr(t)
+	fillWireData(t, st)
+	fast, _, fastDB, slowDB := templateFrontsWith(t, st, false)
+	fastDB.SetMaxOpenConns(4)
+	queries := []string{
+		"SELECT * FROM events WHERE stream = ?",
+		"SELECT position, data FROM by_type.Typed WHERE stream = ? LIMIT 5",
+	}
+	want := map[string]rawResult{}
+	for _, q := range queries {
+		for _, s := range []string{"cat-1", "dog-22"} {
+			res, err := rawQuery(t, slowDB, q, s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want[q+s] = res
+		}
+	}
+	errs := make(chan error, 4)
+	for g := range 4 {
+		go func() {
+			for i := range 40 {
+				q, s := queries[(g+i)%2], []string{"cat-1", "dog-22"}[i%2]
+				res, err := rawQuery(t, fastDB, q, s)
+				if err == nil {
+					if d := diffResults(res, want[q+s]); d != "" {
+						err = fmt.Errorf("%s %s: %s", q, s, d)
+					}
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if fast.plans.preparedHits.Load() == 0 {
+		t.Error("no prepare answered from remembered columns")
+	}
+}
