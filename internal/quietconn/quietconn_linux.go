@@ -13,6 +13,36 @@ import (
 type Conn struct {
 	*net.TCPConn
 	raw syscall.RawConn
+	// held is what was written since Hold, sent by the next Read;
+	// holding says Hold is in force. Both belong to the goroutine that
+	// reads and writes the connection.
+	held    []byte
+	holding bool
+}
+
+// maxHeld is how much Hold keeps before it writes anyway.
+const maxHeld = 64 << 10
+
+// Hold keeps what is written from now on in memory, and writes it with
+// one system call just before the next Read (or when it reaches 64 KiB):
+// for a reply a library writes packet by packet without buffering it
+// (vitess's answer to COM_STMT_PREPARE is a write, and a wake-up of the
+// client, per column). Call it from the goroutine that reads and writes
+// the connection.
+func (c *Conn) Hold() { c.holding = true }
+
+// release writes what Hold kept.
+func (c *Conn) release() error {
+	c.holding = false
+	if len(c.held) == 0 {
+		return nil
+	}
+	_, err := c.write(c.held)
+	c.held = c.held[:0]
+	if cap(c.held) > maxHeld {
+		c.held = nil
+	}
+	return err
 }
 
 // Wrap is c as a Conn when c is a TCP connection, else c.
@@ -31,6 +61,11 @@ func Wrap(c net.Conn) net.Conn {
 // Read reads into p with one raw read(2), waiting through the network
 // poller while the socket has nothing to read; a closed peer is io.EOF.
 func (c *Conn) Read(p []byte) (int, error) {
+	if c.holding {
+		if err := c.release(); err != nil {
+			return 0, err
+		}
+	}
 	if len(p) == 0 {
 		return 0, nil
 	}
@@ -67,6 +102,20 @@ func (c *Conn) Read(p []byte) (int, error) {
 // Write writes all of p with raw write(2)s, waiting through the network
 // poller while the socket's send buffer is full.
 func (c *Conn) Write(p []byte) (int, error) {
+	if c.holding {
+		if len(c.held)+len(p) <= maxHeld {
+			c.held = append(c.held, p...)
+			return len(p), nil
+		}
+		if err := c.release(); err != nil {
+			return 0, err
+		}
+	}
+	return c.write(p)
+}
+
+// write writes all of p.
+func (c *Conn) write(p []byte) (int, error) {
 	var done int
 	var errno syscall.Errno
 	err := c.raw.Write(func(fd uintptr) bool {

@@ -147,3 +147,43 @@ func TestQuietConnEnds(t *testing.T) {
 		}
 	})
 }
+
+// TestHoldWritesBeforeTheNextRead: after Hold, writes reach the peer
+// only when the connection next reads (in one piece), or once 64 KiB are
+// kept.
+func TestHoldWritesBeforeTheNextRead(t *testing.T) {
+	server, client := quietPair(t)
+	q := server.(*Conn)
+	q.Hold()
+	for _, s := range []string{"column 1;", "column 2;", "eof"} {
+		if n, err := q.Write([]byte(s)); n != len(s) || err != nil {
+			t.Fatalf("held write: %d, %v", n, err)
+		}
+	}
+	client.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	if n, err := client.Read(make([]byte, 64)); n != 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("the peer got %d bytes (%v) before the server read", n, err)
+	}
+	client.SetReadDeadline(time.Time{})
+	if _, err := client.Write([]byte("next command")); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := server.Read(make([]byte, 64)); n != len("next command") || err != nil {
+		t.Fatalf("server read: %d, %v", n, err)
+	}
+	want := "column 1;column 2;eof"
+	got := make([]byte, len(want))
+	if _, err := io.ReadFull(client, got); err != nil || string(got) != want {
+		t.Fatalf("peer got %q, %v; want %q", got, err, want)
+	}
+
+	// Past 64 KiB the kept bytes go out, and later writes are not held.
+	q.Hold()
+	big := bytes.Repeat([]byte("x"), maxHeld)
+	q.Write([]byte("head;"))
+	go q.Write(big)
+	got = make([]byte, len("head;")+len(big))
+	if _, err := io.ReadFull(client, got); err != nil || !bytes.HasPrefix(got, []byte("head;x")) {
+		t.Fatalf("peer got %d bytes (%v) of an overflowing hold", len(got), err)
+	}
+}

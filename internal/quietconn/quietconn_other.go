@@ -10,5 +10,8 @@ type Conn struct {
 	*net.TCPConn
 }
 
+// Hold does nothing outside Linux.
+func (c *Conn) Hold() {}
+
 // Wrap returns c.
 func Wrap(c net.Conn) net.Conn { return c }

@@ -133,6 +133,13 @@ func (h *Handler) ComInitDB(c *mysql.Conn, schemaName string) error {
 // ComPrepare parses, partially analyzes, and caches a prepared statement's plan
 // with the given [c.ConnectionID].
 func (h *Handler) ComPrepare(ctx context.Context, c *mysql.Conn, query string, prepare *mysql.PrepareData) ([]*querypb.Field, error) {
+	// eventsql: vitess writes the answer (an OK packet, then a definition
+	// per parameter and per column) packet by packet without buffering:
+	// one system call and one wake-up of the client each. The
+	// connection keeps them until vitess reads the next command.
+	if q, ok := c.Conn.(*quietconn.Conn); ok {
+		q.Hold()
+	}
 	logrus.WithField("query", query).
 		WithField("paramsCount", prepare.ParamsCount).
 		WithField("statementId", prepare.StatementID).Debugf("preparing query")
