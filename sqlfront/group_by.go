@@ -30,11 +30,14 @@ var _ sql.NodeExecBuilder = groupBys{}
 
 // Build returns a groupingIter for a GroupBy with grouping expressions,
 // a groupAllIter for one without, a Window over a memoryChecked child,
-// and the first read of a hash join's build side (hash_lookup.go); other
-// nodes go to next.
+// the first read of a hash join's build side (hash_lookup.go) and a
+// range heap join (range_heap_join.go); other nodes go to next.
 func (b groupBys) Build(ctx *sql.Context, n sql.Node, row sql.Row) (sql.RowIter, error) {
 	if hl, ok := n.(*plan.HashLookup); ok {
 		return b.buildHashLookup(ctx, hl, row)
+	}
+	if j, ok := n.(*plan.JoinNode); ok && j.Op.IsRange() {
+		return buildRangeHeapJoin(ctx, b.base, j, row)
 	}
 	if w, ok := n.(*plan.Window); ok {
 		if _, checked := w.Child.(*memoryChecked); checked {
