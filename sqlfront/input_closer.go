@@ -16,9 +16,19 @@ type inputCloser struct {
 	plan.UnaryNode
 }
 
-var _ sql.ExecBuilderNode = (*inputCloser)(nil)
+var (
+	_ sql.ExecBuilderNode = (*inputCloser)(nil)
+	_ sql.Describable     = (*inputCloser)(nil)
+)
 
 func (c *inputCloser) String() string { return c.Child.String() }
+
+// Describe and DebugString show the input alone (EXPLAIN ANALYZE).
+func (c *inputCloser) Describe(ctx *sql.Context, o sql.DescribeOptions) string {
+	return sql.Describe(ctx, c.Child, o)
+}
+
+func (c *inputCloser) DebugString(ctx *sql.Context) string { return sql.DebugString(ctx, c.Child) }
 
 func (c *inputCloser) IsReadOnly() bool { return c.Child.IsReadOnly() }
 

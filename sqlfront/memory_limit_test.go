@@ -186,6 +186,8 @@ var stopShapes = []stopShape{
 	{"json_table over an aggregate", "SELECT j.p FROM (SELECT JSON_ARRAYAGG(a.position) d FROM " + selfJoin + ") t, JSON_TABLE(t.d, '$[*]' COLUMNS (p INT PATH '$')) j", nil, cancelStop},
 	{"select into", "SELECT COUNT(*) INTO @n FROM " + selfJoin, nil, cancelStop},
 	{"select into, a row", "SELECT a.position INTO @p FROM " + selfJoin + " WHERE a.position + b.position = 6000", nil, cancelStop},
+	{"explain analyze", "EXPLAIN ANALYZE SELECT a.position FROM " + selfJoin, nil, cancelStop},
+	{"explain analyze limit", "EXPLAIN ANALYZE SELECT position FROM events LIMIT 1", nil, endStop},
 	// eventsql's other tables.
 	{"by_type and by_category", "SELECT a.position, b.position FROM by_type.Typed a JOIN by_category.cat b ON a.version >= 0", nil, anyStop},
 	{"by_type sorted", "SELECT a.position FROM by_type.Typed a JOIN by_category.dog b ON a.version >= 0 ORDER BY a.data", nil, cancelStop},
