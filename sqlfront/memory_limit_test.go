@@ -186,6 +186,9 @@ var stopShapes = []stopShape{
 	{"json_table over an aggregate", "SELECT j.p FROM (SELECT JSON_ARRAYAGG(a.position) d FROM " + selfJoin + ") t, JSON_TABLE(t.d, '$[*]' COLUMNS (p INT PATH '$')) j", nil, cancelStop},
 	{"select into", "SELECT COUNT(*) INTO @n FROM " + selfJoin, nil, cancelStop},
 	{"select into, a row", "SELECT a.position INTO @p FROM " + selfJoin + " WHERE a.position + b.position = 6000", nil, cancelStop},
+	{"set from a subquery", "SET @n = (SELECT COUNT(*) FROM " + selfJoin + ")", nil, cancelStop},
+	{"analyze table", "ANALYZE TABLE events", nil, endStop},
+	{"analyze table streams", "ANALYZE TABLE streams", nil, endStop},
 	{"explain analyze", "EXPLAIN ANALYZE SELECT a.position FROM " + selfJoin, nil, cancelStop},
 	{"explain analyze limit", "EXPLAIN ANALYZE SELECT position FROM events LIMIT 1", nil, endStop},
 	// eventsql's other tables.
