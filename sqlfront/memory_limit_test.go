@@ -78,6 +78,7 @@ const (
 	byKill    stopMethod = "kill"    // KILL QUERY from another connection
 	byHangup  stopMethod = "hangup"  // the client closes its connection after the first rows
 	byError   stopMethod = "error"   // an expression fails on a row (ERROR 3141, see fail)
+	byMemory  stopMethod = "memory"  // the SQL memory limit (ERROR 1037; a limit of 1 byte)
 	byEnd     stopMethod = "end"     // none: the query ends (a LIMIT stops inner reads)
 )
 
@@ -89,8 +90,10 @@ var (
 	// disconnect check (after 5 s), which cancels the statement as the
 	// timeout and KILL do.
 	cancelStop = []stopMethod{byTimeout, byKill}
-	endStop    = []stopMethod{byEnd}
-	errorStop  = []stopMethod{byError}
+	// holdStop: the shape holds rows in memory, under the memory limit.
+	holdStop  = []stopMethod{byTimeout, byKill, byMemory}
+	endStop   = []stopMethod{byEnd}
+	errorStop = []stopMethod{byError}
 )
 
 // stopShape is a query shape of TestInterruptedQueriesEndTheirReads. Its
@@ -134,7 +137,7 @@ var stopShapes = []stopShape{
 	{"derived table, grouped", "SELECT t.d, t.c FROM (SELECT a.data d, COUNT(*) c FROM " + selfJoin + " GROUP BY a.data) t", nil, cancelStop},
 	{"derived table limit, joined", "SELECT t.p, e.position FROM (SELECT a.position p FROM " + selfJoin + " LIMIT 5) t JOIN events e ON e.version >= 0", nil, endStop},
 	// Subqueries, as joins and as expressions.
-	{"in subquery", "SELECT a.position FROM events a WHERE a.data IN (SELECT b.data FROM events b JOIN events c ON c.version >= 0)", nil, cancelStop},
+	{"in subquery", "SELECT a.position FROM events a WHERE a.data IN (SELECT b.data FROM events b JOIN events c ON c.version >= 0)", nil, holdStop},
 	{"in subquery in select", "SELECT position, data IN (SELECT a.data FROM " + selfJoin + ") FROM events", nil, cancelStop},
 	{"not in subquery", "SELECT a.position FROM events a WHERE a.metadata NOT IN (SELECT b.data FROM events b JOIN events c ON c.version >= 0)", nil, cancelStop},
 	{"not in subquery, correlated with nulls", "SELECT a.position FROM events a WHERE a.version NOT IN (SELECT IF(b.version = 0, NULL, b.version + 100000) FROM events b WHERE b.position > a.position)", nil, cancelStop},
@@ -144,6 +147,7 @@ var stopShapes = []stopShape{
 	{"not exists", "SELECT position FROM events WHERE NOT EXISTS (SELECT 1 FROM " + selfJoin + " WHERE a.data = 'none')", nil, cancelStop},
 	{"exists in select", "SELECT position, EXISTS (SELECT 1 FROM " + selfJoin + " WHERE a.data = 'none') FROM events", nil, cancelStop},
 	{"scalar subquery in select", "SELECT position, (SELECT COUNT(*) FROM " + selfJoin + ") FROM events", nil, cancelStop},
+	{"grouping subquery in select", "SELECT position, (SELECT MAX(c) FROM (SELECT a.data, COUNT(*) c FROM " + selfJoin + " GROUP BY a.data) t) FROM events", nil, holdStop},
 	{"scalar subquery in select, correlated", "SELECT a.position, (SELECT MAX(b.position) FROM events b WHERE b.data <> a.data) FROM events a", nil, cancelStop},
 	{"scalar subquery in where", "SELECT position FROM events WHERE position > (SELECT COUNT(*) FROM " + selfJoin + ")", nil, cancelStop},
 	{"scalar subquery in where, correlated", "SELECT a.position FROM events a WHERE a.version < (SELECT COUNT(*) FROM events b WHERE b.data <> a.data)", nil, cancelStop},
@@ -167,19 +171,19 @@ var stopShapes = []stopShape{
 	{"lateral, grouped", "SELECT a.position, l.c FROM events a, LATERAL (SELECT COUNT(*) c FROM events b WHERE b.data <> a.data) l", nil, cancelStop},
 	{"lateral limit", "SELECT a.position, l.p FROM events a JOIN LATERAL (SELECT b.position p FROM events b WHERE b.version >= a.version LIMIT 2) l ON true", nil, anyStop},
 	// Ordering, limits, windows, aggregates.
-	{"sort", "SELECT a.position FROM " + selfJoin + " ORDER BY a.data", nil, cancelStop},
+	{"sort", "SELECT a.position FROM " + selfJoin + " ORDER BY a.data", nil, holdStop},
 	{"top n", "SELECT a.position FROM " + selfJoin + " ORDER BY a.data, b.position LIMIT 5", nil, cancelStop},
 	{"top 1", "SELECT a.position FROM " + selfJoin + " ORDER BY a.data, b.position LIMIT 1", nil, cancelStop},
 	{"limit offset", "SELECT a.position FROM " + selfJoin + " LIMIT 5 OFFSET 8000000", nil, cancelStop},
 	{"limit offset, ends", "SELECT a.position FROM " + selfJoin + " LIMIT 5 OFFSET 100", nil, endStop},
-	{"window", "SELECT ROW_NUMBER() OVER (ORDER BY a.position) FROM " + selfJoin, nil, cancelStop},
+	{"window", "SELECT ROW_NUMBER() OVER (ORDER BY a.position) FROM " + selfJoin, nil, holdStop},
 	{"window partition", "SELECT SUM(a.version) OVER (PARTITION BY a.stream ORDER BY a.position ROWS BETWEEN 2 PRECEDING AND CURRENT ROW) FROM " + selfJoin, nil, cancelStop},
 	{"window range frame", "SELECT COUNT(*) OVER (ORDER BY a.position RANGE BETWEEN 10 PRECEDING AND 10 FOLLOWING), LAG(b.position) OVER (PARTITION BY b.stream ORDER BY b.position) FROM " + selfJoin, nil, cancelStop},
 	{"window in derived, limit", "SELECT * FROM (SELECT a.position, ROW_NUMBER() OVER (PARTITION BY a.event_type) n FROM " + selfJoin + ") t LIMIT 2", nil, cancelStop},
-	{"group by", "SELECT a.data, COUNT(*) FROM " + selfJoin + " GROUP BY a.data", nil, cancelStop},
+	{"group by", "SELECT a.data, COUNT(*) FROM " + selfJoin + " GROUP BY a.data", nil, holdStop},
 	{"group by having", "SELECT a.stream, COUNT(*) FROM " + selfJoin + " GROUP BY a.stream HAVING COUNT(*) > 1", nil, cancelStop},
-	{"group_concat", "SELECT a.stream, GROUP_CONCAT(DISTINCT b.position ORDER BY b.position) FROM " + selfJoin + " GROUP BY a.stream", nil, cancelStop},
-	{"json_arrayagg", "SELECT JSON_ARRAYAGG(b.position) FROM " + selfJoin, nil, cancelStop},
+	{"group_concat", "SELECT a.stream, GROUP_CONCAT(DISTINCT b.position ORDER BY b.position) FROM " + selfJoin + " GROUP BY a.stream", nil, holdStop},
+	{"json_arrayagg", "SELECT JSON_ARRAYAGG(b.position) FROM " + selfJoin, nil, holdStop},
 	{"distinct", "SELECT DISTINCT a.data, b.position FROM " + selfJoin, nil, anyStop},
 	{"distinct order by", "SELECT DISTINCT a.stream, b.version FROM " + selfJoin + " ORDER BY b.version", nil, cancelStop},
 	{"json_table", "SELECT a.position, j.i FROM " + selfJoin + ", JSON_TABLE(a.metadata, '$' COLUMNS (i INT PATH '$.n')) j WHERE a.event_type = 'Typed' AND JSON_VALID(a.metadata)", nil, anyStop},
@@ -226,7 +230,8 @@ var stopShapes = []stopShape{
 // store must close (an open iterator holds its read lock, and shutdown
 // hung). A connection whose statement failed before sending rows must
 // go on working. GMS's window iterator, hash join build, range heap join,
-// full outer join and subquery expressions each left an input open.
+// full outer join, subquery expressions, EXPLAIN ANALYZE and ANALYZE
+// TABLE each left an input open (docs/architecture.md).
 func TestInterruptedQueriesEndTheirReads(t *testing.T) {
 	// Each run stops its own copy of one store (closing it is the check).
 	data := t.TempDir()
@@ -247,8 +252,11 @@ func TestInterruptedQueriesEndTheirReads(t *testing.T) {
 				st := openStoreIn(t, dir)
 				fronts.Lock()
 				open := killFront(t, st, func(fe *Front) {
-					if how == byTimeout {
+					switch how {
+					case byTimeout:
 						fe.opts.QueryTimeout = 20 * time.Millisecond
+					case byMemory:
+						fe.engine.MemoryManager = sql.NewMemoryManager(&memoryLimit{limit: 1}) // always over
 					}
 				})
 				fronts.Unlock()
@@ -287,7 +295,7 @@ func runStopped(t *testing.T, st *engine.Store, open func(user string) *dbsql.DB
 		if err := readAll(); err != nil {
 			t.Fatal(err)
 		}
-	case byTimeout, byError:
+	case byTimeout, byError, byMemory:
 		if stopErr = readAll(); stopErr == nil {
 			t.Fatal("the query ended: it was not stopped while reading")
 		}
@@ -316,7 +324,7 @@ func runStopped(t *testing.T, st *engine.Store, open func(user string) *dbsql.DB
 	}
 	var me *mysql.MySQLError
 	if errors.As(stopErr, &me) {
-		if want := map[stopMethod]uint16{byTimeout: 3024, byKill: 1317, byError: 3141}[how]; me.Number != want {
+		if want := map[stopMethod]uint16{byTimeout: 3024, byKill: 1317, byError: 3141, byMemory: 1037}[how]; me.Number != want {
 			t.Fatalf("stopped with %v, want ERROR %d", stopErr, want)
 		}
 		// No row had gone out: the error ended the statement, not the
