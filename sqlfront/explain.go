@@ -27,6 +27,9 @@ var _ sql.NodeExecBuilder = explainBuilder{}
 
 func (b explainBuilder) Build(ctx *sql.Context, n sql.Node, row sql.Row) (sql.RowIter, error) {
 	d, ok := n.(*plan.DescribeQuery)
+	if ok && d.Format.Analyze {
+		return b.analyze(ctx, d, row)
+	}
 	if !ok || d.Format.Plan || d.Format.Analyze || d.Format.Debug {
 		if b.next == nil {
 			return nil, nil
@@ -46,6 +49,22 @@ func (b explainBuilder) Build(ctx *sql.Context, n sql.Node, row sql.Row) (sql.Ro
 		x.rows = append(x.rows, sql.Row{uint64(1), "SIMPLE", nil, nil, nil, nil, nil, nil, nil, nil, nil, "No tables used"})
 	}
 	return sql.RowsToRowIter(x.rows...), nil
+}
+
+// analyze builds EXPLAIN ANALYZE, which runs the query to count its
+// rows, with the query under an inputCloser: GMS's iterator reads the
+// query's iterator to its end (or its first error) and never closes it,
+// so the engine iterators of a query stopped mid-read (--query-timeout,
+// KILL QUERY) or ended early by a LIMIT (EXPLAIN ANALYZE SELECT ...
+// LIMIT 1) kept the store's read lock, and the store could no longer
+// close.
+func (b explainBuilder) analyze(ctx *sql.Context, d *plan.DescribeQuery, row sql.Row) (sql.RowIter, error) {
+	if _, closed := d.Child.(*inputCloser); closed {
+		return nil, nil // GMS builds it, over the closing query
+	}
+	nd := *d
+	nd.Child = closedAtEnd(d.Child)
+	return b.fe.engine.Analyzer.ExecBuilder.Build(ctx, &nd, row)
 }
 
 // explainer walks a plan and collects one row per table it reads.

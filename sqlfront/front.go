@@ -151,6 +151,7 @@ func New(store Store, accounts []Account, opts Options, logger *slog.Logger) (*F
 		AddPreAnalyzeRule(ruleNoUserChanges, fe.noUserChangesRule).
 		AddPostAnalyzeRule(ruleNativeAggregates, fe.nativeAggregateRule).
 		AddPostAnalyzeRule(ruleScanFilters, fe.scanFilterRule).
+		AddPostAnalyzeRule(ruleSubqueryReads, fe.subqueryReadsRule).
 		Build()
 	if !fe.installKeepAliases(a) {
 		logger.Warn("sqlfront: GMS's once-after batch has no finalizeSubqueries rule; correlated subqueries will not use indexes")

@@ -30,11 +30,15 @@ var _ sql.NodeExecBuilder = groupBys{}
 
 // Build returns a groupingIter for a GroupBy with grouping expressions,
 // a groupAllIter for one without, a Window over a memoryChecked child,
-// and the first read of a hash join's build side (hash_lookup.go); other
-// nodes go to next.
+// the first read of a hash join's build side (hash_lookup.go), a range
+// heap join (range_heap_join.go) and a full outer join whose left side
+// is closed when it ends (input_closer.go); other nodes go to next.
 func (b groupBys) Build(ctx *sql.Context, n sql.Node, row sql.Row) (sql.RowIter, error) {
 	if hl, ok := n.(*plan.HashLookup); ok {
 		return b.buildHashLookup(ctx, hl, row)
+	}
+	if j, ok := n.(*plan.JoinNode); ok && (j.Op.IsRange() || j.Op.IsFullOuter()) {
+		return b.buildJoin(ctx, j, row)
 	}
 	if w, ok := n.(*plan.Window); ok {
 		if _, checked := w.Child.(*memoryChecked); checked {
@@ -66,6 +70,26 @@ func (b groupBys) Build(ctx *sql.Context, n sql.Node, row sql.Row) (sql.RowIter,
 	}
 	return &groupingIter{selected: g.SelectDeps, groupBy: g.GroupByExprs, child: child,
 		keyRow: make(sql.Row, len(g.GroupByExprs)), keySch: keySch}, nil
+}
+
+// buildJoin builds the joins whose GMS iterators leave an input open: a
+// range heap join by our copy of its iterator, a full outer join over
+// an inputCloser (GMS's fullJoinIter drops its left side's iterator
+// once it has read it to the end, without closing it: a left side that
+// stops early, as under a LIMIT, kept an engine iterator and its read
+// lock open).
+func (b groupBys) buildJoin(ctx *sql.Context, j *plan.JoinNode, row sql.Row) (sql.RowIter, error) {
+	if j.Op.IsRange() {
+		return buildRangeHeapJoin(ctx, b.base, j, row)
+	}
+	if _, closed := j.Left().(*inputCloser); closed {
+		return nil, nil // GMS builds it, over the closing left side
+	}
+	nj, err := j.WithChildren(ctx, closedAtEnd(j.Left()), j.Right())
+	if err != nil {
+		return nil, err
+	}
+	return b.base.Build(ctx, nj, row)
 }
 
 // groupingIter aggregates its child's rows per group, then returns one

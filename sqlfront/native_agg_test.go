@@ -53,10 +53,16 @@ func twoFronts(t testing.TB, st *engine.Store, chunk uint64) (native, generic *s
 
 func openStore(t testing.TB) *engine.Store {
 	t.Helper()
+	return openStoreIn(t, t.TempDir())
+}
+
+// openStoreIn is openStore in dir.
+func openStoreIn(t testing.TB, dir string) *engine.Store {
+	t.Helper()
 	opts := engine.DefaultOptions()
 	opts.Logger = slog.New(slog.DiscardHandler)
 	opts.SegmentSize = 1 << 20
-	st, err := engine.Open(context.Background(), t.TempDir(), opts)
+	st, err := engine.Open(context.Background(), dir, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

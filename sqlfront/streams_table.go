@@ -90,9 +90,18 @@ func (t *streamsTable) Deleter(*sql.Context) sql.RowDeleter {
 
 type streamRows struct{ it *engine.StreamIterator }
 
+// Next closes the engine's iterator (and its read lock on the store)
+// once the streams are read or the read fails, before Close: GMS's
+// ANALYZE TABLE reads a table's rows to the end and never closes them,
+// and left `ANALYZE TABLE streams` holding the lock (the store could no
+// longer close).
 func (r *streamRows) Next(*sql.Context) (sql.Row, error) {
 	if !r.it.Next() {
-		if err := r.it.Err(); err != nil {
+		err := r.it.Err()
+		if cerr := r.it.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
 			return nil, err
 		}
 		return nil, io.EOF
