@@ -252,9 +252,21 @@ func (pt *planTemplates) template(ctx *sql.Context, analyzed sql.Node, flags sql
 		return &planTemplate{never: true}
 	}
 	// The template must give back the plan it was made from.
-	if n, ok := pt.instantiate(ctx, t, d.lits); !ok || planFingerprint(ctx, n) != planFingerprint(ctx, analyzed) {
+	n, ok := pt.instantiate(ctx, t, d.lits)
+	if !ok || planFingerprint(ctx, n) != planFingerprint(ctx, analyzed) {
 		return &planTemplate{never: true}
 	}
+	// The template keeps nodes of its own, which no statement runs:
+	// analyzed runs now, and nodes cache what their methods compute
+	// (Project.Schema), so a template shared with a running plan was
+	// written by one goroutine while others copied it (a data race). Its
+	// caches are filled here, before other goroutines see it, so that
+	// later calls only read them.
+	t.plan = n
+	transform.Inspect(n, func(n sql.Node) bool {
+		n.Schema(ctx)
+		return true
+	})
 	return t
 }
 
