@@ -28,7 +28,10 @@ const maxHeld = 64 << 10
 // for a reply a library writes packet by packet without buffering it
 // (vitess's answer to COM_STMT_PREPARE is a write, and a wake-up of the
 // client, per column). Call it from the goroutine that reads and writes
-// the connection.
+// the connection. A held reply waits for the next read of the socket: a
+// client that pipelined further commands (already in the reader's
+// buffer) gets it once those are answered too; one that waits for it, as
+// MySQL clients do after a prepare, gets it at once.
 func (c *Conn) Hold() { c.holding = true }
 
 // release writes what Hold kept.
