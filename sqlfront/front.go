@@ -121,6 +121,9 @@ type Front struct {
 	// noPlanTemplates parses and analyzes every query (tests compare
 	// the two; set before Serve).
 	noPlanTemplates bool
+	// noBinaryRows leaves prepared statements' rows to vitess to convert
+	// from text, as upstream (tests compare the bytes).
+	noBinaryRows bool
 	// plans keeps plan templates (plan_templates.go).
 	plans *planTemplates
 	// wireReads counts table reads that made wire values (tests).
@@ -230,6 +233,7 @@ func (fe *Front) Serve(l net.Listener) error {
 	if !fe.noPlanTemplates {
 		cfg.Plans = fe.plans
 	}
+	cfg.VitessBinaryRows = fe.noBinaryRows
 	wrap := func(h mysql.Handler) (mysql.Handler, error) {
 		return stmtHandler{Handler: h, d: fe.opts.QueryTimeout, admins: fe.admins,
 			requireTLS: fe.opts.TLS != nil && fe.opts.RequireTLS}, nil

@@ -39,11 +39,16 @@ func fillShop(b testing.TB, st *engine.Store, n int) {
 
 // interpolating opens a client like sqlbench's: arguments interpolated
 // by the driver (one round trip per query), times as text.
-func interpolating(b testing.TB, addr string) *sql.DB {
+func interpolating(b testing.TB, addr string) *sql.DB { return benchClient(b, addr, true) }
+
+// benchClient opens a client of one connection, with arguments
+// interpolated by the driver or sent as server-side prepared statements
+// (the driver's default: prepare, execute, close).
+func benchClient(b testing.TB, addr string, interpolate bool) *sql.DB {
 	b.Helper()
 	c := mysql.NewConfig()
 	c.User, c.Passwd, c.Net, c.Addr, c.DBName = "reader", "r-pw", "tcp", addr, "eventsql"
-	c.InterpolateParams = true
+	c.InterpolateParams = interpolate
 	db, err := sql.Open("mysql", c.FormatDSN())
 	if err != nil {
 		b.Fatal(err)
@@ -107,36 +112,43 @@ func reportCPU(b *testing.B, start time.Duration) {
 }
 
 // BenchmarkSelect runs sqlbench's point queries and SELECT * of every
-// event (200k here) over one interpolating connection: what a query costs
-// the server beyond reading its events (parse, analysis, row conversion,
-// goroutines, writes).
+// event (200k here) over one interpolating connection, and the point
+// queries as server-side prepared statements (-prepared): what a query
+// costs the server beyond reading its events (parse, analysis, row
+// conversion, goroutines, writes).
 func BenchmarkSelect(b *testing.B) {
 	const events = 200_000
 	st, addr := testFrontAddr(b)
 	fillShop(b, st, events)
 	db := interpolating(b, addr)
+	prepared := benchClient(b, addr, false)
 	settle(b)
-	b.Run("stream", func(b *testing.B) {
-		defer reportCPU(b, cpuTime(b))
-		i := 0
-		for b.Loop() {
-			if n := drain(b, db, "SELECT * FROM events WHERE stream = ?", fmt.Sprintf("order-%d", i*7919%(events/10))); n != 10 {
-				b.Fatalf("%d rows, want 10", n)
+	for _, c := range []struct {
+		suffix string
+		db     *sql.DB
+	}{{"", db}, {"-prepared", prepared}} {
+		b.Run("stream"+c.suffix, func(b *testing.B) {
+			defer reportCPU(b, cpuTime(b))
+			i := 0
+			for b.Loop() {
+				if n := drain(b, c.db, "SELECT * FROM events WHERE stream = ?", fmt.Sprintf("order-%d", i*7919%(events/10))); n != 10 {
+					b.Fatalf("%d rows, want 10", n)
+				}
+				i++
 			}
-			i++
-		}
-	})
-	b.Run("range", func(b *testing.B) {
-		defer reportCPU(b, cpuTime(b))
-		i := 0
-		for b.Loop() {
-			lo := 1 + i*7919%(events-100)
-			if n := drain(b, db, "SELECT * FROM events WHERE position BETWEEN ? AND ?", lo, lo+99); n != 100 {
-				b.Fatalf("%d rows, want 100", n)
+		})
+		b.Run("range"+c.suffix, func(b *testing.B) {
+			defer reportCPU(b, cpuTime(b))
+			i := 0
+			for b.Loop() {
+				lo := 1 + i*7919%(events-100)
+				if n := drain(b, c.db, "SELECT * FROM events WHERE position BETWEEN ? AND ?", lo, lo+99); n != 100 {
+					b.Fatalf("%d rows, want 100", n)
+				}
+				i++
 			}
-			i++
-		}
-	})
+		})
+	}
 	b.Run("all", func(b *testing.B) {
 		defer reportCPU(b, cpuTime(b))
 		for b.Loop() {

@@ -75,6 +75,7 @@ type Handler struct {
 	queryErrorCounter Counter
 	queryHistogram    Histogram
 	plans             PlanSource // eventsql: see plan_source.go
+	vitessBinaryRows  bool       // eventsql: see Config.VitessBinaryRows
 	batches           sync.Pool  // eventsql: *batchMem, see results.go
 	e                 *sqle.Engine
 	sm                *SessionManager
@@ -286,7 +287,8 @@ func (h *Handler) ComExecuteBound(ctx context.Context, conn *mysql.Conn, query s
 }
 
 func (h *Handler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare *mysql.PrepareData, callback func(*sqltypes.Result) error) error {
-	_, err := h.errorWrappedDoQuery(ctx, c, prepare.PrepareStmt, nil, MultiStmtModeOff, prepare.BindVars, func(res *sqltypes.Result, more bool) error {
+	// eventsql: results in the binary protocol (binaryrows.go).
+	_, err := h.errorWrappedDoQuery(withBinaryProtocol(ctx), c, prepare.PrepareStmt, nil, MultiStmtModeOff, prepare.BindVars, func(res *sqltypes.Result, more bool) error {
 		return callback(res)
 	}, &sql.QueryFlags{})
 	return err
@@ -526,9 +528,17 @@ func (h *Handler) doQuery(
 	var processedAtLeastOneBatch bool
 
 	buf := sql.ByteBufPool.Get().(*sql.ByteBuffer)
+	// eventsql: a result of COM_STMT_EXECUTE may be kept by vitess after
+	// the statement ends (a server-side cursor's last batch, sent on
+	// COM_STMT_FETCH): its bytes must not go back to the pool. Binary
+	// rows written by streamResult only keep temporaries in buf.
+	binaryProtocol := isBinaryProtocol(ctx)
+	pooled := !binaryProtocol
 	defer func() {
-		buf.Reset()
-		sql.ByteBufPool.Put(buf)
+		if pooled {
+			buf.Reset()
+			sql.ByteBufPool.Put(buf)
+		}
 	}()
 
 	// zero/single return schema use spooling shortcut
@@ -546,6 +556,7 @@ func (h *Handler) doQuery(
 		// below is written.
 		ww := newWireWrites(ctx)
 		defer ww.end()
+		pooled = !binaryProtocol || !h.vitessBinaryRows
 		r, processedAtLeastOneBatch, err = h.resultForDefaultIter(sqlCtx, c, schema, rowIter, callback, resultFields, more, buf, ww)
 	}
 	if err != nil {

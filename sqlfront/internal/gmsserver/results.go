@@ -71,6 +71,9 @@ func (h *Handler) streamResult(ctx *sql.Context, c *mysql.Conn, schema sql.Schem
 	}()
 
 	b := newWireBatch(ctx, schema, resultFields, buf)
+	if isBinaryProtocol(ctx) {
+		b.keepBatches, b.binary = true, !h.vitessBinaryRows
+	}
 	if ww != nil {
 		// A text-protocol result is written by the time the statement
 		// ends (ww.end): its batches' memory serves the next statement.
@@ -89,7 +92,7 @@ func (h *Handler) streamResult(ctx *sql.Context, c *mysql.Conn, schema sql.Schem
 	for len(b.res.Rows) < rowsBatch {
 		row, err := iter.Next(ctx)
 		if err == io.EOF {
-			return &b.res, false, nil
+			return b.res, false, nil
 		}
 		if err != nil {
 			return nil, false, err
@@ -109,7 +112,7 @@ func (h *Handler) streamResult(ctx *sql.Context, c *mysql.Conn, schema sql.Schem
 		}
 	}
 	// A full batch: there may be more rows. Read them on another core.
-	if err := callback(&b.res, more); err != nil {
+	if err := callback(b.res, more); err != nil {
 		return nil, false, err
 	}
 	ww.wrote(len(b.res.Rows))
@@ -117,7 +120,7 @@ func (h *Handler) streamResult(ctx *sql.Context, c *mysql.Conn, schema sql.Schem
 	if err := h.streamRest(ctx, schema, iter, projs, callback, b, more, ww); err != nil {
 		return nil, false, err
 	}
-	return &b.res, true, nil
+	return b.res, true, nil
 }
 
 // handoffRows is how many rows the reader goroutine hands over at a time:
@@ -190,7 +193,7 @@ func (h *Handler) streamRest(ctx *sql.Context, schema sql.Schema, iter sql.RowIt
 			}
 			rows[i] = nil
 			if len(b.res.Rows) == rowsBatch {
-				if err := callback(&b.res, more); err != nil {
+				if err := callback(b.res, more); err != nil {
 					werr = err
 					break
 				}
@@ -212,14 +215,26 @@ func (h *Handler) streamRest(ctx *sql.Context, schema sql.Schema, iter sql.RowIt
 }
 
 // wireBatch is a batch of rows converted to wire values. Its byte buffer
-// and value slab are reused batch after batch.
+// and value slab are reused batch after batch, unless keepBatches.
 type wireBatch struct {
-	res   sqltypes.Result
+	res   *sqltypes.Result
 	buf   *sql.ByteBuffer
 	vals  []sqltypes.Value // the rows' values, cols per row
 	cols  int
 	wcols []wireCol // per column: how its values are converted
 	dt    datetimeWriter
+
+	// keepBatches gives each batch memory of its own, never reused: a
+	// result of COM_STMT_EXECUTE may be kept by vitess after the
+	// callback returns (a server-side cursor sends it on
+	// COM_STMT_FETCH, while the statement converts its next batch).
+	keepBatches bool
+	// binary writes binary-protocol values (binaryrows.go) into bin;
+	// buf then only holds temporaries.
+	binary bool
+	bin    []byte
+	binCap int // the size bin reached in the batch before
+	segs   []binarySegment
 }
 
 // batchMem is the memory of a text-protocol result's batches (the value
@@ -237,7 +252,7 @@ type batchMem struct {
 const firstSlabRows = 8
 
 func newWireBatch(ctx *sql.Context, schema sql.Schema, fields []*querypb.Field, buf *sql.ByteBuffer) *wireBatch {
-	return &wireBatch{res: sqltypes.Result{Fields: fields}, buf: buf, cols: len(schema), wcols: wireCols(ctx, schema)}
+	return &wireBatch{res: &sqltypes.Result{Fields: fields}, buf: buf, cols: len(schema), wcols: wireCols(ctx, schema)}
 }
 
 // add converts row and appends it to the batch.
@@ -250,7 +265,11 @@ func (b *wireBatch) add(ctx *sql.Context, schema sql.Schema, row sql.Row, projs 
 	}
 	b.vals = b.vals[:n+b.cols]
 	out := b.vals[n : n+b.cols : n+b.cols]
-	if err := b.convert(ctx, schema, row, projs, out); err != nil {
+	convert := b.convert
+	if b.binary {
+		convert = b.addBinary
+	}
+	if err := convert(ctx, schema, row, projs, out); err != nil {
 		return err
 	}
 	b.res.Rows = append(b.res.Rows, out)
@@ -258,8 +277,20 @@ func (b *wireBatch) add(ctx *sql.Context, schema sql.Schema, row sql.Row, projs 
 	return nil
 }
 
-// reset empties the batch once it is on the wire.
+// reset empties the batch once it is on the wire (or, keepBatches,
+// handed to vitess).
 func (b *wireBatch) reset() {
+	if b.keepBatches {
+		b.res = &sqltypes.Result{Fields: b.res.Fields, Rows: make([][]sqltypes.Value, 0, len(b.res.Rows))}
+		b.vals = make([]sqltypes.Value, 0, cap(b.vals))
+		if b.binary {
+			b.binCap, b.bin = len(b.bin), nil
+			b.buf.Reset()
+		} else {
+			b.buf = sql.NewByteBuffer(4 << 10)
+		}
+		return
+	}
 	clear(b.res.Rows)
 	b.res.Rows = b.res.Rows[:0]
 	b.res.RowsAffected = 0

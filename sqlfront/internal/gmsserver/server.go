@@ -105,6 +105,7 @@ func NewServerWithHandler(
 		queryErrorCounter: cfg.QueryErrorCounter,
 		queryHistogram:    cfg.QueryHistogram,
 		plans:             cfg.Plans,
+		vitessBinaryRows:  cfg.VitessBinaryRows,
 	}
 
 	handler, err := wrapper(h)

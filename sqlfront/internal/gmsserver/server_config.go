@@ -54,6 +54,10 @@ type Config struct {
 	// Plans, when set, may supply the analyzed plan of a text-protocol
 	// query (eventsql: plan templates, see PlanSource).
 	Plans PlanSource
+	// VitessBinaryRows hands prepared statements' rows to vitess as text,
+	// which converts them to the binary protocol, as upstream does
+	// (eventsql: tests compare the bytes of binaryrows.go with it).
+	VitessBinaryRows bool
 	// Used to get the ProtocolListener on server start.
 	// If unset, defaults to MySQLProtocolListenerFactory.
 	ProtocolListenerFactory ProtocolListenerFunc
