@@ -198,8 +198,7 @@ func wireFronts(t *testing.T, st *engine.Store) (fast, slow *Front, open func(fe
 // TestWireValuesSendTheSameBytes runs queries on two servers of one store,
 // one making rows of wire values for results that go to the client
 // untouched and one making rows of Go values only, over the text protocol
-// and as prepared statements (binary protocol, which stays on Go
-// values), and requires the same column metadata and the same bytes for
+// and as prepared statements (binary protocol), and requires the same column metadata and the same bytes for
 // every value; it also checks which queries took the wire values.
 func TestWireValuesSendTheSameBytes(t *testing.T) {
 	st := openStore(t)
@@ -329,9 +328,9 @@ func TestWireValuesSendTheSameBytes(t *testing.T) {
 			if slowWire != 0 {
 				t.Fatalf("%s: %d wire reads with wire values off", what, slowWire)
 			}
-			// Prepared statements (COM_STMT_EXECUTE) never take wire
-			// values: vitess may keep their results for a cursor.
-			if want := tc.wire && !p.prepare; (wire > 0) != want {
+			// Prepared statements (COM_STMT_EXECUTE) take wire values
+			// too, converted to the binary protocol.
+			if want := tc.wire; (wire > 0) != want {
 				t.Errorf("%s: %d reads made wire values, want wire values %v", what, wire, want)
 			}
 		}

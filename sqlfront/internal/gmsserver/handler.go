@@ -554,7 +554,7 @@ func (h *Handler) doQuery(
 		// eventsql: rows of wire values for text-protocol results
 		// (wirevalue.go); their memory is released once the last batch
 		// below is written.
-		ww := newWireWrites(ctx)
+		ww := newWireWrites(ctx, h.vitessBinaryRows)
 		defer ww.end()
 		pooled = !binaryProtocol || !h.vitessBinaryRows
 		r, processedAtLeastOneBatch, err = h.resultForDefaultIter(sqlCtx, c, schema, rowIter, callback, resultFields, more, buf, ww)
@@ -563,8 +563,16 @@ func (h *Handler) doQuery(
 		return remainder, err
 	}
 
-	if err = setConnStatusFlags(sqlCtx, c); err != nil {
-		return remainder, err
+	// eventsql: once a batch of a prepared statement's rows is handed
+	// over, vitess may be serving it from a cursor on the connection's
+	// goroutine, which sets and clears the cursor's status flags: the
+	// flags are not this goroutine's to write any more (upstream raced).
+	// A statement that streamed rows did not change the transaction
+	// state they report.
+	if !binaryProtocol || !processedAtLeastOneBatch {
+		if err = setConnStatusFlags(sqlCtx, c); err != nil {
+			return remainder, err
+		}
 	}
 
 	switch len(r.Rows) {

@@ -73,8 +73,12 @@ func (h *Handler) streamResult(ctx *sql.Context, c *mysql.Conn, schema sql.Schem
 	b := newWireBatch(ctx, schema, resultFields, buf)
 	if isBinaryProtocol(ctx) {
 		b.keepBatches, b.binary = true, !h.vitessBinaryRows
+		if b.binary {
+			b.useConnMemory(c)
+			defer b.keepConnMemory(c)
+		}
 	}
-	if ww != nil {
+	if ww != nil && !b.keepBatches {
 		// A text-protocol result is written by the time the statement
 		// ends (ww.end): its batches' memory serves the next statement.
 		m, _ := h.batches.Get().(*batchMem)
@@ -112,11 +116,9 @@ func (h *Handler) streamResult(ctx *sql.Context, c *mysql.Conn, schema sql.Schem
 		}
 	}
 	// A full batch: there may be more rows. Read them on another core.
-	if err := callback(b.res, more); err != nil {
+	if err := b.send(callback, more, ww); err != nil {
 		return nil, false, err
 	}
-	ww.wrote(len(b.res.Rows))
-	b.reset()
 	if err := h.streamRest(ctx, schema, iter, projs, callback, b, more, ww); err != nil {
 		return nil, false, err
 	}
@@ -193,12 +195,10 @@ func (h *Handler) streamRest(ctx *sql.Context, schema sql.Schema, iter sql.RowIt
 			}
 			rows[i] = nil
 			if len(b.res.Rows) == rowsBatch {
-				if err := callback(b.res, more); err != nil {
+				if err := b.send(callback, more, ww); err != nil {
 					werr = err
 					break
 				}
-				ww.wrote(len(b.res.Rows))
-				b.reset()
 			}
 		}
 		if werr != nil {
@@ -235,6 +235,7 @@ type wireBatch struct {
 	bin    []byte
 	binCap int // the size bin reached in the batch before
 	segs   []binarySegment
+	first  *binaryMem // the first batch's memory, once handed to vitess
 }
 
 // batchMem is the memory of a text-protocol result's batches (the value
@@ -277,11 +278,37 @@ func (b *wireBatch) add(ctx *sql.Context, schema sql.Schema, row sql.Row, projs 
 	return nil
 }
 
+// send hands the batch to callback and empties it for the next rows.
+func (b *wireBatch) send(callback func(*sqltypes.Result, bool) error, more bool, ww *WireWrites) error {
+	if !b.keepBatches {
+		if err := callback(b.res, more); err != nil {
+			return err
+		}
+		ww.wrote(len(b.res.Rows))
+		b.reset()
+		return nil
+	}
+	// The batch is vitess's once handed over (a cursor changes it while
+	// the next is converted): nothing of it is read after callback.
+	res := b.res
+	if b.binary && b.first == nil {
+		b.first = &binaryMem{vals: b.vals, rows: res.Rows, bin: b.bin, segs: b.segs}
+		b.segs = nil
+	}
+	b.res = &sqltypes.Result{Fields: res.Fields, Rows: make([][]sqltypes.Value, 0, len(res.Rows))}
+	n := len(res.Rows)
+	if err := callback(res, more); err != nil {
+		return err
+	}
+	ww.wrote(n)
+	b.reset()
+	return nil
+}
+
 // reset empties the batch once it is on the wire (or, keepBatches,
-// handed to vitess).
+// handed to vitess; b.res is then already a new result).
 func (b *wireBatch) reset() {
 	if b.keepBatches {
-		b.res = &sqltypes.Result{Fields: b.res.Fields, Rows: make([][]sqltypes.Value, 0, len(b.res.Rows))}
 		b.vals = make([]sqltypes.Value, 0, cap(b.vals))
 		if b.binary {
 			b.binCap, b.bin = len(b.bin), nil

@@ -21,8 +21,8 @@ import (
 // *WireValue in a row (a pointer into an array of them: boxing a
 // pointer does not allocate) when it was asked to (WireSource); the
 // batch converter then takes it as is instead of converting a Go value
-// (convert). The binary protocol is built from the same values by
-// vitess (writeBinaryRows), so prepared statements get them too.
+// (convert), or converts it to the binary protocol for a prepared
+// statement (addBinary).
 //
 // The bytes must stay unchanged until the row is on the wire: batches of
 // rows are handed from the reader goroutine to the connection's, so a
@@ -84,10 +84,7 @@ func (w *WireWrites) end() {
 }
 
 // textProtocolKey marks the context of a statement whose results are
-// sent with the text protocol (COM_QUERY), written to the connection
-// before the next batch is converted. Results of COM_STMT_EXECUTE may be
-// kept by vitess after the callback returns (a server-side cursor sends
-// them on COM_STMT_FETCH), so they are never made of wire values.
+// sent with the text protocol (COM_QUERY).
 type textProtocolKey struct{}
 
 func withTextProtocol(ctx context.Context) context.Context {
@@ -95,9 +92,14 @@ func withTextProtocol(ctx context.Context) context.Context {
 }
 
 // newWireWrites returns the WireWrites of a statement run in ctx; nil
-// when its results must not be made of wire values.
-func newWireWrites(ctx context.Context) *WireWrites {
-	if ctx.Value(textProtocolKey{}) == nil {
+// when its results must not be made of wire values. Text-protocol
+// results take them as they are; binary-protocol results (binaryrows.go)
+// copy them into their batch, converted: vitess may keep a batch after
+// the callback returns (a cursor), so it must not point into the
+// source's memory. With vitessBinaryRows, prepared statements' rows stay
+// Go values, as upstream's.
+func newWireWrites(ctx context.Context, vitessBinaryRows bool) *WireWrites {
+	if ctx.Value(textProtocolKey{}) == nil && (vitessBinaryRows || !isBinaryProtocol(ctx)) {
 		return nil
 	}
 	return new(WireWrites)
