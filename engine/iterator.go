@@ -57,6 +57,15 @@ type ReadOptions struct {
 	// this type; the type index tells which they are, so the others are
 	// not read. Other reads refuse it (ErrInvalidInput).
 	EventType string
+	// SkipExistenceCheck, on a stream read, does not load the stream's
+	// state from the index unless the stream is restricted (deleted, or
+	// with $maxCount, $maxAge or $tb: those are kept in memory). A stream
+	// that does not exist (and is not restricted) then reads as no events
+	// instead of giving ErrStreamNotFound; deleted streams still give
+	// their errors. It
+	// spares a point read of the index per stream read (SQL lookups by
+	// stream, which show a missing stream as no rows).
+	SkipExistenceCheck bool
 }
 
 func (s *Store) newIterator(ctx context.Context, src recordSource, filter func(*record) bool, limit int) *EventIterator {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -183,4 +184,76 @@ func TestSecondOpenIsLocked(t *testing.T) {
 	if _, err := Open(context.Background(), dir, testOptions()); !errors.Is(err, ErrLocked) {
 		t.Fatalf("second open: %v", err)
 	}
+}
+
+// TestSkipExistenceCheckReadsTheSame reads streams in every restriction
+// state with and without the stream state's point read
+// (ReadOptions.SkipExistenceCheck): the same events, forward and
+// backward, from several versions, and the same errors for deleted
+// streams; a missing stream reads as no events instead of
+// ErrStreamNotFound. It runs again after a reopen (the restricted view
+// loaded from the index).
+func TestSkipExistenceCheckReadsTheSame(t *testing.T) {
+	ctx := context.Background()
+	opts := testOptions()
+	now := time.Now().Add(-time.Hour)
+	opts.Clock = func() time.Time { return now }
+	dir := t.TempDir()
+	s := openTestStore(t, dir, opts)
+	appendN(t, s, "aged-1", 2) // an hour old
+	now = time.Now()
+	for _, name := range []string{"plain-1", "count-1", "tb-1", "aged-1", "soft-1", "hard-1", "back-1", "custom-1"} {
+		appendN(t, s, name, 4)
+	}
+	set := func(name string, m StreamMetadata) {
+		t.Helper()
+		if err := s.SetStreamMetadata(ctx, name, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set("count-1", StreamMetadata{MaxCount: 3})
+	set("tb-1", StreamMetadata{TruncateBefore: 2})
+	set("aged-1", StreamMetadata{MaxAge: 10 * time.Minute})
+	set("custom-1", StreamMetadata{Custom: []byte(`{"owner":"x"}`)})
+	set("meta-only-1", StreamMetadata{MaxCount: 1}) // no events
+	for name, hard := range map[string]bool{"soft-1": false, "hard-1": true, "back-1": false} {
+		if err := s.DeleteStream(ctx, name, ExpectAny, hard); err != nil {
+			t.Fatal(err)
+		}
+	}
+	appendN(t, s, "back-1", 2) // undeleted by an append
+	appendN(t, s, "count-1", 1)
+
+	read := func(name string, from int64, dir Direction, skip bool) string {
+		t.Helper()
+		it, err := s.ReadStream(ctx, name, from, ReadOptions{Direction: dir, SkipExistenceCheck: skip})
+		if err != nil {
+			return "error: " + err.Error()
+		}
+		return fmt.Sprint(versions(collectIt(t, it, nil)))
+	}
+	check := func() {
+		t.Helper()
+		for _, name := range []string{"plain-1", "count-1", "tb-1", "aged-1", "soft-1", "hard-1", "back-1", "custom-1", "meta-only-1", "never-1"} {
+			for _, c := range []struct {
+				from int64
+				dir  Direction
+			}{{0, Forward}, {2, Forward}, {9, Forward}, {-1, Backward}, {2, Backward}, {0, Backward}} {
+				want, got := read(name, c.from, c.dir, false), read(name, c.from, c.dir, true)
+				if strings.Contains(want, ErrStreamNotFound.Error()) && name == "never-1" {
+					want = "[]" // missing streams read as no events
+				}
+				if got != want {
+					t.Errorf("%s from %d %v: %s with the existence check skipped, want %s", name, c.from, c.dir, got, want)
+				}
+			}
+		}
+	}
+	check()
+	if got := read("count-1", 0, Forward, true); got != "[2 3 4]" {
+		t.Fatalf("count-1 = %s, want the last 3 versions", got)
+	}
+	s.Close()
+	s = openTestStore(t, dir, opts)
+	check()
 }

@@ -46,7 +46,7 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from int64, opts 
 	if err := s.acquire(); err != nil {
 		return nil, err
 	}
-	st, _, err := loadStreamState(s.db, stream)
+	st, h, err := s.readStreamState(stream, opts.SkipExistenceCheck)
 	if err != nil {
 		s.readers.RUnlock()
 		return nil, err
@@ -59,7 +59,6 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from int64, opts 
 		s.readers.RUnlock()
 		return nil, &StreamError{Stream: stream, Err: ErrStreamNotFound}
 	}
-	h := s.head.Load()
 	lo, hi := st.firstVisibleVersion(), st.Version
 	if opts.Direction == Backward {
 		if from >= 0 {
@@ -90,6 +89,26 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from int64, opts 
 		filter = func(r *record) bool { return st.visible(r.Version, r.CreatedAt, now) }
 	}
 	return s.newIterator(ctx, src, filter, opts.Limit), nil
+}
+
+// readStreamState returns the state a read of stream goes by and the
+// head it reads up to. Without skipIndex, the state is the index's (a
+// point read). With it, a restricted stream's state comes from the
+// restricted view, and any other stream is taken to exist with every
+// version visible (postings and the head bound what is read): the head
+// is loaded first, and restrictions are applied to the view before the
+// head that covers them is published (afterIndexCommit, publish), so
+// the read sees every restriction its head covers.
+func (s *Store) readStreamState(stream string, skipIndex bool) (streamState, *head, error) {
+	if !skipIndex {
+		st, _, err := loadStreamState(s.db, stream)
+		return st, s.head.Load(), err
+	}
+	h := s.head.Load()
+	if st, ok := s.restricted.state(stream); ok {
+		return st, h, nil
+	}
+	return streamState{Version: math.MaxInt64 - 1}, h, nil
 }
 
 // ReadAll reads the $all log forward from position from (0 or 1: the

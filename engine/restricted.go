@@ -66,6 +66,17 @@ func (v *restrictedView) apply(changes map[string]streamState) {
 	v.n.Store(int64(len(v.streams)))
 }
 
+// state returns the state of stream when it is restricted.
+func (v *restrictedView) state(stream string) (streamState, bool) {
+	if v.n.Load() == 0 {
+		return streamState{}, false
+	}
+	v.mu.RLock()
+	s, ok := v.streams[stream]
+	v.mu.RUnlock()
+	return s, ok
+}
+
 // visible reports whether an event of stream (as bytes, to avoid an
 // allocation) is visible to reads at now.
 func (v *restrictedView) visible(stream []byte, version, createdAt int64, now time.Time) bool {

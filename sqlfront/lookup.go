@@ -400,7 +400,8 @@ func (t *eventsTable) readStream(ctx context.Context, plan *scanPlan, s string) 
 	if t.scope == scopeCategory && engine.Category(s) != t.scopeName {
 		return nil, nil
 	}
-	var opts engine.ReadOptions
+	// A missing stream is no rows: its state need not be read.
+	opts := engine.ReadOptions{SkipExistenceCheck: true}
 	switch {
 	case t.scope == scopeType:
 		opts.EventType = t.scopeName

@@ -141,9 +141,11 @@ func (h *Handler) ComPrepare(ctx context.Context, c *mysql.Conn, query string, p
 	if q, ok := c.Conn.(*quietconn.Conn); ok {
 		q.Hold()
 	}
-	logrus.WithField("query", query).
-		WithField("paramsCount", prepare.ParamsCount).
-		WithField("statementId", prepare.StatementID).Debugf("preparing query")
+	if logrus.IsLevelEnabled(logrus.DebugLevel) { // eventsql: WithField allocates
+		logrus.WithField("query", query).
+			WithField("paramsCount", prepare.ParamsCount).
+			WithField("statementId", prepare.StatementID).Debugf("preparing query")
+	}
 
 	sqlCtx, err := h.sm.NewContextWithQuery(ctx, c, query)
 	if err != nil {
@@ -205,9 +207,11 @@ func nodeReturnsOkResultSchema(node sql.Node) bool {
 }
 
 func (h *Handler) ComPrepareParsed(ctx context.Context, c *mysql.Conn, query string, parsed sqlparser.Statement, prepare *mysql.PrepareData) (mysql.ParsedQuery, []*querypb.Field, error) {
-	logrus.WithField("query", query).
-		WithField("paramsCount", prepare.ParamsCount).
-		WithField("statementId", prepare.StatementID).Debugf("preparing query")
+	if logrus.IsLevelEnabled(logrus.DebugLevel) { // eventsql: WithField allocates
+		logrus.WithField("query", query).
+			WithField("paramsCount", prepare.ParamsCount).
+			WithField("statementId", prepare.StatementID).Debugf("preparing query")
+	}
 
 	sqlCtx, err := h.sm.NewContextWithQuery(ctx, c, query)
 	if err != nil {
