@@ -1,10 +1,10 @@
 package export
 
 import (
-	"encoding/hex"
 	"sync/atomic"
 
 	"github.com/eventsql/eventsql/engine"
+	"github.com/eventsql/eventsql/internal/uuidtext"
 )
 
 // A batch is a run of events copied out of the log, shared read-only by
@@ -50,7 +50,7 @@ func (b *batch) add(e *engine.RecordedEvent, shard uint8, typeID uint32) {
 	r := evRow{pos: e.Position, version: e.Version, created: e.CreatedAt.UnixMicro(),
 		stream: e.Stream, typ: e.Type, dataJSON: e.DataIsJSON, metaJSON: e.MetadataIsJSON, shard: shard, typeID: typeID}
 	r.id = span{uint32(len(b.arena)), 36}
-	b.arena = appendUUID(b.arena, (*[16]byte)(&e.ID))
+	b.arena = uuidtext.Append(b.arena, e.ID)
 	r.data = span{uint32(len(b.arena)), uint32(len(e.Data))}
 	b.arena = append(b.arena, e.Data...)
 	r.meta = span{uint32(len(b.arena)), uint32(len(e.Metadata))}
@@ -59,16 +59,3 @@ func (b *batch) add(e *engine.RecordedEvent, shard uint8, typeID uint32) {
 }
 
 func (b *batch) bytes(s span) []byte { return b.arena[s.off : s.off+s.n : s.off+s.n] }
-
-// appendUUID appends id as 36-character text (8-4-4-4-12 hex digits).
-func appendUUID(dst []byte, id *[16]byte) []byte {
-	n := len(dst)
-	dst = append(dst, "00000000-0000-0000-0000-000000000000"...)
-	t := dst[n:]
-	hex.Encode(t[0:8], id[0:4])
-	hex.Encode(t[9:13], id[4:6])
-	hex.Encode(t[14:18], id[6:8])
-	hex.Encode(t[19:23], id[8:10])
-	hex.Encode(t[24:36], id[10:16])
-	return dst
-}

@@ -3,14 +3,12 @@ package httpfront
 import (
 	"bytes"
 	"encoding/base64"
-	"encoding/hex"
 	"strconv"
 	"sync/atomic"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/eventsql/eventsql/engine"
+	"github.com/eventsql/eventsql/internal/uuidtext"
 )
 
 // Bounds of the shared encoding cache: at most eventCacheSlots events of
@@ -67,7 +65,7 @@ func appendEventJSON(b []byte, e *engine.RecordedEvent) []byte {
 	b = append(b, `,"version":`...)
 	b = strconv.AppendInt(b, e.Version, 10)
 	b = append(b, `,"eventId":"`...)
-	b = appendUUID(b, e.ID)
+	b = uuidtext.Append(b, e.ID)
 	b = append(b, `","eventType":`...)
 	b = appendQuoted(b, e.Type)
 	b = append(b, `,"created":"`...)
@@ -137,19 +135,4 @@ func appendQuoted(b []byte, s string) []byte {
 	}
 	b = append(b, s[last:]...)
 	return append(b, '"')
-}
-
-// appendUUID appends id in its canonical 36-character form.
-func appendUUID(b []byte, id uuid.UUID) []byte {
-	var buf [36]byte
-	hex.Encode(buf[0:8], id[0:4])
-	buf[8] = '-'
-	hex.Encode(buf[9:13], id[4:6])
-	buf[13] = '-'
-	hex.Encode(buf[14:18], id[6:8])
-	buf[18] = '-'
-	hex.Encode(buf[19:23], id[8:10])
-	buf[23] = '-'
-	hex.Encode(buf[24:], id[10:])
-	return append(b, buf[:]...)
 }

@@ -9,10 +9,10 @@ import (
 
 	"github.com/dolthub/go-mysql-server/sql"
 	querypb "github.com/dolthub/vitess/go/vt/proto/query"
-	"github.com/google/uuid"
 	"github.com/tidwall/gjson"
 
 	"github.com/eventsql/eventsql/engine"
+	"github.com/eventsql/eventsql/internal/uuidtext"
 	server "github.com/eventsql/eventsql/sqlfront/internal/gmsserver"
 	"github.com/eventsql/eventsql/typeinfer"
 )
@@ -113,7 +113,7 @@ func (it *rowIter) wireRow(e *engine.RecordedEvent) sql.Row {
 			row[out] = w.val(typ, s)
 		case colEventID:
 			s := w.reserve(36)
-			w.buf.mem = appendUUID(w.buf.mem, e.ID)
+			w.buf.mem = uuidtext.Append(w.buf.mem, e.ID)
 			row[out] = w.val(typ, s)
 		case colEventType:
 			row[out] = w.eventType(typ, e.Type)
@@ -351,29 +351,4 @@ func (w *wireRows) typed(typ querypb.Type, kind typeinfer.Kind, v gjson.Result) 
 	s := w.reserve(len(v.Raw))
 	w.buf.mem = append(w.buf.mem, v.Raw...)
 	return w.val(typ, s)
-}
-
-// hexPairs holds the two hex digits of every byte value.
-const hexPairs = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f" +
-	"202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f" +
-	"404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f" +
-	"606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f" +
-	"808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f" +
-	"a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf" +
-	"c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf" +
-	"e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff"
-
-// appendUUID writes u as uuid.UUID.String does.
-func appendUUID(dst []byte, u uuid.UUID) []byte {
-	var b [36]byte
-	j := 0
-	for i, x := range u {
-		if i == 4 || i == 6 || i == 8 || i == 10 {
-			b[j] = '-'
-			j++
-		}
-		b[j], b[j+1] = hexPairs[2*int(x)], hexPairs[2*int(x)+1]
-		j += 2
-	}
-	return append(dst, b[:]...)
 }
