@@ -2,6 +2,7 @@ package sqlfront
 
 import (
 	"encoding/base64"
+	"encoding/binary"
 	"math"
 	"strconv"
 	"time"
@@ -37,13 +38,17 @@ import (
 // A value the fast writers do not cover (a time outside years
 // 1000–9999) stays a Go value in the row, converted as before.
 type wireRows struct {
-	typs  []querypb.Type     // per output column: its wire type
-	ww    *server.WireWrites // rows on the wire
-	n     uint64             // rows made
-	buf   arena[byte]        // text of values
-	vals  arena[server.WireValue]
-	slots arena[any] // rows
-	dt    server.DatetimeWriter
+	typs []querypb.Type     // per output column: its wire type
+	ww   *server.WireWrites // rows on the wire
+	// binary writes BIGINT and DATETIME(6) columns in the binary
+	// protocol's form for a prepared statement (server.WireWrites.Binary),
+	// which the server would otherwise parse back from the text.
+	binary bool
+	n      uint64      // rows made
+	buf    arena[byte] // text of values
+	vals   arena[server.WireValue]
+	slots  arena[any] // rows
+	dt     server.DatetimeWriter
 	// types keeps the value of each event type seen (types repeat), and
 	// recent the last few; their bytes are the strings' and they live
 	// outside the chunks (and from statement to statement).
@@ -76,7 +81,7 @@ func (fe *Front) newWireRows(ctx *sql.Context, t *eventsTable, cols []int, ww *s
 			vals:  arena[server.WireValue]{first: 32, largest: 1024},
 			slots: arena[any]{first: 64, largest: 2048}}
 	}
-	w.ww, w.n = ww, 0
+	w.ww, w.n, w.binary = ww, 0, ww.Binary()
 	w.typs = w.typs[:0]
 	for _, c := range cols {
 		w.typs = append(w.typs, t.schema[c].Type.Type())
@@ -102,15 +107,11 @@ func (it *rowIter) wireRow(e *engine.RecordedEvent) sql.Row {
 		typ := w.typs[out]
 		switch c {
 		case colPosition:
-			s := w.reserve(20)
-			w.buf.mem = strconv.AppendUint(w.buf.mem, e.Position, 10)
-			row[out] = w.val(typ, s)
+			row[out] = w.uint64Val(typ, e.Position)
 		case colStream:
 			row[out] = w.valOf(typ, stringBytes(e.Stream))
 		case colVersion:
-			s := w.reserve(20)
-			w.buf.mem = strconv.AppendInt(w.buf.mem, e.Version, 10)
-			row[out] = w.val(typ, s)
+			row[out] = w.int64Val(typ, e.Version)
 		case colEventID:
 			s := w.reserve(36)
 			w.buf.mem = uuidtext.Append(w.buf.mem, e.ID)
@@ -260,6 +261,36 @@ func (w *wireRows) eventType(typ querypb.Type, t string) *server.WireValue {
 	return v
 }
 
+// uint64Val is a BIGINT UNSIGNED column's value.
+func (w *wireRows) uint64Val(typ querypb.Type, x uint64) *server.WireValue {
+	s := w.reserve(20)
+	if w.binary {
+		w.buf.mem = binary.LittleEndian.AppendUint64(w.buf.mem, x)
+		return w.binaryVal(s)
+	}
+	w.buf.mem = strconv.AppendUint(w.buf.mem, x, 10)
+	return w.val(typ, s)
+}
+
+// int64Val is a BIGINT column's value.
+func (w *wireRows) int64Val(typ querypb.Type, x int64) *server.WireValue {
+	s := w.reserve(20)
+	if w.binary {
+		w.buf.mem = binary.LittleEndian.AppendUint64(w.buf.mem, uint64(x))
+		return w.binaryVal(s)
+	}
+	w.buf.mem = strconv.AppendInt(w.buf.mem, x, 10)
+	return w.val(typ, s)
+}
+
+// binaryVal is the value whose binary-protocol bytes were appended from
+// start on.
+func (w *wireRows) binaryVal(start int) *server.WireValue {
+	w.vals.room(1, w.n, w.ww)
+	w.vals.mem = append(w.vals.mem, server.MakeBinaryWireValue(w.buf.mem[start:len(w.buf.mem):len(w.buf.mem)]))
+	return &w.vals.mem[len(w.vals.mem)-1]
+}
+
 // datetime is t as DATETIME(6); the time itself (GMS writes it) when it
 // is not whole microseconds or outside years 1000–9999.
 func (w *wireRows) datetime(typ querypb.Type, t time.Time) any {
@@ -267,6 +298,14 @@ func (w *wireRows) datetime(typ querypb.Type, t time.Time) any {
 		return t
 	}
 	s := w.reserve(26)
+	if w.binary {
+		b, ok := server.AppendBinaryDatetime6(w.buf.mem, t.UnixMicro())
+		if !ok {
+			return t
+		}
+		w.buf.mem = b
+		return w.binaryVal(s)
+	}
 	b, ok := w.dt.AppendMicros(w.buf.mem, t.UnixMicro())
 	if !ok {
 		return t

@@ -148,7 +148,11 @@ func (b *wireBatch) addBinary(ctx *sql.Context, sch sql.Schema, row sql.Row, pro
 				continue
 			}
 			var ok bool
-			b.bin, ok = appendTextAsBinary(b.bin, text)
+			if text.Type() == encodedType { // MakeBinaryWireValue
+				b.bin, ok = append(b.bin, text.Raw()...), true
+			} else {
+				b.bin, ok = appendTextAsBinary(b.bin, text)
+			}
 			if !ok {
 				// Left to vitess, as text.
 				b.bin = append(b.bin[:start], text.Raw()...)

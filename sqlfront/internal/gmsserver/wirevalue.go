@@ -49,6 +49,27 @@ type WireWrites struct {
 	written atomic.Uint64
 	release func()
 	batch   func() // keeps the batches' memory (streamResult)
+	binary  bool   // the rows go out in the binary protocol
+}
+
+// Binary reports whether the result goes out in the binary protocol
+// (a prepared statement's): a source may then make a value of
+// MakeBinaryWireValue instead of its text, which saves converting the
+// text back (binaryrows.go).
+func (w *WireWrites) Binary() bool { return w != nil && w.binary }
+
+// MakeBinaryWireValue is the WireValue whose bytes b are already the
+// binary protocol's form of the column's value (BIGINT: 8 bytes,
+// little-endian; DATETIME: AppendBinaryDatetime6).
+func MakeBinaryWireValue(b []byte) WireValue {
+	return WireValue(sqltypes.MakeTrusted(encodedType, b))
+}
+
+// AppendBinaryDatetime6 writes a DATETIME(6) us microseconds after the
+// Unix epoch in the binary protocol's form; false outside years
+// 1000–9999.
+func AppendBinaryDatetime6(dst []byte, us int64) ([]byte, bool) {
+	return appendBinaryDatetime6(dst, us)
 }
 
 // Written is how many rows of the result are on the wire: the first
@@ -99,10 +120,13 @@ func withTextProtocol(ctx context.Context) context.Context {
 // source's memory. With vitessBinaryRows, prepared statements' rows stay
 // Go values, as upstream's.
 func newWireWrites(ctx context.Context, vitessBinaryRows bool) *WireWrites {
-	if ctx.Value(textProtocolKey{}) == nil && (vitessBinaryRows || !isBinaryProtocol(ctx)) {
+	if ctx.Value(textProtocolKey{}) != nil {
+		return new(WireWrites)
+	}
+	if vitessBinaryRows || !isBinaryProtocol(ctx) {
 		return nil
 	}
-	return new(WireWrites)
+	return &WireWrites{binary: true}
 }
 
 // sendWireValues asks the source at the bottom of iter to return wire
