@@ -13,6 +13,9 @@ command -v npm >/dev/null 2>&1 || need+=(npm)
 /usr/bin/python3 -c 'import pymysql' >/dev/null 2>&1 || need+=(python3-pymysql)
 [ -f /usr/share/java/mariadb-java-client.jar ] || need+=(libmariadb-java)
 command -v javac >/dev/null 2>&1 || need+=(default-jdk-headless)
+# A C client (MariaDB Connector/C) reads with a server-side cursor.
+command -v cc >/dev/null 2>&1 || need+=(gcc)
+command -v mariadb_config >/dev/null 2>&1 || need+=(libmariadb-dev)
 if [ ${#need[@]} -gt 0 ]; then
   echo "deps: installing ${need[*]}"
   SUDO=""

@@ -191,6 +191,8 @@ for i in $(seq 1 300); do
   printf '{"stream":"shop-%d","eventType":"%s","data":{"amount":%d,"sku":"S%d"}}\n' $((i % 17)) "$( [ $((i % 3)) = 0 ] && echo OrderPlaced || echo ItemViewed )" "$i" "$i"
 done > "$work/more.ndjson"
 check "import 300 more events through the server" "'$BIN' import --server http://127.0.0.1:$p5 --password adm '$work/more.ndjson' >/dev/null"
+check "Connector/C: a server-side cursor fetches all 304 events a few rows at a time" \
+  "cc -o '$work/cursor_check' '$here/clients/cursor_check.c' \$(mariadb_config --cflags --libs) && '$work/cursor_check' 127.0.0.1 $m5 ann r-pw"
 check "export --data works while the server holds the store" "'$BIN' export --data '$work/sqldata' --out '$work/pq' | grep -q '304 events (positions 1 to 304)'"
 check "the export has _SUCCESS, a manifest and hive.sql" "[ -f '$work/pq/_SUCCESS' ] && grep -q '\"toPosition\": 304' '$work/pq/_manifest.json' && grep -q 'MSCK REPAIR TABLE \`by_type_OrderPlaced\`' '$work/pq/hive.sql'"
 NODE_CACHE="${EVENTSQL_NODE_CACHE:-$HOME/.cache/eventsql-e2e}"
