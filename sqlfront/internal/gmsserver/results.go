@@ -266,11 +266,13 @@ func (b *wireBatch) add(ctx *sql.Context, schema sql.Schema, row sql.Row, projs 
 	}
 	b.vals = b.vals[:n+b.cols]
 	out := b.vals[n : n+b.cols : n+b.cols]
-	convert := b.convert
+	var err error
 	if b.binary {
-		convert = b.addBinary
+		err = b.addBinary(ctx, schema, row, projs, out)
+	} else {
+		err = b.convert(ctx, schema, row, projs, out)
 	}
-	if err := convert(ctx, schema, row, projs, out); err != nil {
+	if err != nil {
 		return err
 	}
 	b.res.Rows = append(b.res.Rows, out)
