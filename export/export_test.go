@@ -243,8 +243,8 @@ func TestIncremental(t *testing.T) {
 	}
 	before, _ := os.ReadFile(filepath.Join(out, ManifestName))
 	sum := run(t, s, Options{Dir: out})
-	if !sum.UpToDate || sum.Events != 0 {
-		t.Fatalf("nothing new: %+v", sum)
+	if !sum.UpToDate || sum.Events != 0 || sum.FromPosition != 0 || sum.ToPosition != uint64(total) {
+		t.Fatalf("nothing new: %+v (want up to date, no events, from 0, to %d)", sum, total)
 	}
 	after, _ := os.ReadFile(filepath.Join(out, ManifestName))
 	if string(before) != string(after) {

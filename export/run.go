@@ -45,7 +45,7 @@ var (
 // Summary describes a finished run.
 type Summary struct {
 	Dir          string  `json:"dir"`
-	FromPosition uint64  `json:"fromPosition"` // first position this run read
+	FromPosition uint64  `json:"fromPosition"` // first position this run read; 0 when it read none (UpToDate)
 	ToPosition   uint64  `json:"toPosition"`   // the snapshot's last position
 	Events       uint64  `json:"events"`       // events exported by this run
 	Files        int     `json:"files"`        // part files written by this run (export and compaction)
@@ -124,11 +124,11 @@ func Run(ctx context.Context, src Source, opts Options) (*Summary, error) {
 	if found {
 		m.Runs = old.Runs
 	}
-	sum.FromPosition = from
 	if found && !o.Full && from > head {
 		sum.UpToDate = true
 		m = old
 	} else {
+		sum.FromPosition = from
 		files, events, bytes, err := exportRange(ctx, src, dir, &o, m, from, head)
 		if err != nil {
 			return nil, err
