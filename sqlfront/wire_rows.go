@@ -266,7 +266,7 @@ func (w *wireRows) uint64Val(typ querypb.Type, x uint64) *server.WireValue {
 	s := w.reserve(20)
 	if w.binary {
 		w.buf.mem = binary.LittleEndian.AppendUint64(w.buf.mem, x)
-		return w.binaryVal(s)
+		return w.val(server.BinaryWireType, s)
 	}
 	w.buf.mem = strconv.AppendUint(w.buf.mem, x, 10)
 	return w.val(typ, s)
@@ -277,18 +277,10 @@ func (w *wireRows) int64Val(typ querypb.Type, x int64) *server.WireValue {
 	s := w.reserve(20)
 	if w.binary {
 		w.buf.mem = binary.LittleEndian.AppendUint64(w.buf.mem, uint64(x))
-		return w.binaryVal(s)
+		return w.val(server.BinaryWireType, s)
 	}
 	w.buf.mem = strconv.AppendInt(w.buf.mem, x, 10)
 	return w.val(typ, s)
-}
-
-// binaryVal is the value whose binary-protocol bytes were appended from
-// start on.
-func (w *wireRows) binaryVal(start int) *server.WireValue {
-	w.vals.room(1, w.n, w.ww)
-	w.vals.mem = append(w.vals.mem, server.MakeBinaryWireValue(w.buf.mem[start:len(w.buf.mem):len(w.buf.mem)]))
-	return &w.vals.mem[len(w.vals.mem)-1]
 }
 
 // datetime is t as DATETIME(6); the time itself (GMS writes it) when it
@@ -304,7 +296,7 @@ func (w *wireRows) datetime(typ querypb.Type, t time.Time) any {
 			return t
 		}
 		w.buf.mem = b
-		return w.binaryVal(s)
+		return w.val(server.BinaryWireType, s)
 	}
 	b, ok := w.dt.AppendMicros(w.buf.mem, t.UnixMicro())
 	if !ok {

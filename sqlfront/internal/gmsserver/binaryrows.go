@@ -151,20 +151,17 @@ func (b *wireBatch) addBinary(ctx *sql.Context, sch sql.Schema, row sql.Row, pro
 				continue
 			}
 			var ok bool
-			if text.Type() == encodedType { // MakeBinaryWireValue
-				b.bin, ok = append(b.bin, text.Raw()...), true
-			} else {
-				b.bin, ok = appendTextAsBinary(b.bin, text)
-			}
+			b.bin, ok = appendTextAsBinary(b.bin, text)
+			// buf only holds temporaries: text is copied below, before
+			// anything is written into buf again.
+			b.buf.Reset()
 			if !ok {
 				// Left to vitess, as text.
 				b.bin = append(b.bin[:start], text.Raw()...)
 				b.segs = append(b.segs, binarySegment{col: i, typ: text.Type(), from: start, to: len(b.bin)})
 				run = -1
-				b.buf.Reset()
 				continue
 			}
-			b.buf.Reset() // copied: the buffer only holds temporaries
 		}
 		if run >= 0 {
 			b.segs[run].to = len(b.bin)
@@ -249,7 +246,8 @@ func appendBinaryDatetime6(dst []byte, us int64) ([]byte, bool) {
 	return binary.LittleEndian.AppendUint32(dst, uint32(frac)), true
 }
 
-// appendTextAsBinary writes the binary-protocol form of v, a text value,
+// appendTextAsBinary writes the binary-protocol form of v, a text value
+// (or one already in binary form, which it copies),
 // as vitess's val2MySQL makes it, without its allocations: the text of
 // strings, JSON and decimals with a length prefix, numbers parsed into
 // little-endian bytes, dates and times of day parsed into packed fields.
@@ -260,6 +258,8 @@ func appendTextAsBinary(dst []byte, v sqltypes.Value) ([]byte, bool) {
 	raw := v.Raw()
 	s := unsafe.String(unsafe.SliceData(raw), len(raw)) // parsed, not kept
 	switch v.Type() {
+	case encodedType: // in binary form already (BinaryWireType)
+		return append(dst, raw...), true
 	case sqltypes.Decimal, sqltypes.Text, sqltypes.Blob, sqltypes.VarChar,
 		sqltypes.VarBinary, sqltypes.Char, sqltypes.Bit, sqltypes.Enum,
 		sqltypes.Set, sqltypes.Geometry, sqltypes.Binary, sqltypes.TypeJSON, sqltypes.Vector:

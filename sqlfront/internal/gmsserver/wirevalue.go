@@ -53,17 +53,15 @@ type WireWrites struct {
 }
 
 // Binary reports whether the result goes out in the binary protocol
-// (a prepared statement's): a source may then make a value of
-// MakeBinaryWireValue instead of its text, which saves converting the
-// text back (binaryrows.go).
+// (a prepared statement's): a source may then make a value of type
+// BinaryWireType instead of its text, which saves converting the text
+// back (binaryrows.go).
 func (w *WireWrites) Binary() bool { return w != nil && w.binary }
 
-// MakeBinaryWireValue is the WireValue whose bytes b are already the
+// BinaryWireType is the type of a WireValue whose bytes are already the
 // binary protocol's form of the column's value (BIGINT: 8 bytes,
-// little-endian; DATETIME: AppendBinaryDatetime6).
-func MakeBinaryWireValue(b []byte) WireValue {
-	return WireValue(sqltypes.MakeTrusted(encodedType, b))
-}
+// little-endian; DATETIME(6): AppendBinaryDatetime6).
+const BinaryWireType = encodedType
 
 // AppendBinaryDatetime6 writes a DATETIME(6) us microseconds after the
 // Unix epoch in the binary protocol's form; false outside years
