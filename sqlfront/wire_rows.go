@@ -291,7 +291,7 @@ func (w *wireRows) datetime(typ querypb.Type, t time.Time) any {
 	}
 	s := w.reserve(26)
 	if w.binary {
-		b, ok := server.AppendBinaryDatetime6(w.buf.mem, t.UnixMicro())
+		b, ok := w.dt.AppendBinaryMicros(w.buf.mem, t.UnixMicro())
 		if !ok {
 			return t
 		}

@@ -219,30 +219,39 @@ func (b *wireBatch) appendBinary(c wireCol, v any) bool {
 		if !ok || x.Nanosecond()%1000 != 0 {
 			return false
 		}
-		b.bin, ok = appendBinaryDatetime6(b.bin, x.UnixMicro())
+		b.bin, ok = b.dt.appendBinary(b.bin, x.UnixMicro())
 		return ok
 	}
 	return false
 }
 
-// appendBinaryDatetime6 writes the DATETIME(6) us microseconds after the
-// Unix epoch, in UTC, in the binary protocol's 11-byte form (vitess
-// writes every DATETIME(6) so, also at a whole second); false outside
-// years 1000–9999, which GMS writes differently.
-func appendBinaryDatetime6(dst []byte, us int64) ([]byte, bool) {
+// appendBinary writes the DATETIME(6) us microseconds after the Unix
+// epoch, in UTC, in the binary protocol's 11-byte form (vitess writes
+// every DATETIME(6) so, also at a whole second); false outside years
+// 1000–9999, which GMS writes differently. Like the text writer, it
+// keeps the date of the last value's day: a result's rows mostly share
+// it.
+func (w *datetimeWriter) appendBinary(dst []byte, us int64) ([]byte, bool) {
 	if us < minDatetime6 || us > maxDatetime6 {
 		return dst, false
 	}
+	const secsPerDay = 86_400
 	sec, frac := us/1_000_000, us%1_000_000
 	if frac < 0 {
 		sec, frac = sec-1, frac+1_000_000
 	}
-	t := time.Unix(sec, 0).UTC()
-	y, mo, d := t.Date()
-	h, mi, s := t.Clock()
+	day, rem := sec/secsPerDay, sec%secsPerDay
+	if rem < 0 {
+		day, rem = day-1, rem+secsPerDay
+	}
+	if !w.binSet || day != w.binDay {
+		y, m, d := time.Unix(sec, 0).UTC().Date()
+		w.binDate = [4]byte{byte(y), byte(y >> 8), byte(m), byte(d)}
+		w.binDay, w.binSet = day, true
+	}
 	dst = append(dst, 11)
-	dst = binary.LittleEndian.AppendUint16(dst, uint16(y))
-	dst = append(dst, byte(mo), byte(d), byte(h), byte(mi), byte(s))
+	dst = append(dst, w.binDate[:]...)
+	dst = append(dst, byte(rem/3600), byte(rem/60%60), byte(rem%60))
 	return binary.LittleEndian.AppendUint32(dst, uint32(frac)), true
 }
 

@@ -135,6 +135,11 @@ type datetimeWriter struct {
 	prefix [20]byte // "2006-01-02 15:04:05."
 	day    int64    // days since 1970-01-01 of the prefix's date
 	set    bool
+	// The binary protocol's date (appendBinary): year (2 bytes,
+	// little-endian), month, day of binDay.
+	binDate [4]byte
+	binDay  int64
+	binSet  bool
 }
 
 var (

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"encoding/binary"
 	"math"
 	"math/rand/v2"
 	"strconv"
@@ -187,6 +188,38 @@ func TestDoubleTextMatchesMariaDB(t *testing.T) {
 		vals, err := RowValueToSQLValues(ctx, sql.Schema{{Name: "d", Type: types.Float64}}, vr, sql.NewByteBuffer(64))
 		if err != nil || string(vals[0].Raw()) != want {
 			t.Errorf("%v: RowValueToSQLValues %q %v, want %q", x, vals[0].Raw(), err, want)
+		}
+	}
+}
+
+// TestBinaryDatetimeMatchesTime writes DATETIME(6) values in the binary
+// protocol's form with one writer (its date cache kept from value to
+// value, across days and before 1970) and compares each with the fields
+// of time.UnixMicro in UTC.
+func TestBinaryDatetimeMatchesTime(t *testing.T) {
+	var w datetimeWriter
+	rng := rand.New(rand.NewPCG(3, 4))
+	us := []int64{0, -1, 86_400_000_000 - 1, 86_400_000_000, minDatetime6, maxDatetime6, minDatetime6 - 1, maxDatetime6 + 1}
+	for x := int64(-10_000_000_000); x < 10_000_000_000; x += 999_999_937 {
+		us = append(us, x, x+1)
+	}
+	for range 2000 {
+		us = append(us, minDatetime6+rng.Int64N(maxDatetime6-minDatetime6))
+	}
+	for _, u := range us {
+		got, ok := w.appendBinary(nil, u)
+		if wantOK := u >= minDatetime6 && u <= maxDatetime6; ok != wantOK {
+			t.Fatalf("%d: ok = %v, want %v", u, ok, wantOK)
+		}
+		if !ok {
+			continue
+		}
+		tm := time.UnixMicro(u).UTC()
+		want := []byte{11, byte(tm.Year()), byte(tm.Year() >> 8), byte(tm.Month()), byte(tm.Day()),
+			byte(tm.Hour()), byte(tm.Minute()), byte(tm.Second())}
+		want = binary.LittleEndian.AppendUint32(want, uint32(tm.Nanosecond()/1000))
+		if !bytes.Equal(got, want) {
+			t.Fatalf("%d (%s): % x, want % x", u, tm, got, want)
 		}
 	}
 }

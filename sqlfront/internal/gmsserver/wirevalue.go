@@ -60,15 +60,8 @@ func (w *WireWrites) Binary() bool { return w != nil && w.binary }
 
 // BinaryWireType is the type of a WireValue whose bytes are already the
 // binary protocol's form of the column's value (BIGINT: 8 bytes,
-// little-endian; DATETIME(6): AppendBinaryDatetime6).
+// little-endian; DATETIME(6): DatetimeWriter.AppendBinaryMicros).
 const BinaryWireType = encodedType
-
-// AppendBinaryDatetime6 writes a DATETIME(6) us microseconds after the
-// Unix epoch in the binary protocol's form; false outside years
-// 1000–9999.
-func AppendBinaryDatetime6(dst []byte, us int64) ([]byte, bool) {
-	return appendBinaryDatetime6(dst, us)
-}
 
 // Written is how many rows of the result are on the wire: the first
 // Written rows the source returned (or fewer, when a LIMIT dropped some
@@ -186,6 +179,13 @@ func AppendDouble(dst []byte, x float64) []byte { return appendDouble(dst, x) }
 
 // DatetimeWriter writes DATETIME(6) text as the wire carries it.
 type DatetimeWriter struct{ w datetimeWriter }
+
+// AppendBinaryMicros writes the DATETIME(6) us microseconds after the
+// Unix epoch in the binary protocol's form (a BinaryWireType value);
+// false outside years 1000–9999.
+func (w *DatetimeWriter) AppendBinaryMicros(dst []byte, us int64) ([]byte, bool) {
+	return w.w.appendBinary(dst, us)
+}
 
 // AppendMicros writes the time us microseconds after the Unix epoch, in
 // UTC; false outside years 1000–9999 (GMS writes those differently).
